@@ -1,0 +1,168 @@
+//! The author-facing side: implement [`Engine`] on one struct, call [`export_plugin!`], done.
+//!
+//! Everything here runs inside the plugin. Every call that arrives from the host goes through
+//! [`guard`], so a panic in plugin code becomes a [`PluginError`] instead of aborting the host.
+
+use crate::{
+    API_VERSION, BackendBox, BackendInfo, Capabilities, FfiBackend, FfiBackend_TO, Flow, Manifest, PluginError,
+    PluginModule, PluginModuleRef, Progress, SinkBox, Summary, SynthesisRequest, Voice, WordTimestamp,
+};
+use abi_stable::{
+    prefix_type::PrefixTypeTrait,
+    sabi_trait::TD_Opaque,
+    std_types::{RResult, RSlice, RStr, RVec},
+};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// A speech engine. One struct implementing this is a whole plugin.
+pub trait Engine: Send + Sync + Sized + 'static {
+    /// Plugin name, shown in listings and used as the key of its config table.
+    const NAME: &'static str;
+    /// Plugin version; use `env!("CARGO_PKG_VERSION")`.
+    const VERSION: &'static str;
+    /// Model-name patterns served (`example*`).
+    const PATTERNS: &'static [&'static str];
+    const DESCRIPTION: &'static str;
+    /// SPDX licence expression of the plugin including what it links.
+    const LICENSE: &'static str;
+    const CAPABILITIES: Capabilities;
+
+    /// Build the engine from its JSON config (`{}` when the user gave none).
+    fn new(config_json: &str) -> Result<Self, PluginError>;
+    fn info(&self) -> BackendInfo;
+    fn voices(&self) -> Result<Vec<Voice>, PluginError>;
+    /// Speak the request into `sink`. Return promptly once a push answers [`Flow::Stop`].
+    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError>;
+}
+
+/// The host's sink as a plugin author sees it.
+pub struct Sink {
+    inner: SinkBox,
+    stopped: bool,
+}
+
+impl Sink {
+    pub fn new(inner: SinkBox) -> Self {
+        Self { inner, stopped: false }
+    }
+    /// Push mono or interleaved f32 PCM.
+    pub fn audio(&mut self, samples: &[f32], sample_rate: u32, channels: u16) -> Flow {
+        let flow = self.inner.audio(RSlice::from_slice(samples), sample_rate, channels);
+        self.note(flow)
+    }
+    pub fn progress(&mut self, progress: &Progress) -> Flow {
+        let flow = self.inner.progress(progress);
+        self.note(flow)
+    }
+    pub fn words(&mut self, words: &[WordTimestamp]) -> Flow {
+        let flow = self.inner.words(RSlice::from_slice(words));
+        self.note(flow)
+    }
+    /// True once any push answered stop.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+    fn note(&mut self, flow: Flow) -> Flow {
+        self.stopped |= flow.is_stop();
+        if self.stopped { Flow::Stop } else { Flow::Continue }
+    }
+}
+
+/// Run `f`, turning a panic into an internal error that names `what`.
+pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, PluginError>) -> Result<T, PluginError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic payload".to_string());
+            Err(PluginError::internal(format!("plugin panicked in {what}: {detail}")))
+        }
+    }
+}
+
+/// Adapts an [`Engine`] to the FFI backend trait, guarding every call.
+struct Guarded<E>(E);
+
+impl<E: Engine> FfiBackend for Guarded<E> {
+    fn info(&self) -> BackendInfo {
+        // `info` cannot fail in the contract; a panic here yields an empty description.
+        guard("info", || Ok(self.0.info())).unwrap_or_else(|_| empty_info())
+    }
+    fn voices(&self) -> RResult<RVec<Voice>, PluginError> {
+        guard("voices", || self.0.voices().map(RVec::from)).into()
+    }
+    fn synthesize(&self, request: &SynthesisRequest, sink: SinkBox) -> RResult<Summary, PluginError> {
+        let mut sink = Sink::new(sink);
+        guard("synthesize", || self.0.synthesize(request, &mut sink)).into()
+    }
+}
+
+fn empty_info() -> BackendInfo {
+    BackendInfo {
+        sample_rate: 24_000,
+        capabilities: Capabilities::NONE,
+        languages: RVec::new(),
+        models: RVec::new(),
+        default_voice: "".into(),
+        default_cost: Default::default(),
+        extra_json: "{}".into(),
+    }
+}
+
+/// The manifest of `E`, stamped with this crate's API version.
+pub fn manifest_of<E: Engine>() -> Manifest {
+    Manifest {
+        name: E::NAME.into(),
+        version: E::VERSION.into(),
+        api_version: API_VERSION.into(),
+        patterns: E::PATTERNS.iter().map(|p| (*p).into()).collect(),
+        description: E::DESCRIPTION.into(),
+        license: E::LICENSE.into(),
+        capabilities: E::CAPABILITIES,
+        extra_json: "{}".into(),
+    }
+}
+
+extern "C" fn ffi_manifest<E: Engine>() -> Manifest {
+    // Building a manifest from constants cannot reasonably panic, but never let one cross.
+    guard("manifest", || Ok(manifest_of::<E>())).unwrap_or_else(|e| Manifest {
+        name: E::NAME.into(),
+        version: "".into(),
+        api_version: API_VERSION.into(),
+        patterns: RVec::new(),
+        description: e.message,
+        license: "".into(),
+        capabilities: Capabilities::NONE,
+        extra_json: "{}".into(),
+    })
+}
+
+extern "C" fn ffi_new_backend<E: Engine>(config: RStr<'_>) -> RResult<BackendBox, PluginError> {
+    guard("its constructor", || E::new(config.as_str()))
+        .map(|engine| FfiBackend_TO::from_value(Guarded(engine), TD_Opaque))
+        .into()
+}
+
+/// The root module for `E`. Called once by the code [`export_plugin!`] generates.
+pub fn root_module<E: Engine>() -> PluginModuleRef {
+    PluginModule { manifest: ffi_manifest::<E>, new_backend: ffi_new_backend::<E> }.leak_into_prefix()
+}
+
+/// Export an [`Engine`] as this library's chorus plugin.
+///
+/// ```ignore
+/// chorus_plugin_api::export_plugin!(MyEngine);
+/// ```
+/// The plugin crate must be a `cdylib` and list `abi_stable` among its dependencies.
+#[macro_export]
+macro_rules! export_plugin {
+    ($engine:ty) => {
+        #[::abi_stable::export_root_module]
+        pub fn chorus_plugin_root_module() -> $crate::PluginModuleRef {
+            $crate::sdk::root_module::<$engine>()
+        }
+    };
+}
