@@ -1,0 +1,427 @@
+//! Streaming chunks: sentences phonemized one at a time, cut into clauses, packed into chunks
+//! within Kokoro's 510-token limit, the first one short so audio can start early.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use crate::frontend::Frontend;
+use crate::normalize::{self, NormToken, TokenKind};
+use crate::{Lang, TextError};
+
+/// Kokoro's hard limit on phoneme tokens per inference call.
+pub const MAX_TOKENS: usize = 510;
+
+/// A run of phonemes. `word` is the byte range of the input word it speaks; `None` for
+/// inter-word material: spaces and prosody punctuation (`,` `.` `!` `?` `;` `:` `—` `…` `“` `”` `(` `)`).
+/// A word may span several consecutive pieces with the same range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub phonemes: String,
+    pub word: Option<Range<usize>>,
+}
+
+/// Where a chunk was cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// At the end of a sentence.
+    Sentence,
+    /// At a clause mark (`,` `;` `:` `—` `…` parentheses) inside a sentence.
+    Clause,
+    /// Between two words inside a clause (the first chunk, or a clause over the limit).
+    Word,
+    /// The last chunk of the text.
+    End,
+}
+
+/// A unit of synthesis: at most [`MAX_TOKENS`] phoneme characters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub pieces: Vec<Piece>,
+    pub end: Boundary,
+    /// Byte range of the input from the first to the last word this chunk speaks.
+    pub source: Range<usize>,
+}
+
+impl Chunk {
+    /// The phoneme string to tokenize with Kokoro's vocabulary: the pieces concatenated.
+    pub fn phonemes(&self) -> String {
+        self.pieces.iter().map(|p| p.phonemes.as_str()).collect()
+    }
+
+    /// Number of phoneme tokens (characters of [`Chunk::phonemes`]).
+    pub fn token_len(&self) -> usize {
+        self.pieces.iter().map(|p| p.phonemes.chars().count()).sum()
+    }
+
+    /// The distinct input words of this chunk, in order.
+    pub fn words(&self) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = Vec::new();
+        for w in self.pieces.iter().filter_map(|p| p.word.clone()) {
+            if out.last() != Some(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
+}
+
+/// How text is cut into chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPolicy {
+    /// Token budget of the first chunk (audio starts after it is synthesized).
+    pub first_max_tokens: usize,
+    /// Token budget of every later chunk; capped at [`MAX_TOKENS`].
+    pub max_tokens: usize,
+    /// Let the first chunk end between two words inside a clause when the first clause is over
+    /// `first_max_tokens`. When false the first chunk is at least one whole clause.
+    pub first_cut_at_word: bool,
+    /// Fewest words on each side of a cut inside a clause (keeps short fragments out).
+    pub min_cut_words: usize,
+    /// Later chunks may hold several sentences (better prosody, fewer calls).
+    pub pack_sentences: bool,
+}
+
+impl Default for ChunkPolicy {
+    fn default() -> Self {
+        ChunkPolicy { first_max_tokens: 80, max_tokens: 400, first_cut_at_word: true, min_cut_words: 3, pack_sentences: true }
+    }
+}
+
+/// A clause of a phonemized sentence.
+#[derive(Debug, Clone)]
+struct Clause {
+    pieces: Vec<Piece>,
+    end: Boundary,
+}
+
+fn plen(pieces: &[Piece]) -> usize {
+    pieces.iter().map(|p| p.phonemes.chars().count()).sum()
+}
+
+const CLAUSE_MARKS: &[char] = &[',', ';', ':', '—', '…', '(', ')', '.', '!', '?'];
+const MAX_SENTENCE_WORDS: usize = 120;
+
+/// Lazily yields the chunks of one text. Created by [`Frontend::chunks`].
+pub struct Chunks<'a> {
+    frontend: &'a Frontend,
+    text: &'a str,
+    lang: Lang,
+    policy: ChunkPolicy,
+    /// Bytes of `text` before this offset have been normalized.
+    normalized_to: usize,
+    sentences: VecDeque<Vec<NormToken>>,
+    clauses: VecDeque<Clause>,
+    first: bool,
+    emitted: usize,
+    phonemized: usize,
+    finished: bool,
+}
+
+impl<'a> Chunks<'a> {
+    pub(crate) fn new(frontend: &'a Frontend, text: &'a str, lang: Lang, policy: &ChunkPolicy) -> Self {
+        Chunks {
+            frontend,
+            text,
+            lang,
+            policy: policy.clone(),
+            normalized_to: 0,
+            sentences: VecDeque::new(),
+            clauses: VecDeque::new(),
+            first: true,
+            emitted: 0,
+            phonemized: 0,
+            finished: false,
+        }
+    }
+
+    /// Sentences phonemized so far by this iterator.
+    pub fn sentences_phonemized(&self) -> usize {
+        self.phonemized
+    }
+
+    /// Bytes of the input normalized so far (normalization runs a block of text ahead).
+    pub fn bytes_normalized(&self) -> usize {
+        self.normalized_to
+    }
+
+    /// Normalizes the next block of text (up to a paragraph break past 8 KiB) into sentences.
+    fn normalize_more(&mut self) -> bool {
+        if self.normalized_to >= self.text.len() {
+            return false;
+        }
+        let start = self.normalized_to;
+        let rest = &self.text[start..];
+        let mut end = self.text.len();
+        if rest.len() > 8192 {
+            let mut from = 8192;
+            while !rest.is_char_boundary(from) {
+                from += 1;
+            }
+            end = match rest[from..].find("\n\n") {
+                Some(k) => start + from + k + 2,
+                // No paragraph break: cut at a line or a space so no word is split.
+                None => match rest[from..].find(['\n', ' ']) {
+                    Some(k) => start + from + k + 1,
+                    None => self.text.len(),
+                },
+            };
+        }
+        let toks = normalize::normalize_at(&self.text[start..end], start, self.lang);
+        self.normalized_to = end;
+        let mut cur: Vec<NormToken> = Vec::new();
+        let mut words = 0;
+        for t in toks {
+            let is_word = t.kind == TokenKind::Word;
+            let end = t.sentence_end;
+            let clause_mark = t.kind == TokenKind::Punct && t.spoken.contains(CLAUSE_MARKS);
+            words += usize::from(is_word);
+            cur.push(t);
+            // Very long "sentences" (lists, unpunctuated text) are cut so each phonemize call stays small.
+            if end || (words >= MAX_SENTENCE_WORDS && clause_mark) || words >= 2 * MAX_SENTENCE_WORDS {
+                if cur.iter().any(|t| t.kind == TokenKind::Word) {
+                    self.sentences.push_back(std::mem::take(&mut cur));
+                } else {
+                    cur.clear();
+                }
+                words = 0;
+            }
+        }
+        if cur.iter().any(|t| t.kind == TokenKind::Word) {
+            self.sentences.push_back(cur);
+        }
+        true
+    }
+
+    /// Phonemizes the next sentence into clauses. False when the text is used up.
+    fn load_sentence(&mut self) -> Result<bool, TextError> {
+        while self.sentences.is_empty() {
+            if !self.normalize_more() {
+                return Ok(false);
+            }
+        }
+        let Some(sentence) = self.sentences.pop_front() else { return Ok(false) };
+        let pieces = self.frontend.phonemize_sentence(&sentence, self.lang)?;
+        self.phonemized += 1;
+        let mut clauses = split_clauses(pieces);
+        if let Some(last) = clauses.last_mut() {
+            last.end = Boundary::Sentence;
+        }
+        self.clauses.extend(clauses);
+        Ok(true)
+    }
+
+    fn more_text(&self) -> bool {
+        !self.sentences.is_empty() || self.normalized_to < self.text.len()
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, TextError> {
+        if self.clauses.is_empty() && !self.load_sentence()? {
+            return Ok(None);
+        }
+        let p = self.policy.clone();
+        let max = p.max_tokens.clamp(1, MAX_TOKENS);
+        let limit = if self.first { p.first_max_tokens.clamp(1, max) } else { max };
+        let first = self.first;
+        let mut clause = self.clauses.pop_front().expect("loaded above");
+        let mut pieces: Vec<Piece>;
+        let mut end;
+        let clen = plen(&trimmed(clause.pieces.clone()));
+        if clen > limit && (!first || p.first_cut_at_word || clen > max) {
+            let lim = if first && !p.first_cut_at_word { max } else { limit };
+            match cut_at_word(&clause.pieces, lim, p.min_cut_words) {
+                Some((head, tail)) => {
+                    clause.pieces = tail;
+                    self.clauses.push_front(clause);
+                    pieces = head;
+                    end = Boundary::Word;
+                }
+                None => {
+                    // Cannot cut with enough words on both sides: take the clause whole if allowed.
+                    if clen <= max {
+                        pieces = clause.pieces;
+                        end = clause.end;
+                    } else {
+                        let (head, tail) = cut_at_word(&clause.pieces, max, 1).unwrap_or_else(|| split_piece(&clause.pieces, max));
+                        clause.pieces = tail;
+                        self.clauses.push_front(clause);
+                        pieces = head;
+                        end = Boundary::Word;
+                    }
+                }
+            }
+        } else {
+            pieces = clause.pieces;
+            end = clause.end;
+        }
+        // Pack more clauses while they fit.
+        let pack_limit = if first { limit } else { max };
+        while end != Boundary::Word {
+            if end == Boundary::Sentence && (first || !p.pack_sentences) {
+                break;
+            }
+            if self.clauses.is_empty() && !self.load_sentence()? {
+                break;
+            }
+            let Some(next) = self.clauses.front() else { break };
+            let mut candidate = pieces.clone();
+            if end == Boundary::Sentence {
+                candidate = trimmed(candidate);
+                candidate.push(Piece { phonemes: " ".into(), word: None });
+            }
+            candidate.extend(next.pieces.iter().cloned());
+            if plen(&trimmed(candidate.clone())) > pack_limit {
+                break;
+            }
+            end = next.end;
+            self.clauses.pop_front();
+            pieces = candidate;
+        }
+        self.first = false;
+        let pieces = trimmed(pieces);
+        if self.clauses.is_empty() && !self.more_text() {
+            end = Boundary::End;
+        }
+        let words: Vec<&Range<usize>> = pieces.iter().filter_map(|p| p.word.as_ref()).collect();
+        let source = match (words.first(), words.last()) {
+            (Some(a), Some(b)) => a.start..b.end,
+            _ => 0..0,
+        };
+        Ok(Some(Chunk { pieces, end, source }))
+    }
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Result<Chunk, TextError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        match self.next_chunk() {
+            Ok(Some(c)) => {
+                self.emitted += 1;
+                Some(Ok(c))
+            }
+            Ok(None) => {
+                self.finished = true;
+                (self.emitted == 0).then_some(Err(TextError::NothingToSpeak))
+            }
+            Err(e) => {
+                self.finished = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Drops leading and trailing whitespace of the chunk and empty inter-word pieces.
+fn trimmed(mut pieces: Vec<Piece>) -> Vec<Piece> {
+    if let Some(p) = pieces.first_mut().filter(|p| p.word.is_none()) {
+        p.phonemes = p.phonemes.trim_start().to_string();
+    }
+    if let Some(p) = pieces.last_mut().filter(|p| p.word.is_none()) {
+        p.phonemes = p.phonemes.trim_end().to_string();
+    }
+    pieces.retain(|p| p.word.is_some() || !p.phonemes.is_empty());
+    pieces
+}
+
+/// Cuts a sentence's pieces after each clause mark that has words on both sides.
+fn split_clauses(pieces: Vec<Piece>) -> Vec<Clause> {
+    let mut out = Vec::new();
+    let mut cur: Vec<Piece> = Vec::new();
+    let n = pieces.len();
+    for (i, p) in pieces.into_iter().enumerate() {
+        let words_after = i + 1 < n;
+        let has_words = cur.iter().any(|q| q.word.is_some());
+        match p.phonemes.rfind(CLAUSE_MARKS).filter(|_| p.word.is_none() && has_words && words_after) {
+            Some(k) => {
+                // The mark and the whitespace after it stay left; opening quotes go right.
+                let mark_len = p.phonemes[k..].chars().next().map_or(1, char::len_utf8);
+                let after = &p.phonemes[k + mark_len..];
+                let cut = k + mark_len + (after.len() - after.trim_start().len());
+                let (left, right) = p.phonemes.split_at(cut);
+                cur.push(Piece { phonemes: left.to_string(), word: None });
+                out.push(Clause { pieces: std::mem::take(&mut cur), end: Boundary::Clause });
+                if !right.is_empty() {
+                    cur.push(Piece { phonemes: right.to_string(), word: None });
+                }
+            }
+            None => cur.push(p),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(Clause { pieces: cur, end: Boundary::Clause });
+    }
+    // A clause that holds no word (e.g. a trailing quote) joins the previous one.
+    let mut merged: Vec<Clause> = Vec::new();
+    for c in out {
+        match merged.last_mut() {
+            Some(last) if !c.pieces.iter().any(|p| p.word.is_some()) => last.pieces.extend(c.pieces),
+            _ => merged.push(c),
+        }
+    }
+    merged
+}
+
+/// Word starts: indices of pieces that begin a new input word.
+fn word_starts(pieces: &[Piece]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut last: Option<&Range<usize>> = None;
+    for (i, p) in pieces.iter().enumerate() {
+        if let Some(w) = &p.word {
+            if last != Some(w) {
+                out.push(i);
+            }
+            last = Some(w);
+        }
+    }
+    out
+}
+
+/// Cuts before the last word start that keeps the head within `limit` and leaves at least
+/// `min_words` words on each side.
+fn cut_at_word(pieces: &[Piece], limit: usize, min_words: usize) -> Option<(Vec<Piece>, Vec<Piece>)> {
+    let starts = word_starts(pieces);
+    let total = starts.len();
+    let mut best = None;
+    for (k, &i) in starts.iter().enumerate().skip(1) {
+        if k < min_words || total - k < min_words {
+            continue;
+        }
+        if plen(&trimmed(pieces[..i].to_vec())) <= limit {
+            best = Some(i);
+        } else {
+            break;
+        }
+    }
+    let i = best?;
+    Some((trimmed(pieces[..i].to_vec()), trimmed(pieces[i..].to_vec())))
+}
+
+/// Last resort for one word longer than the limit (a very long spelled-out string): cut its
+/// phonemes at a space, else at a character boundary. Both halves keep the word's range.
+fn split_piece(pieces: &[Piece], limit: usize) -> (Vec<Piece>, Vec<Piece>) {
+    let mut head = Vec::new();
+    let mut used = 0;
+    for (i, p) in pieces.iter().enumerate() {
+        let n = p.phonemes.chars().count();
+        if used + n <= limit {
+            head.push(p.clone());
+            used += n;
+            continue;
+        }
+        let room = limit - used;
+        let chars: Vec<char> = p.phonemes.chars().collect();
+        let cut = chars[..room.min(chars.len())].iter().rposition(|&c| c == ' ').filter(|&k| k > 0).unwrap_or(room.max(1));
+        let left: String = chars[..cut].iter().collect();
+        let right: String = chars[cut..].iter().collect();
+        if !left.trim().is_empty() {
+            head.push(Piece { phonemes: left.trim_end().to_string(), word: p.word.clone() });
+        }
+        let mut tail = vec![Piece { phonemes: right.trim_start().to_string(), word: p.word.clone() }];
+        tail.extend(pieces[i + 1..].iter().cloned());
+        return (head, tail);
+    }
+    (head, Vec::new())
+}

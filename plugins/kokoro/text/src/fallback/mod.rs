@@ -1,0 +1,90 @@
+//! Phonemes for words outside misaki's lexicon: espeak-ng loaded at run time when a library is
+//! found (it is GPL, so it is never linked), else English spelling rules.
+
+mod espeak;
+mod rules;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use misaki_rs::fallback::{Fallback, FallbackError};
+
+pub use espeak::Espeak;
+
+use crate::{Lang, TextError};
+
+/// Where to look for a libespeak-ng shared library.
+#[derive(Debug, Clone, Default)]
+pub struct EspeakSearch {
+    /// Use exactly this library file (an error if it cannot be loaded).
+    pub library: Option<PathBuf>,
+    /// espeak-ng's data folder (the `espeak-ng-data` folder or its parent); None uses the
+    /// library's built-in location or one found beside the library.
+    pub data: Option<PathBuf>,
+    /// Folders searched (recursively, two levels) for a libespeak-ng library before the
+    /// system's, e.g. the chorus data folder where setup unpacked one.
+    pub dirs: Vec<PathBuf>,
+    /// Look in the system library paths too.
+    pub system: bool,
+    /// Never use espeak-ng, even if present.
+    pub disabled: bool,
+}
+
+impl EspeakSearch {
+    /// System paths plus `CHORUS_ESPEAK_LIB` / `CHORUS_ESPEAK_DATA` if set.
+    pub fn system() -> Self {
+        EspeakSearch {
+            library: std::env::var_os("CHORUS_ESPEAK_LIB").map(PathBuf::from),
+            data: std::env::var_os("CHORUS_ESPEAK_DATA").map(PathBuf::from),
+            dirs: Vec::new(),
+            system: true,
+            disabled: false,
+        }
+    }
+}
+
+/// Which fallback the front-end ended up with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FallbackKind {
+    /// espeak-ng from this library file.
+    Espeak(PathBuf),
+    /// Built-in English spelling rules.
+    Rules,
+}
+
+/// The out-of-lexicon reader shared by both languages.
+#[derive(Clone)]
+pub struct WordFallback {
+    espeak: Option<Arc<Espeak>>,
+    lang: Lang,
+}
+
+impl WordFallback {
+    pub fn find(search: &EspeakSearch) -> Result<Option<Arc<Espeak>>, TextError> {
+        if search.disabled {
+            return Ok(None);
+        }
+        Espeak::find(search).map(|e| e.map(Arc::new))
+    }
+
+    pub fn new(espeak: Option<Arc<Espeak>>, lang: Lang) -> Self {
+        WordFallback { espeak, lang }
+    }
+
+    /// Phonemes for `word` in misaki's alphabet; empty only if `word` has no letters or digits.
+    pub fn phonemes(&self, word: &str) -> String {
+        if let Some(e) = &self.espeak {
+            if let Some(p) = e.phonemize(word, self.lang).filter(|p| !p.is_empty()) {
+                return p;
+            }
+        }
+        rules::phonemize(word, self.lang)
+    }
+}
+
+impl Fallback for WordFallback {
+    fn phonemize(&self, word: &str) -> Result<String, FallbackError> {
+        let p = self.phonemes(word);
+        if p.is_empty() { Err(FallbackError::NoPhonemes { word: word.to_string() }) } else { Ok(p) }
+    }
+}

@@ -1,0 +1,154 @@
+//! misaki phonemes for one sentence of normalized tokens, each phoneme run tied back to the byte
+//! range of the input word it speaks. Unknown words go to the fallback; inline `/phonemes/`
+//! overrides are applied here (misaki-rs's own pass can overwrite them for lexicon words).
+
+use std::ops::Range;
+
+use misaki_rs::{G2P, Language};
+
+use crate::chunk::Piece;
+use crate::fallback::WordFallback;
+use crate::normalize::{NormToken, TokenKind, LINK};
+use crate::{Lang, TextError};
+
+/// misaki's G2P for one language, with our fallback for words outside its lexicon.
+pub struct Phonemizer {
+    g2p: G2P,
+    fallback: WordFallback,
+}
+
+/// A span of the misaki input belonging to one normalized token.
+struct Span {
+    range: Range<usize>,
+    word: Option<Range<usize>>,
+    /// Phonemes forced by an inline override covering this stripped range.
+    overrides: Vec<(Range<usize>, String)>,
+}
+
+impl Phonemizer {
+    pub fn new(lang: Lang, fallback: WordFallback) -> Self {
+        let language = match lang {
+            Lang::EnUs => Language::EnglishUS,
+            Lang::EnGb => Language::EnglishGB,
+        };
+        let g2p = G2P::with_fallback(language, Some(Box::new(fallback.clone())));
+        Phonemizer { g2p, fallback }
+    }
+
+    /// Phonemizes one sentence. Every `Word` token yields at least one piece with non-empty
+    /// phonemes and `word == Some(token.source)`; everything else has `word == None`.
+    pub fn sentence(&self, toks: &[NormToken]) -> Result<Vec<Piece>, TextError> {
+        // misaki sees the spoken text with inline markup; we align against the stripped text.
+        let mut input = String::new();
+        let mut stripped = String::new();
+        let mut spans: Vec<Span> = Vec::with_capacity(toks.len());
+        for (i, t) in toks.iter().enumerate() {
+            if i > 0 && t.space_before {
+                input.push(' ');
+                stripped.push(' ');
+            }
+            let start = stripped.len();
+            let mut overrides = Vec::new();
+            let mut last = 0;
+            let mut misaki_text = String::new();
+            for m in LINK.captures_iter(&t.spoken) {
+                let whole = m.get(0).unwrap();
+                let inner = m.get(1).unwrap().as_str();
+                let feature = m.get(2).unwrap().as_str();
+                stripped.push_str(&t.spoken[last..whole.start()]);
+                misaki_text.push_str(&t.spoken[last..whole.start()]);
+                let s = stripped.len();
+                stripped.push_str(inner);
+                if feature.len() > 1 && feature.starts_with('/') && feature.ends_with('/') {
+                    overrides.push((s..stripped.len(), feature[1..].trim_end_matches('/').to_string()));
+                    misaki_text.push_str(inner);
+                } else {
+                    misaki_text.push_str(whole.as_str());
+                }
+                last = whole.end();
+            }
+            stripped.push_str(&t.spoken[last..]);
+            misaki_text.push_str(&t.spoken[last..]);
+            input.push_str(&misaki_text);
+            spans.push(Span {
+                range: start..stripped.len(),
+                word: (t.kind == TokenKind::Word).then(|| t.source.clone()),
+                overrides,
+            });
+        }
+        let (_, mtoks) = self.g2p.g2p(&input).map_err(|e| TextError::Phonemize { text: input.clone(), reason: e.to_string() })?;
+
+        // (stripped offset, word, phonemes) in order.
+        let mut segs: Vec<(usize, Option<Range<usize>>, String)> = Vec::new();
+        let mut cursor = 0;
+        let mut done_overrides: Vec<Range<usize>> = Vec::new();
+        for tk in &mtoks {
+            let at = match stripped[cursor..].find(tk.text.as_str()) {
+                Some(off) if !tk.text.is_empty() => cursor + off,
+                _ => cursor,
+            };
+            let end = (at + tk.text.len()).min(stripped.len());
+            cursor = end;
+            let span = spans.iter().find(|s| s.word.is_some() && s.range.start < end.max(at + 1) && at < s.range.end)
+                .or_else(|| spans.iter().find(|s| s.range.start <= at && at < s.range.end));
+            let word = span.and_then(|s| s.word.clone());
+            let forced = span.and_then(|s| s.overrides.iter().find(|(r, _)| r.start < end.max(at + 1) && at < r.end));
+            let mut ph = match forced {
+                Some((r, _)) if done_overrides.contains(r) => String::new(),
+                Some((r, p)) => {
+                    done_overrides.push(r.clone());
+                    p.clone()
+                }
+                None => tk.phonemes.clone().unwrap_or_default(),
+            };
+            if forced.is_none() && (tk.phonemes.is_none() || ph.contains('❓')) {
+                ph = if word.is_some() { self.fallback.phonemes(&tk.text) } else { ph.replace('❓', "") };
+            }
+            if word.is_none() {
+                // Inter-word material keeps only punctuation phonemes.
+                ph.retain(|c| !c.is_alphanumeric() || c.is_ascii_punctuation());
+            }
+            segs.push((at, word, ph));
+            if !tk.whitespace.is_empty() {
+                segs.push((end, None, " ".into()));
+            }
+        }
+        // Words misaki left silent (or never returned) still need a reading.
+        for s in &spans {
+            let Some(w) = &s.word else { continue };
+            let has = segs.iter().any(|(_, sw, p)| sw.as_ref() == Some(w) && !p.trim().is_empty());
+            if !has {
+                let text = &stripped[s.range.clone()];
+                let forced: String = s.overrides.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(" ");
+                let ph = if s.overrides.is_empty() { self.fallback.phonemes(text) } else { forced };
+                if !ph.is_empty() || !s.overrides.is_empty() {
+                    segs.push((s.range.start, Some(w.clone()), ph));
+                }
+            }
+        }
+        segs.sort_by_key(|(at, _, _)| *at);
+        Ok(merge(segs))
+    }
+}
+
+/// Merges segments into pieces: spaces between two parts of one word join the word; consecutive
+/// segments of the same word (or of inter-word material) become one piece.
+fn merge(segs: Vec<(usize, Option<Range<usize>>, String)>) -> Vec<Piece> {
+    let mut pieces: Vec<Piece> = Vec::new();
+    for (k, (_, word, ph)) in segs.iter().enumerate() {
+        let mut word = word.clone();
+        if word.is_none() && ph == " " {
+            let prev = pieces.last().and_then(|p| p.word.clone());
+            let next = segs.get(k + 1).and_then(|(_, w, _)| w.clone());
+            if prev.is_some() && prev == next {
+                word = prev;
+            }
+        }
+        match pieces.last_mut() {
+            Some(last) if last.word == word => last.phonemes.push_str(ph),
+            _ => pieces.push(Piece { phonemes: ph.clone(), word }),
+        }
+    }
+    pieces.retain(|p| !p.phonemes.is_empty() || p.word.is_some());
+    pieces
+}

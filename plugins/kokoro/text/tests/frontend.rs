@@ -1,0 +1,316 @@
+//! Front-end tests on the real misaki G2P: word coverage (property test), chunk limits, inline
+//! overrides, unspeakable input, lazy chunking of a 30-minute text, the dev set's hard lines.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use chorus_kokoro_text::{
+    Boundary, ChunkPolicy, EspeakSearch, FallbackKind, Frontend, FrontendOptions, Lang, Piece, TextError, MAX_TOKENS,
+};
+use proptest::prelude::*;
+
+static FE: LazyLock<Frontend> = LazyLock::new(|| Frontend::new().expect("front-end builds"));
+
+fn chunks(text: &str, policy: &ChunkPolicy) -> Vec<chorus_kokoro_text::Chunk> {
+    FE.chunks(text, Lang::EnUs, policy).collect::<Result<Vec<_>, _>>().expect("chunks")
+}
+
+fn pieces(text: &str) -> Vec<Piece> {
+    chunks(text, &ChunkPolicy::default()).into_iter().flat_map(|c| c.pieces).collect()
+}
+
+/// Phonemes of the pieces whose word is exactly `word` (the first occurrence in `text`).
+fn word_phonemes(text: &str, word: &str) -> String {
+    let start = text.find(word).expect("word in text");
+    let r = start..start + word.len();
+    pieces(text).into_iter().filter(|p| p.word.as_ref() == Some(&r)).map(|p| p.phonemes).collect()
+}
+
+/// Checks the contract for every whitespace token holding a letter or digit: some piece inside
+/// it has non-empty phonemes; no piece carries misaki's unknown marker.
+fn assert_covers(text: &str, ps: &[Piece]) {
+    for p in ps {
+        assert!(!p.phonemes.contains('❓'), "unknown marker in {p:?} for {text:?}");
+        if let Some(w) = &p.word {
+            assert!(text.get(w.clone()).is_some(), "bad range {w:?} in {text:?}");
+        }
+    }
+    let mut offset = 0;
+    for tok in text.split_whitespace() {
+        let start = offset + text[offset..].find(tok).unwrap();
+        offset = start + tok.len();
+        if !tok.chars().any(|c| c.is_alphanumeric()) {
+            continue;
+        }
+        let r = start..offset;
+        let hit = ps.iter().any(|p| {
+            p.word.as_ref().is_some_and(|w| w.start >= r.start && w.end <= r.end) && !p.phonemes.trim().is_empty()
+        });
+        assert!(hit, "token {tok:?} has no phonemes in {text:?}: {ps:?}");
+    }
+}
+
+#[test]
+fn dev_set_hard_lines() {
+    let lines = [
+        "Ms. Lee moved to 42 Elm Ave. in March with her 2 dogs.",
+        "Tickets cost $7.25 each, or $60 for a family pass of 10.",
+        "The meeting starts at 3:30 p.m. on Nov. 14, 2026, in room 12B.",
+        "Call 1-800-555-0199 or email help@example.com before 9 a.m.",
+        "Is it 50% off? \"Absolutely,\" she said, \"until Sunday!\"",
+    ];
+    for line in lines {
+        let ps = pieces(line);
+        assert_covers(line, &ps);
+        let all: String = ps.iter().map(|p| p.phonemes.as_str()).collect::<Vec<_>>().join("|");
+        println!("{line}\n  {all}");
+    }
+    assert_eq!(word_phonemes(lines[0], "Ms."), "mˈɪz");
+    assert_eq!(word_phonemes(lines[0], "Ave."), "ˈævənˌu");
+    assert_eq!(word_phonemes(lines[1], "$7.25"), "sˈɛvən dˈɑləɹz ænd twˈɛntifˌIv sˈɛnts");
+    assert_eq!(word_phonemes(lines[2], "12B"), "twˈɛlv bˈi");
+    assert_eq!(word_phonemes(lines[2], "p.m."), "pˌiˈɛm");
+    assert!(word_phonemes(lines[2], "Nov.").contains("vˈɛmbəɹ"));
+    assert!(word_phonemes(lines[2], "2026").starts_with("twˈɛnti twˈɛnti"));
+    assert!(word_phonemes(lines[3], "1-800-555-0199").contains("ˈAt hˈʌndɹəd, fˈIv fˈIv fˈIv"));
+    assert_eq!(word_phonemes(lines[3], "help@example.com"), "hˈɛlp æt ɪɡzˈæmpəl dˈɑt kˈɑm");
+    assert_eq!(word_phonemes(lines[4], "50%"), "fˈɪfti pəɹsˈɛnt");
+    // Prosody punctuation survives as inter-word pieces.
+    let p4: String = chunks(lines[4], &ChunkPolicy::default()).iter().map(|c| c.phonemes()).collect::<Vec<_>>().join(" ");
+    assert!(p4.contains('?') && p4.contains('“') && p4.contains("!”"), "{p4}");
+}
+
+/// Prints the whole dev set as the front-end reads it, when the shared folder is present.
+#[test]
+fn dev_set_prints() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../../shared/eval/dev_en.txt");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        println!("dev set not found at {path}");
+        return;
+    };
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let ps = pieces(line);
+        assert_covers(line, &ps);
+        let all: String = ps.iter().map(|p| p.phonemes.as_str()).collect();
+        println!("{line}\n  {all}");
+    }
+}
+
+#[test]
+fn inline_override_is_used_as_given() {
+    let text = "Say [Kokoro](/kˈOkəɹO/) and [test](/tˈɛsTɪŋ/) now.";
+    let ps = pieces(text);
+    let kokoro = text.find("Kokoro").unwrap();
+    let test = text.find("test").unwrap();
+    assert!(ps.contains(&Piece { phonemes: "kˈOkəɹO".into(), word: Some(kokoro..kokoro + 6) }), "{ps:?}");
+    // "test" is in misaki's lexicon; the override must still win.
+    assert!(ps.contains(&Piece { phonemes: "tˈɛsTɪŋ".into(), word: Some(test..test + 4) }), "{ps:?}");
+    assert!(!ps.iter().any(|p| p.phonemes.contains('[') || p.phonemes.contains('/')));
+}
+
+#[test]
+fn nothing_speakable_is_an_error_not_a_panic() {
+    for text in ["", "   ", "?! … --", "🙂🙂 🎉", "\"...\""] {
+        let mut it = FE.chunks(text, Lang::EnUs, &ChunkPolicy::default());
+        assert!(matches!(it.next(), Some(Err(TextError::NothingToSpeak))), "{text:?}");
+        assert!(it.next().is_none());
+    }
+}
+
+#[test]
+fn unknown_words_never_reach_the_model_as_unknown() {
+    let text = "The zorblaxian flimflorp met Qwxz near Zaphodville.";
+    let ps = pieces(text);
+    assert_covers(text, &ps);
+    assert!(!word_phonemes(text, "zorblaxian").is_empty());
+}
+
+fn long_clause(words: usize) -> String {
+    let vocab = ["alpha", "river", "quietly", "moved", "under", "seven", "green", "bridges", "and", "lanterns"];
+    (0..words).map(|i| vocab[i % vocab.len()]).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn chunks_stay_within_limits() {
+    let text = format!(
+        "{}. Short one, then more. {} and https://www.{}.com/{}",
+        long_clause(300),
+        long_clause(40),
+        "abcdefghij".repeat(30),
+        "qrstuvwxyz".repeat(20)
+    );
+    for policy in [
+        ChunkPolicy::default(),
+        ChunkPolicy { first_max_tokens: 30, max_tokens: 200, ..ChunkPolicy::default() },
+        ChunkPolicy { max_tokens: 5000, first_max_tokens: 5000, ..ChunkPolicy::default() },
+        ChunkPolicy { first_cut_at_word: false, ..ChunkPolicy::default() },
+    ] {
+        let cs = chunks(&text, &policy);
+        assert!(cs.len() > 2);
+        for (i, c) in cs.iter().enumerate() {
+            let limit = policy.max_tokens.min(MAX_TOKENS);
+            assert!(c.token_len() <= limit, "chunk {i} has {} tokens > {limit}", c.token_len());
+            assert_eq!(c.token_len(), c.phonemes().chars().count());
+            assert!(!c.phonemes().starts_with(' ') && !c.phonemes().ends_with(' '));
+        }
+        if policy.first_cut_at_word {
+            assert!(cs[0].token_len() <= policy.first_max_tokens.min(MAX_TOKENS));
+            assert_eq!(cs[0].end, Boundary::Word);
+        } else {
+            assert!(cs[0].token_len() > policy.first_max_tokens, "first chunk is a whole clause");
+        }
+        assert_eq!(cs.last().unwrap().end, Boundary::End);
+        // Every word is spoken once, in order, across the chunks.
+        let words: Vec<Range<usize>> = cs.iter().flat_map(|c| c.words()).collect();
+        let unique: HashSet<_> = words.iter().cloned().collect();
+        assert!(words.windows(2).all(|w| w[0].start <= w[1].start), "words out of order");
+        assert_covers(&text, &cs.iter().flat_map(|c| c.pieces.clone()).collect::<Vec<_>>());
+        assert!(unique.len() >= text.split_whitespace().count() - 1);
+    }
+}
+
+#[test]
+fn first_chunk_is_short_and_later_chunks_pack_sentences() {
+    let text = "The small boat drifted slowly toward the quiet harbor at dawn, while the town slept and the gulls circled overhead. \
+                Please remind me to buy milk, eggs, and bread on the way home. \
+                My sister painted the kitchen a bright shade of yellow last spring. \
+                The library will stay open late during the final exam week.";
+    let cs = chunks(text, &ChunkPolicy::default());
+    assert!(cs[0].token_len() <= 80, "{}", cs[0].token_len());
+    assert_eq!(cs[0].end, Boundary::Clause);
+    assert!(cs.len() <= 3, "later sentences are packed: {}", cs.len());
+    assert!(cs[1].phonemes().contains(". "), "two sentences in one chunk: {}", cs[1].phonemes());
+}
+
+/// A 30-minute chapter: ~25k words. The first chunk arrives after one sentence is phonemized and
+/// only a small block of the text is normalized; all chunks then stream within the limit.
+#[test]
+fn thirty_minute_text_is_chunked_lazily() {
+    let sentences = [
+        "The small boat drifted slowly toward the quiet harbor at dawn.",
+        "Ms. Lee moved to 42 Elm Ave. in March with her 2 dogs.",
+        "Tickets cost $7.25 each, or $60 for a family pass of 10.",
+        "He whispered the answer so quietly that nobody else could hear it.",
+        "Our flight was delayed because of strong winds over the mountains.",
+    ];
+    let mut text = String::new();
+    let mut words = 0;
+    let mut i = 0;
+    while words < 25_000 {
+        let s = sentences[i % sentences.len()];
+        text.push_str(s);
+        text.push_str(if i % 12 == 11 { "\n\n" } else { " " });
+        words += s.split_whitespace().count();
+        i += 1;
+    }
+    let mut it = FE.chunks(&text, Lang::EnUs, &ChunkPolicy::default());
+    let first = it.next().unwrap().unwrap();
+    assert!(first.token_len() > 0);
+    assert_eq!(it.sentences_phonemized(), 1, "first chunk needs only the first sentence");
+    assert!(it.bytes_normalized() < text.len() / 10, "normalized {} of {}", it.bytes_normalized(), text.len());
+    let mut n = 1;
+    let mut spoken_words = first.words().len();
+    for c in it.by_ref() {
+        let c = c.unwrap();
+        assert!(c.token_len() <= MAX_TOKENS);
+        spoken_words += c.words().len();
+        n += 1;
+    }
+    assert!(it.sentences_phonemized() >= i, "every sentence phonemized once: {}", it.sentences_phonemized());
+    assert_eq!(spoken_words, words);
+    assert!(n > 50, "{n} chunks");
+}
+
+#[test]
+fn british_english_uses_its_lexicon() {
+    let text = "I can't find the tomato schedule.";
+    let us: String = FE.chunks(text, Lang::EnUs, &ChunkPolicy::default()).map(|c| c.unwrap().phonemes()).collect();
+    let gb: String = FE.chunks(text, Lang::EnGb, &ChunkPolicy::default()).map(|c| c.unwrap().phonemes()).collect();
+    assert_ne!(us, gb);
+    assert!(gb.contains("təmˈɑːtQ") || gb.contains("ɑː"), "{gb}");
+}
+
+#[test]
+fn frontend_is_shared_across_threads() {
+    let text = "Call 1-800-555-0199 or email help@example.com before 9 a.m.";
+    let expected = FE.phonemes(text, Lang::EnUs).unwrap();
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..3).map(|_| s.spawn(|| FE.phonemes(text, Lang::EnUs).unwrap())).collect();
+        for h in hs {
+            assert_eq!(h.join().unwrap(), expected);
+        }
+    });
+}
+
+#[test]
+fn espeak_fallback_when_present_and_a_clear_error_when_misconfigured() {
+    let bad = FrontendOptions {
+        espeak: EspeakSearch { library: Some("/nonexistent/libespeak-ng.so.1".into()), ..EspeakSearch::default() },
+    };
+    match Frontend::with_options(bad) {
+        Err(TextError::Espeak { path, .. }) => assert!(path.contains("nonexistent")),
+        other => panic!("expected an espeak error, got {:?}", other.err()),
+    }
+    let none = Frontend::with_options(FrontendOptions { espeak: EspeakSearch { disabled: true, ..EspeakSearch::default() } }).unwrap();
+    assert_eq!(none.fallback(), FallbackKind::Rules);
+    let rules = none.phonemes("Zorblaxian", Lang::EnUs).unwrap();
+    assert!(rules.contains('ˈ'), "{rules}");
+    if let FallbackKind::Espeak(path) = FE.fallback() {
+        println!("espeak-ng found at {}", path.display());
+        let e = FE.phonemes("Zorblaxian", Lang::EnUs).unwrap();
+        assert!(!e.is_empty() && !e.contains('❓'));
+        assert!(e.contains('z') && e.contains('ˈ'), "{e}");
+    }
+}
+
+fn token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "the", "quiet", "harbor", "Ms.", "Dr.", "St.", "Ave.", "Nov.", "e.g.", "i.e.", "vs.", "etc.", "a.m.", "p.m.",
+            "&", "+", "=", "@", "#", "%", "—", "...", "\"quoted\"", "(aside)", "it's", "dogs'", "U.S.", "NASA", "iPhone",
+            "help@example.com", "https://example.com/a-b", "1-800-555-0199", "12B", "COVID-19", "20°C", "5km", "60",
+            "mph", "café", "naïve", "🙂", "x🙂y", "#tag", "@user", "C++", "AT&T", "1990s", "'90s", "3/4", "24/7",
+        ])
+        .prop_map(String::from),
+        (0u32..100_000).prop_map(|n| n.to_string()),
+        (0u32..10_000, 0u32..100).prop_map(|(a, b)| format!("${a}.{b:02}")),
+        (1u32..13, 0u32..60).prop_map(|(h, m)| format!("{h}:{m:02}")),
+        (0u32..1000).prop_map(|n| format!("{n}%")),
+        (1u32..40).prop_map(|n| format!("{n}th")),
+        "[a-zA-Z]{1,12}",
+        "[a-zA-Z0-9$%&@#.,'/:+-]{1,10}",
+    ]
+}
+
+fn sentence() -> impl Strategy<Value = String> {
+    (prop::collection::vec(token(), 1..14), prop::sample::select(vec![".", "!", "?", ",", ""])).prop_map(|(t, end)| {
+        let mut s = t.join(" ");
+        s.push_str(end);
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
+
+    /// Every input token with a letter or digit maps to at least one piece with phonemes.
+    #[test]
+    fn every_token_maps_to_phonemes(s in prop::collection::vec(sentence(), 1..4)) {
+        let text = s.join(" ");
+        let mut got = Vec::new();
+        for c in FE.chunks(&text, Lang::EnUs, &ChunkPolicy::default()) {
+            match c {
+                Ok(c) => {
+                    prop_assert!(c.token_len() <= MAX_TOKENS);
+                    got.extend(c.pieces);
+                }
+                Err(TextError::NothingToSpeak) => {
+                    prop_assert!(!text.chars().any(|c| c.is_alphanumeric()));
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+        assert_covers(&text, &got);
+    }
+}
