@@ -167,15 +167,31 @@ impl Client {
     /// policy allows. A 2xx answer is returned with its body unread; any other final answer
     /// becomes the mapped [`PluginError`]. `Ok(None)` means the observer asked to stop.
     pub fn send(&self, call: &Call, observer: &mut dyn RetryObserver) -> Result<Option<Response>, PluginError> {
+        self.send_with_status(call, observer).map_err(|(error, _)| error)
+    }
+
+    /// GET-style JSON fetch of an optional endpoint: `Ok(None)` when the server answers 404 or
+    /// 405 (it does not have the endpoint), the parsed JSON on 2xx, the mapped error otherwise.
+    pub fn json_if_present(&self, call: &Call) -> Result<Option<serde_json::Value>, PluginError> {
+        match self.send_with_status(call, &mut ()) {
+            Ok(Some(response)) => response.body.read_json().map(Some),
+            Ok(None) => Ok(None),
+            Err((_, Some(404 | 405))) => Ok(None),
+            Err((error, _)) => Err(error),
+        }
+    }
+
+    /// [`send`](Self::send), keeping the HTTP status of a final failure when there was one.
+    fn send_with_status(&self, call: &Call, observer: &mut dyn RetryObserver) -> Result<Option<Response>, (PluginError, Option<u16>)> {
         let mut retry = 0;
         loop {
             let (failure, asked) = match self.attempt(call) {
                 Attempt::Ok(response) => return Ok(Some(response)),
-                Attempt::Fatal(error) => return Err(error),
-                Attempt::Retryable { error, reason, retry_after } => ((error, reason), retry_after),
+                Attempt::Fatal(error, status) => return Err((error, status)),
+                Attempt::Retryable { error, reason, retry_after, status } => ((error, reason, status), retry_after),
             };
             let Some(delay) = self.options.retry.delay(retry, asked) else {
-                return Err(failure.0);
+                return Err((failure.0, failure.2));
             };
             retry += 1;
             let notice = RetryNotice { retry, max_retries: self.options.retry.max_retries, delay, reason: failure.1 };
@@ -191,7 +207,7 @@ impl Client {
         self.send(call, &mut ())?.ok_or_else(|| PluginError::internal("a request was stopped with no observer"))
     }
 
-    /// GET `path` and parse the JSON answer.
+    /// Send `call` and parse the JSON answer.
     pub fn get_json(&self, call: &Call) -> Result<serde_json::Value, PluginError> {
         self.send_quiet(call)?.body.read_json()
     }
@@ -200,10 +216,13 @@ impl Client {
         let request = match call.to_http() {
             Ok(r) => r,
             Err(e) => {
-                return Attempt::Fatal(PluginError::not_configured(format!(
-                    "{}: cannot build a request for {} ({e}); check base_url",
-                    self.service.name, call.url
-                )));
+                return Attempt::Fatal(
+                    PluginError::not_configured(format!(
+                        "{}: cannot build a request for {} ({e}); check base_url",
+                        self.service.name, call.url
+                    )),
+                    None,
+                );
             }
         };
         let timeouts = (self.options.connect_timeout, self.options.read_timeout);
@@ -214,9 +233,9 @@ impl Client {
                 // Only failures to get any answer are worth another try; timeouts and bad URLs are not.
                 return match &e {
                     ureq::Error::Io(io) if is_transient(io.kind()) => {
-                        Attempt::Retryable { error, reason: format!("connection failed: {io}"), retry_after: None }
+                        Attempt::Retryable { error, reason: format!("connection failed: {io}"), retry_after: None, status: None }
                     }
-                    _ => Attempt::Fatal(error),
+                    _ => Attempt::Fatal(error, None),
                 };
             }
         };
@@ -231,17 +250,17 @@ impl Client {
         let failure = HttpFailure::from_body(status, &text, asked);
         let error = failure.to_error(&self.service);
         if is_retryable_status(status) {
-            Attempt::Retryable { error, reason: format!("HTTP {status}"), retry_after: asked }
+            Attempt::Retryable { error, reason: format!("HTTP {status}"), retry_after: asked, status: Some(status) }
         } else {
-            Attempt::Fatal(error)
+            Attempt::Fatal(error, Some(status))
         }
     }
 }
 
 enum Attempt {
     Ok(Response),
-    Fatal(PluginError),
-    Retryable { error: PluginError, reason: String, retry_after: Option<Duration> },
+    Fatal(PluginError, Option<u16>),
+    Retryable { error: PluginError, reason: String, retry_after: Option<Duration>, status: Option<u16> },
 }
 
 /// Connection resets and refusals that a server restarting behind a proxy produces.
