@@ -195,7 +195,7 @@ pub fn to_misaki(ipa: &str, lang: Lang) -> String {
         ("ʔˌn\u{329}", "tᵊn"), ("ʔn\u{329}", "tᵊn"), ("ʔn", "tᵊn"), ("ʔ", "t"),
         ("a^ɪ", "I"), ("a^ʊ", "W"), ("d^ʒ", "ʤ"), ("e^ɪ", "A"), ("e", "A"), ("t^ʃ", "ʧ"),
         ("ɔ^ɪ", "Y"), ("ə^l", "ᵊl"), ("ʲ", ""), ("x", "k"), ("ç", "k"), ("ɐ", "ə"), ("ɬ", "l"),
-        ("r", "ɹ"), ("ɚ", "əɹ"), ("\u{329}", ""), ("\u{361}", "^"),
+        ("r", "ɹ"), ("ɚ", "əɹ"), ("\u{329}", ""), ("\u{361}", "^"), ("oː^ɹ", "ɔɹ"), ("oː", "ɔ"), ("o", "ɔ"),
     ];
     match lang {
         Lang::EnGb => map.extend([("e^ə", "ɛː"), ("iə", "ɪə"), ("ə^ʊ", "Q"), ("a^ɪ", "I")]),
@@ -231,5 +231,6 @@ mod tests {
         assert_eq!(to_misaki("t^ʃˈa^ɪld", Lang::EnUs), "ʧˈIld");
         assert_eq!(to_misaki("ɹˈe^ɪn", Lang::EnGb), "ɹˈAn");
         assert_eq!(to_misaki("bˈʌɾɚ", Lang::EnUs), "bˈʌTəɹ");
+        assert_eq!(to_misaki("zoː^ɹblˈe^ɪksi^ən", Lang::EnUs), "zɔɹblˈAksiən");
     }
 }

@@ -269,6 +269,9 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     if let Some(o) = abbreviation(cx, i, t) {
         return o;
     }
+    if let Some(s) = roman(cx, i, t) {
+        return Out::Word(s);
+    }
     if ALNUM.is_match(t) && t.chars().any(|c| c.is_ascii_digit()) {
         return Out::Word(alnum(t, lang));
     }
@@ -537,9 +540,7 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
             AbbrKind::BeforeNumber if !next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit())) => {
                 plain_word_then_period(t)
             }
-            AbbrKind::Date if !next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()) || is_month_word(n))
-                && !(capitalized(t) && cx.items.get(i + 1).is_some_and(|x| x.kind == LexKind::Punct(",".into()))) =>
-            {
+            AbbrKind::Date if !date_context(cx, i, t, next) => {
                 plain_word_then_period(t)
             }
             _ => {
@@ -569,6 +570,62 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
         return Some(plain_word_then_period(t));
     }
     None
+}
+
+/// Words after which a roman numeral is a plain number ("Chapter IV", "World War II").
+const ROMAN_CUES: &[&str] = &["chapter", "part", "book", "volume", "vol.", "act", "scene", "section", "phase", "episode", "season", "war", "round", "level", "stage", "type", "class"];
+
+fn roman_value(t: &str) -> Option<u64> {
+    let val = |c| match c {
+        'I' => Some(1),
+        'V' => Some(5),
+        'X' => Some(10),
+        'L' => Some(50),
+        'C' => Some(100),
+        _ => None,
+    };
+    let vals: Vec<u64> = t.chars().map(val).collect::<Option<_>>()?;
+    let mut total = 0i64;
+    for (k, &v) in vals.iter().enumerate() {
+        if vals.get(k + 1).is_some_and(|&n| n > v) { total -= v as i64 } else { total += v as i64 }
+    }
+    let n = u64::try_from(total).ok()?;
+    // Only canonical spellings ("IIII" or "IC" are not numerals).
+    let canon = {
+        let mut out = String::new();
+        let mut m = n;
+        for (v, r) in [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")] {
+            while m >= v {
+                out.push_str(r);
+                m -= v;
+            }
+        }
+        out
+    };
+    (canon == t).then_some(n)
+}
+
+/// "Chapter IV" → "Chapter four"; "Henry VIII" → "Henry the eighth".
+fn roman(cx: &Cx, i: usize, t: &str) -> Option<String> {
+    if t.len() < 2 || t.len() > 8 {
+        return None;
+    }
+    let n = roman_value(t)?;
+    let p = cx.prev_adj(i)?;
+    if ROMAN_CUES.contains(&p.to_lowercase().as_str()) {
+        return Some(numbers::cardinal(n, cx.lang));
+    }
+    if capitalized(p) && p.chars().all(char::is_alphabetic) && p.chars().skip(1).all(char::is_lowercase) {
+        return Some(format!("the {}", numbers::ordinal(n, cx.lang)));
+    }
+    None
+}
+
+/// A month or weekday abbreviation is read as one before a day, a month, or (capitalized) a comma.
+fn date_context(cx: &Cx, i: usize, t: &str, next: Option<&str>) -> bool {
+    let before_date = next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()) || is_month_word(n));
+    let before_comma = capitalized(t) && cx.items.get(i + 1).is_some_and(|x| x.kind == LexKind::Punct(",".into()));
+    before_date || before_comma
 }
 
 fn plain_word_then_period(t: &str) -> Out {

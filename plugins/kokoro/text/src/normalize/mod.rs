@@ -79,8 +79,10 @@ fn mark_sentence_ends(text: &str, base: usize, toks: &mut [NormToken]) {
         let next_spaced = next.is_none_or(|nx| nx.space_before);
         let end = match t.kind {
             TokenKind::Punct if is_terminal(&t.spoken) => {
-                // Closing quotes and brackets right after belong to this sentence.
-                next_spaced && !next.is_some_and(|nx| nx.kind == TokenKind::Punct && is_terminal(&nx.spoken))
+                // Closing quotes and brackets right after belong to this sentence; a period
+                // before a lower-case word is an abbreviation's we do not know ("approx. five").
+                let lower_next = t.spoken == "." && next.is_some_and(|nx| nx.spoken.starts_with(|c: char| c.is_lowercase()));
+                next_spaced && !lower_next && !next.is_some_and(|nx| nx.kind == TokenKind::Punct && is_terminal(&nx.spoken))
             }
             TokenKind::Punct if is_closer(&t.spoken) => {
                 next_spaced && i > 0 && toks[i - 1].sentence_end_candidate()

@@ -131,6 +131,9 @@ fn abbreviations() {
     assert_eq!(say("I said no."), "I said no");
     assert_eq!(say("Acme Inc. and"), "Acme Incorporated and");
     assert_eq!(say("the U.S. Army"), "the U.S. Army");
+    assert_eq!(say("ext. 89"), "extension eighty-nine");
+    assert_eq!(say("Chapter IV: World War II and Henry VIII"), "Chapter four World War two and Henry the eighth");
+    assert_eq!(say("I saw an IV drip"), "I saw an IV drip");
 }
 
 #[test]
@@ -147,6 +150,8 @@ fn sentence_splitting_respects_abbreviations() {
     assert_eq!(sentences("Call before 9 a.m. Tomorrow is late."), ["Call before nine a.m.", "Tomorrow is late"]);
     assert_eq!(sentences("Is it 50% off? \"Absolutely,\" she said, \"until Sunday!\""), ["Is it fifty percent off", "Absolutely she said until Sunday"]);
     assert_eq!(sentences("Title line\n\nBody text here."), ["Title line", "Body text here"]);
+    assert_eq!(sentences("It weighs approx. five tons. Call ext. 89 now."), ["It weighs approximately five tons", "Call extension eighty-nine now"]);
+    assert_eq!(sentences("We paid Acme Corp. to do it."), ["We paid Acme Corporation to do it"]);
 }
 
 #[test]
