@@ -314,11 +314,18 @@ impl Iterator for Chunks<'_> {
     }
 }
 
-/// Drops leading and trailing whitespace of the chunk and empty inter-word pieces.
-fn trimmed(mut pieces: Vec<Piece>) -> Vec<Piece> {
+/// Drops leading whitespace (a clause's trailing ", " must survive for packing).
+fn trim_start(mut pieces: Vec<Piece>) -> Vec<Piece> {
     if let Some(p) = pieces.first_mut().filter(|p| p.word.is_none()) {
         p.phonemes = p.phonemes.trim_start().to_string();
     }
+    pieces.retain(|p| p.word.is_some() || !p.phonemes.is_empty());
+    pieces
+}
+
+/// Drops leading and trailing whitespace of the chunk and empty inter-word pieces.
+fn trimmed(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut pieces = trim_start(pieces);
     if let Some(p) = pieces.last_mut().filter(|p| p.word.is_none()) {
         p.phonemes = p.phonemes.trim_end().to_string();
     }
@@ -396,7 +403,7 @@ fn cut_at_word(pieces: &[Piece], limit: usize, min_words: usize) -> Option<(Vec<
         }
     }
     let i = best?;
-    Some((trimmed(pieces[..i].to_vec()), trimmed(pieces[i..].to_vec())))
+    Some((trimmed(pieces[..i].to_vec()), trim_start(pieces[i..].to_vec())))
 }
 
 /// Last resort for one word longer than the limit (a very long spelled-out string): cut its

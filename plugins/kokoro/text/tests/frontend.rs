@@ -170,6 +170,26 @@ fn chunks_stay_within_limits() {
     }
 }
 
+/// Clause marks keep the space after them however the text is cut and packed.
+#[test]
+fn punctuation_spacing_survives_chunking() {
+    let text = "The meeting starts at 3:30 p.m. on Nov. 14, 2026, in room 12B. Tickets cost $7.25 each, or $60 for a family pass of 10; \
+                Is it 50% off? \"Absolutely,\" she said, \"until Sunday!\" Well, then — fine.";
+    for first_max_tokens in [10, 30, 45, 80, 200] {
+        for max_tokens in [40, 90, 400] {
+            let policy = ChunkPolicy { first_max_tokens, max_tokens, ..ChunkPolicy::default() };
+            for c in chunks(text, &policy) {
+                let ph: Vec<char> = c.phonemes().chars().collect();
+                for (k, w) in ph.windows(2).enumerate() {
+                    if matches!(w[0], ',' | ';' | '.' | '?' | '!' | '—') {
+                        assert!(matches!(w[1], ' ' | '”' | ')' | '“'), "no space after {:?} at {k} in {:?}", w[0], c.phonemes());
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn first_chunk_is_short_and_later_chunks_pack_sentences() {
     let text = "The small boat drifted slowly toward the quiet harbor at dawn, while the town slept and the gulls circled overhead. \

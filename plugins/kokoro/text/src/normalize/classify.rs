@@ -141,9 +141,17 @@ fn is_time(s: &str) -> bool {
 
 pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<NormToken> {
     let cx = Cx { text, base, items, lang };
-    let mut out = Vec::with_capacity(items.len());
+    let mut out: Vec<NormToken> = Vec::with_capacity(items.len());
     for (i, it) in items.iter().enumerate() {
         let r = it.range.clone();
+        // "Nov. 14, 2026": the comma between day and year stays inside the date, so the
+        // chunker never cuts there.
+        if is_date_comma(&cx, i) {
+            if let Some(last) = out.last_mut() {
+                last.spoken.push(',');
+                continue;
+            }
+        }
         let o = match &it.kind {
             LexKind::Punct(p) => Out::Punct(p.clone()),
             LexKind::Link { markup } => Out::Word(markup.clone()),
@@ -179,6 +187,16 @@ pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<N
         }
     }
     out
+}
+
+fn is_date_comma(cx: &Cx, i: usize) -> bool {
+    if cx.items[i].kind != LexKind::Punct(",".into()) || i == 0 {
+        return false;
+    }
+    let day = cx.core(i - 1).is_some_and(|d| int_value(d).is_some_and(|n| (1..=31).contains(&n)) || ORDINAL.is_match(d));
+    let after_month = day && cx.prev_adj(i - 1).is_some_and(is_month_word);
+    let year = cx.core(i + 1).is_some_and(|y| y.len() == 4 && int_value(y).is_some_and(|n| (1000..=2099).contains(&n)));
+    after_month && year
 }
 
 fn classify(cx: &Cx, i: usize, t: &str) -> Out {

@@ -94,7 +94,8 @@ fn times() {
 
 #[test]
 fn dates_and_years() {
-    assert_eq!(say("on Nov. 14, 2026, in"), "on November fourteenth twenty twenty-six in");
+    assert_eq!(say("on Nov. 14, 2026, in"), "on November fourteenth, twenty twenty-six in");
+    assert_eq!(say("May 3rd, 1999"), "May third, nineteen ninety-nine");
     assert_eq!(say("Jan 5"), "January fifth");
     assert_eq!(say("14 March 1999"), "the fourteenth of March nineteen ninety-nine");
     assert_eq!(say("in 1999"), "in nineteen ninety-nine");
