@@ -7,7 +7,7 @@ use chorus_kokoro_text::{normalize_with, ChunkPolicy, Frontend, Lang, TokenKind}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().unwrap_or_else(|| "../../../../shared/eval/dev_en.txt".into());
+    let path = args.next().unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../../shared/eval/dev_en.txt").into());
     let lang = Lang::parse(&args.next().unwrap_or_else(|| "en-us".into()))?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let frontend = Frontend::new()?;

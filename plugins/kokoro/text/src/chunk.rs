@@ -419,6 +419,9 @@ fn split_piece(pieces: &[Piece], limit: usize) -> (Vec<Piece>, Vec<Piece>) {
             continue;
         }
         let room = limit - used;
+        if room == 0 {
+            return (head, pieces[i..].to_vec());
+        }
         let chars: Vec<char> = p.phonemes.chars().collect();
         let cut = chars[..room.min(chars.len())].iter().rposition(|&c| c == ' ').filter(|&k| k > 0).unwrap_or(room.max(1));
         let left: String = chars[..cut].iter().collect();

@@ -76,18 +76,25 @@ impl Phonemizer {
                 overrides,
             });
         }
-        let (_, mtoks) = self.g2p.g2p(&input).map_err(|e| TextError::Phonemize { text: input.clone(), reason: e.to_string() })?;
+        // misaki-rs has unwraps inside; a panic on odd input degrades this sentence to the
+        // fallback reader instead of failing the request.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.g2p.g2p(&input)));
+        let mtoks = match result {
+            Ok(Ok((_, mtoks))) => mtoks,
+            Ok(Err(e)) => return Err(TextError::Phonemize { text: input.clone(), reason: e.to_string() }),
+            Err(_) => return Ok(self.without_misaki(toks, &spans, &stripped)),
+        };
 
         // (stripped offset, word, phonemes) in order.
         let mut segs: Vec<(usize, Option<Range<usize>>, String)> = Vec::new();
         let mut cursor = 0;
         let mut done_overrides: Vec<Range<usize>> = Vec::new();
         for tk in &mtoks {
-            let at = match stripped[cursor..].find(tk.text.as_str()) {
-                Some(off) if !tk.text.is_empty() => cursor + off,
-                _ => cursor,
+            let (at, end) = match stripped[cursor..].find(tk.text.as_str()) {
+                Some(off) if !tk.text.is_empty() => (cursor + off, cursor + off + tk.text.len()),
+                // Text misaki changed: attribute it to where we are, without moving on.
+                _ => (cursor, cursor),
             };
-            let end = (at + tk.text.len()).min(stripped.len());
             cursor = end;
             let span = spans.iter().find(|s| s.word.is_some() && s.range.start < end.max(at + 1) && at < s.range.end)
                 .or_else(|| spans.iter().find(|s| s.range.start <= at && at < s.range.end));
@@ -128,6 +135,25 @@ impl Phonemizer {
         }
         segs.sort_by_key(|(at, _, _)| *at);
         Ok(merge(segs))
+    }
+}
+
+impl Phonemizer {
+    /// Every word through the fallback reader, punctuation as given: used only if misaki fails.
+    fn without_misaki(&self, toks: &[NormToken], spans: &[Span], stripped: &str) -> Vec<Piece> {
+        let mut segs = Vec::new();
+        for (i, (t, s)) in toks.iter().zip(spans).enumerate() {
+            if i > 0 && t.space_before {
+                segs.push((s.range.start, None, " ".to_string()));
+            }
+            let ph = match &s.word {
+                Some(_) if !s.overrides.is_empty() => s.overrides.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(" "),
+                Some(_) => stripped[s.range.clone()].split_whitespace().map(|w| self.fallback.phonemes(w)).collect::<Vec<_>>().join(" "),
+                None => t.spoken.clone(),
+            };
+            segs.push((s.range.start, s.word.clone(), ph));
+        }
+        merge(segs)
     }
 }
 

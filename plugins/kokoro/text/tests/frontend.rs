@@ -337,3 +337,27 @@ proptest! {
         assert_covers(&text, &got);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    /// Arbitrary Unicode never panics, never emits the unknown marker, never exceeds the limit.
+    #[test]
+    fn arbitrary_text_is_handled(text in "\\PC{0,60}( \\PC{0,30}){0,4}") {
+        for c in FE.chunks(&text, Lang::EnUs, &ChunkPolicy { first_max_tokens: 20, max_tokens: 60, ..ChunkPolicy::default() }) {
+            match c {
+                Ok(c) => {
+                    prop_assert!(c.token_len() <= 60 || c.pieces.len() == 1, "{} tokens", c.token_len());
+                    prop_assert!(!c.phonemes().contains('❓'));
+                    for p in &c.pieces {
+                        if let Some(w) = &p.word {
+                            prop_assert!(text.get(w.clone()).is_some());
+                        }
+                    }
+                }
+                Err(TextError::NothingToSpeak) => {}
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+    }
+}

@@ -22,7 +22,6 @@ const PHONEMES_IPA_TIED: c_int = 0x02 | 0x80 | ((b'^' as c_int) << 8);
 struct State {
     text_to_phonemes: TextToPhonemesFn,
     set_voice: SetVoiceFn,
-    voice: Option<Lang>,
 }
 
 /// A loaded espeak-ng. espeak-ng keeps global state, so every call goes through one lock.
@@ -136,7 +135,7 @@ impl Espeak {
             ));
         }
         let e = Espeak {
-            state: Mutex::new(State { text_to_phonemes: ttp, set_voice, voice: None }),
+            state: Mutex::new(State { text_to_phonemes: ttp, set_voice }),
             path: path.to_path_buf(),
             _lib: lib,
         };
@@ -154,14 +153,13 @@ impl Espeak {
     fn ipa(&self, text: &str, lang: Lang) -> Option<String> {
         let clean: String = text.chars().filter(|c| !c.is_control()).collect();
         let c = CString::new(clean).ok()?;
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.voice != Some(lang) {
-            let name = CString::new(if lang == Lang::EnGb { "en-gb" } else { "en-us" }).ok()?;
-            // SAFETY: NUL-terminated voice name; espeak copies it.
-            if unsafe { (st.set_voice)(name.as_ptr()) } != 0 {
-                return None;
-            }
-            st.voice = Some(lang);
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Set the voice on every call: espeak switches language by itself on foreign scripts
+        // and would keep reading later words with that voice.
+        let name = CString::new(if lang == Lang::EnGb { "en-gb" } else { "en-us" }).ok()?;
+        // SAFETY: NUL-terminated voice name; espeak copies it.
+        if unsafe { (st.set_voice)(name.as_ptr()) } != 0 {
+            return None;
         }
         let mut ptr: *const c_void = c.as_ptr().cast();
         let mut out = Vec::new();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use misaki_rs::fallback::{Fallback, FallbackError};
 
+
 pub use espeak::Espeak;
 
 use crate::{Lang, TextError};
@@ -83,8 +84,9 @@ impl WordFallback {
 }
 
 impl Fallback for WordFallback {
+    /// Never an error: misaki aborts the whole sentence on one. A word no reader can say (a
+    /// script other than Latin without espeak-ng) comes back empty and is left silent.
     fn phonemize(&self, word: &str) -> Result<String, FallbackError> {
-        let p = self.phonemes(word);
-        if p.is_empty() { Err(FallbackError::NoPhonemes { word: word.to_string() }) } else { Ok(p) }
+        Ok(self.phonemes(word))
     }
 }
