@@ -42,7 +42,8 @@ impl Phonemizer {
         let mut input = String::new();
         let mut stripped = String::new();
         let mut spans: Vec<Span> = Vec::with_capacity(toks.len());
-        for (i, t) in toks.iter().enumerate() {
+        let spoken = self.unshout(toks);
+        for (i, (t, spoken)) in toks.iter().zip(&spoken).enumerate() {
             if i > 0 && t.space_before {
                 input.push(' ');
                 stripped.push(' ');
@@ -51,12 +52,12 @@ impl Phonemizer {
             let mut overrides = Vec::new();
             let mut last = 0;
             let mut misaki_text = String::new();
-            for m in LINK.captures_iter(&t.spoken) {
+            for m in LINK.captures_iter(spoken) {
                 let whole = m.get(0).unwrap();
                 let inner = m.get(1).unwrap().as_str();
                 let feature = m.get(2).unwrap().as_str();
-                stripped.push_str(&t.spoken[last..whole.start()]);
-                misaki_text.push_str(&t.spoken[last..whole.start()]);
+                stripped.push_str(&spoken[last..whole.start()]);
+                misaki_text.push_str(&spoken[last..whole.start()]);
                 let s = stripped.len();
                 stripped.push_str(inner);
                 if feature.len() > 1 && feature.starts_with('/') && feature.ends_with('/') {
@@ -67,8 +68,8 @@ impl Phonemizer {
                 }
                 last = whole.end();
             }
-            stripped.push_str(&t.spoken[last..]);
-            misaki_text.push_str(&t.spoken[last..]);
+            stripped.push_str(&spoken[last..]);
+            misaki_text.push_str(&spoken[last..]);
             input.push_str(&misaki_text);
             spans.push(Span {
                 range: start..stripped.len(),
@@ -138,7 +139,47 @@ impl Phonemizer {
     }
 }
 
+fn is_caps_word(w: &str) -> bool {
+    w.chars().count() >= 2 && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '’') && w.chars().any(char::is_alphabetic)
+}
+
 impl Phonemizer {
+    /// Text written in capitals ("THE MEETING STARTS AT NOON") is read as words, not spelled:
+    /// when at least half the words of a sentence are capitals, each capital word whose lower-case form
+    /// misaki knows, and that is not itself an entry (USA, FBI), is lower-cased.
+    fn unshout(&self, toks: &[NormToken]) -> Vec<String> {
+        let words: Vec<&str> = toks
+            .iter()
+            .filter(|t| t.kind == TokenKind::Word)
+            .flat_map(|t| t.spoken.split_whitespace())
+            .filter(|w| w.chars().any(char::is_alphabetic))
+            .collect();
+        let caps = words.iter().filter(|w| is_caps_word(w)).count();
+        if caps < 3 || caps * 2 < words.len() {
+            return toks.iter().map(|t| t.spoken.clone()).collect();
+        }
+        let lex = &self.g2p.lexicon;
+        toks.iter()
+            .map(|t| {
+                if t.kind != TokenKind::Word || LINK.is_match(&t.spoken) {
+                    return t.spoken.clone();
+                }
+                t.spoken
+                    .split(' ')
+                    .map(|w| {
+                        let lower = w.to_lowercase();
+                        if is_caps_word(w) && !lex.golds.contains_key(w) && (lex.golds.contains_key(&lower) || lex.silvers.contains_key(&lower)) {
+                            lower
+                        } else {
+                            w.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
     /// Every word through the fallback reader, punctuation as given: used only if misaki fails.
     fn without_misaki(&self, toks: &[NormToken], spans: &[Span], stripped: &str) -> Vec<Piece> {
         let mut segs = Vec::new();

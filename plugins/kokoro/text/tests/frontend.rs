@@ -126,6 +126,16 @@ fn unknown_words_never_reach_the_model_as_unknown() {
     assert!(!word_phonemes(text, "zorblaxian").is_empty());
 }
 
+#[test]
+fn text_in_capitals_is_read_not_spelled() {
+    let text = "THE MEETING STARTS AT NOON. CALL ME TODAY, PLEASE.";
+    assert_eq!(word_phonemes(text, "STARTS"), "stˈɑɹts");
+    assert_eq!(word_phonemes(text, "MEETING"), "mˈiTɪŋ");
+    // Acronyms in ordinary text stay spelled.
+    let text = "I work for the FBI in the USA.";
+    assert_eq!(word_phonemes(text, "FBI"), "ˌɛfbˌiˈI");
+}
+
 fn long_clause(words: usize) -> String {
     let vocab = ["alpha", "river", "quietly", "moved", "under", "seven", "green", "bridges", "and", "lanterns"];
     (0..words).map(|i| vocab[i % vocab.len()]).collect::<Vec<_>>().join(" ")

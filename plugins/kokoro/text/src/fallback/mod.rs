@@ -32,14 +32,17 @@ pub struct EspeakSearch {
 }
 
 impl EspeakSearch {
-    /// System paths plus `CHORUS_ESPEAK_LIB` / `CHORUS_ESPEAK_DATA` if set.
+    /// System paths plus `CHORUS_ESPEAK_LIB` / `CHORUS_ESPEAK_DATA` if set;
+    /// `CHORUS_ESPEAK_LIB=off` turns espeak-ng off.
     pub fn system() -> Self {
+        let lib = std::env::var_os("CHORUS_ESPEAK_LIB").filter(|v| !v.is_empty());
+        let off = lib.as_ref().is_some_and(|v| v == "off" || v == "none");
         EspeakSearch {
-            library: std::env::var_os("CHORUS_ESPEAK_LIB").map(PathBuf::from),
+            library: lib.filter(|_| !off).map(PathBuf::from),
             data: std::env::var_os("CHORUS_ESPEAK_DATA").map(PathBuf::from),
             dirs: Vec::new(),
             system: true,
-            disabled: false,
+            disabled: off,
         }
     }
 }
