@@ -228,7 +228,7 @@ impl<'a> Chunks<'a> {
         let clen = plen(&trimmed(clause.pieces.clone()));
         if clen > limit && (!first || p.first_cut_at_word || clen > max) {
             let lim = if first && !p.first_cut_at_word { max } else { limit };
-            match cut_at_word(&clause.pieces, lim, p.min_cut_words) {
+            match cut_at_word(self.text, &clause.pieces, lim, p.min_cut_words) {
                 Some((head, tail)) => {
                     clause.pieces = tail;
                     self.clauses.push_front(clause);
@@ -241,7 +241,7 @@ impl<'a> Chunks<'a> {
                         pieces = clause.pieces;
                         end = clause.end;
                     } else {
-                        let (head, tail) = cut_at_word(&clause.pieces, max, 1).unwrap_or_else(|| split_piece(&clause.pieces, max));
+                        let (head, tail) = cut_at_word(self.text, &clause.pieces, max, 1).unwrap_or_else(|| split_piece(&clause.pieces, max));
                         clause.pieces = tail;
                         self.clauses.push_front(clause);
                         pieces = head;
@@ -386,23 +386,37 @@ fn word_starts(pieces: &[Piece]) -> Vec<usize> {
     out
 }
 
-/// Cuts before the last word start that keeps the head within `limit` and leaves at least
-/// `min_words` words on each side.
-fn cut_at_word(pieces: &[Piece], limit: usize, min_words: usize) -> Option<(Vec<Piece>, Vec<Piece>)> {
+/// Words that open a phrase: cutting before one sounds like a natural pause.
+const PHRASE_STARTERS: &[&str] = &[
+    "and", "or", "but", "nor", "so", "yet", "because", "before", "after", "while", "when", "where", "which", "who",
+    "that", "if", "though", "although", "unless", "until", "since", "as", "with", "without", "for", "from", "in",
+    "on", "at", "to", "into", "onto", "of", "by", "about", "over", "under", "through", "during", "between", "then",
+    "toward", "towards", "down", "up", "across", "against", "along", "around", "behind", "beyond", "near",
+];
+
+/// Cuts a clause between two words so that the head stays within `limit` and each side keeps
+/// at least `min_words` words. Prefers the last cut before a phrase-opening word ("… 0199 | or
+/// email …") when that keeps at least half the budget; else the last cut that fits.
+fn cut_at_word(text: &str, pieces: &[Piece], limit: usize, min_words: usize) -> Option<(Vec<Piece>, Vec<Piece>)> {
     let starts = word_starts(pieces);
     let total = starts.len();
     let mut best = None;
+    let mut best_phrase = None;
     for (k, &i) in starts.iter().enumerate().skip(1) {
         if k < min_words || total - k < min_words {
             continue;
         }
-        if plen(&trimmed(pieces[..i].to_vec())) <= limit {
-            best = Some(i);
-        } else {
+        let len = plen(&trimmed(pieces[..i].to_vec()));
+        if len > limit {
             break;
         }
+        best = Some(i);
+        let word = pieces[i].word.as_ref().and_then(|w| text.get(w.clone())).unwrap_or_default();
+        if len * 2 >= limit && PHRASE_STARTERS.contains(&word.to_lowercase().as_str()) {
+            best_phrase = Some(i);
+        }
     }
-    let i = best?;
+    let i = best_phrase.or(best)?;
     Some((trimmed(pieces[..i].to_vec()), trim_start(pieces[i..].to_vec())))
 }
 

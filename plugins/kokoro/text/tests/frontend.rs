@@ -200,6 +200,17 @@ fn punctuation_spacing_survives_chunking() {
     }
 }
 
+/// A cut inside a clause falls before a phrase-opening word where the budget allows.
+#[test]
+fn word_cuts_prefer_phrase_boundaries() {
+    let text = "The old fisherman carried his heavy nets slowly down the hill toward the harbor before the storm arrived";
+    let policy = ChunkPolicy { first_max_tokens: 56, ..ChunkPolicy::default() };
+    let cs = chunks(text, &policy);
+    assert_eq!(cs[0].end, Boundary::Word);
+    let next_word = &text[cs[1].words()[0].clone()];
+    assert!(["toward", "down", "before"].contains(&next_word), "cut before {next_word:?}: {}", cs[0].phonemes());
+}
+
 #[test]
 fn first_chunk_is_short_and_later_chunks_pack_sentences() {
     let text = "The small boat drifted slowly toward the quiet harbor at dawn, while the town slept and the gulls circled overhead. \
