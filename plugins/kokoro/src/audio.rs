@@ -1,0 +1,94 @@
+//! Joining chunk audio: finding the model's leading and trailing silence, short fades, and pauses.
+
+/// 10 ms analysis frames at 24 kHz.
+const FRAME: usize = 240;
+/// A frame this far below the chunk's loudest frame counts as silence.
+const QUIET_DB: f32 = -42.0;
+/// Kept before the first sound and after the last, so onsets and releases survive the cut.
+pub const LEAD_MARGIN: usize = 480;
+pub const TAIL_MARGIN: usize = 960;
+/// Raised-cosine fade length at a cut, so a cut never clicks.
+const FADE: usize = 120;
+
+/// Where sound starts and ends in `audio`: `(first, last)` sample indices of loud frames, or
+/// `None` when the whole chunk is silence.
+pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
+    let rms: Vec<f32> = audio
+        .chunks(FRAME)
+        .map(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt())
+        .collect();
+    let peak = rms.iter().copied().fold(0.0f32, f32::max);
+    if peak < 1e-4 {
+        return None;
+    }
+    let threshold = peak * 10f32.powf(QUIET_DB / 20.0);
+    let first = rms.iter().position(|&r| r > threshold)?;
+    let last = rms.iter().rposition(|&r| r > threshold)?;
+    Some((first * FRAME, ((last + 1) * FRAME).min(audio.len())))
+}
+
+/// The cut points `(head, tail)` for a chunk: trim silence but never inside `keep` (the span of
+/// the words, in samples), so no word loses its start or end.
+pub fn cut_points(audio: &[f32], keep: Option<(usize, usize)>) -> (usize, usize) {
+    let len = audio.len();
+    let (mut head, mut tail) = match sound_span(audio) {
+        Some((first, last)) => (first.saturating_sub(LEAD_MARGIN), (last + TAIL_MARGIN).min(len)),
+        None => (0, 0),
+    };
+    if let Some((start, end)) = keep {
+        head = head.min(start.min(len));
+        tail = tail.max(end.min(len));
+    }
+    (head, tail.max(head))
+}
+
+/// Fade the first and last few samples of a cut so it starts and ends at zero.
+pub fn fade_edges(audio: &mut [f32], fade_in: bool, fade_out: bool) {
+    let n = FADE.min(audio.len() / 2);
+    for i in 0..n {
+        let gain = 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / n as f32).cos();
+        if fade_in {
+            audio[i] *= gain;
+        }
+        if fade_out {
+            let j = audio.len() - 1 - i;
+            audio[j] *= gain;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(silence_before: usize, sound: usize, silence_after: usize) -> Vec<f32> {
+        let mut v = vec![0.0; silence_before];
+        v.extend((0..sound).map(|i| 0.5 * (i as f32 * 0.1).sin()));
+        v.extend(vec![0.0; silence_after]);
+        v
+    }
+
+    #[test]
+    fn silence_around_sound_is_found_to_the_frame() {
+        let a = tone(4800, 2400, 7200);
+        assert_eq!(sound_span(&a), Some((4800, 7200)));
+        assert_eq!(sound_span(&vec![0.0; 1000]), None);
+    }
+
+    #[test]
+    fn cuts_keep_margins_and_never_enter_the_words() {
+        let a = tone(4800, 2400, 7200);
+        assert_eq!(cut_points(&a, None), (4800 - LEAD_MARGIN, 7200 + TAIL_MARGIN));
+        // Words said to run past the sound are kept whole.
+        assert_eq!(cut_points(&a, Some((1000, 9000))), (1000, 9000));
+    }
+
+    #[test]
+    fn fades_reach_zero_at_the_edges() {
+        let mut a = vec![1.0; 1000];
+        fade_edges(&mut a, true, true);
+        assert_eq!(a[0], 0.0);
+        assert!(a[999].abs() < 1e-3);
+        assert_eq!(a[500], 1.0);
+    }
+}

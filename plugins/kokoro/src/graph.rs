@@ -1,0 +1,71 @@
+//! Exposing the per-token durations `/encoder/Cast_output_0` as a graph output, without an ONNX library.
+//!
+//! Protobuf merges a message field that occurs twice, and appends repeated fields. So appending
+//! to the model bytes a `ModelProto.graph` (field 7) that holds only one `GraphProto.output`
+//! (field 12) adds that value to the graph's outputs: ONNX Runtime then keeps the tensor and
+//! returns it. The audio is unchanged (a test checks it).
+
+/// The tensor of per-token durations inside Kokoro's graph: i64 `[1, T+2]`, one unit = 600 samples.
+pub const DURATIONS: &str = "/encoder/Cast_output_0";
+/// Samples of 24 kHz audio per duration unit.
+pub const SAMPLES_PER_UNIT: usize = 600;
+
+/// The bytes to append to a model to add the i64 output `name`.
+pub fn extra_output(name: &str) -> Vec<u8> {
+    const INT64: u64 = 7;
+    let tensor_type = varint_field(1, INT64); // TypeProto.Tensor.elem_type
+    let type_proto = bytes_field(1, &tensor_type); // TypeProto.tensor_type
+    let mut value_info = bytes_field(1, name.as_bytes()); // ValueInfoProto.name
+    value_info.extend(bytes_field(2, &type_proto)); // ValueInfoProto.type
+    let graph = bytes_field(12, &value_info); // GraphProto.output
+    bytes_field(7, &graph) // ModelProto.graph
+}
+
+fn varint(mut n: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn varint_field(field: u64, value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint(field << 3, &mut out);
+    varint(value, &mut out);
+    out
+}
+
+fn bytes_field(field: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint((field << 3) | 2, &mut out);
+    varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_patch_matches_the_hand_checked_encoding() {
+        // Built by hand from the protobuf wire format (and checked against onnxruntime in Python).
+        let name = DURATIONS.as_bytes();
+        let mut expected = vec![0x3a, (name.len() + 10) as u8, 0x62, (name.len() + 8) as u8, 0x0a, name.len() as u8];
+        expected.extend_from_slice(name);
+        expected.extend_from_slice(&[0x12, 0x04, 0x0a, 0x02, 0x08, 0x07]);
+        assert_eq!(extra_output(DURATIONS), expected);
+    }
+
+    #[test]
+    fn varints_use_seven_bit_groups() {
+        let mut out = Vec::new();
+        varint(300, &mut out);
+        assert_eq!(out, vec![0xac, 0x02]);
+    }
+}

@@ -1,0 +1,243 @@
+//! One synthesis request: text chunks prepared on a second thread while the current chunk is in
+//! inference, silence trimmed, chunks joined with pauses, word timestamps and progress pushed.
+
+use crate::audio;
+use crate::graph::SAMPLES_PER_UNIT;
+use crate::model::{Model, SAMPLE_RATE};
+use crate::prepare::{Prepared, Vocab, prepare};
+use crate::voices::{Blend, VoicePack};
+use chorus_kokoro_text::{Boundary, ChunkPolicy, Frontend, Lang};
+use chorus_plugin_api::{PluginError, Progress, Sink, Summary, WordTimestamp};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+/// Everything a request needs, borrowed from the engine.
+pub struct Job<'a> {
+    pub model: &'a Model,
+    pub voices: &'a VoicePack,
+    pub vocab: &'a Vocab,
+    pub frontend: &'a Frontend,
+    pub policy: &'a ChunkPolicy,
+    pub text: &'a str,
+    pub lang: Lang,
+    pub blend: Blend,
+    pub speed: f32,
+    pub sentence_pause: f32,
+    pub clause_pause: f32,
+    /// Add each chunk's raw durations and cut points to its progress metrics (for tests and tools).
+    pub timing_detail: bool,
+}
+
+/// Counters of a running request.
+#[derive(Default)]
+struct Tally {
+    samples: usize,
+    tokens: usize,
+    chunks: u32,
+    spoken_chunks: u32,
+    words: usize,
+    first_audio: Option<f64>,
+    inference: f64,
+    /// Silence owed after the previous chunk, pushed before the next one so the audio never ends in a pause.
+    pending_pause: usize,
+    last_end: Option<Boundary>,
+}
+
+impl Job<'_> {
+    pub fn run(&self, sink: &mut Sink) -> Result<Summary, PluginError> {
+        let started = Instant::now();
+        let mut tally = Tally::default();
+        std::thread::scope(|scope| -> Result<(), PluginError> {
+            // Depth 1: one chunk waits ready while another is in inference; memory stays bounded.
+            let (tx, rx) = sync_channel(1);
+            scope.spawn(move || {
+                for chunk in self.frontend.chunks(self.text, self.lang, self.policy) {
+                    let item = chunk
+                        .map(|c| prepare(&c, self.vocab))
+                        .map_err(|e| PluginError::bad_request(format!("kokoro: {e}")));
+                    let failed = item.is_err();
+                    if tx.send(item).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for item in rx {
+                self.chunk(item?, &mut tally, started, sink)?;
+                if sink.stopped() {
+                    break;
+                }
+            }
+            Ok(())
+        })?;
+        if tally.last_end != Some(Boundary::End) && tally.chunks > 0 && !sink.stopped() {
+            self.progress(None, &tally, started, serde_json::Value::Null, sink);
+        }
+        if tally.spoken_chunks == 0 && !sink.stopped() {
+            return Err(PluginError::bad_request(
+                "kokoro: nothing to speak: the text holds no words, numbers or symbols that can be read aloud",
+            ));
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let audio_seconds = tally.samples as f64 / SAMPLE_RATE as f64;
+        Ok(Summary {
+            audio_seconds,
+            characters: self.text.chars().count() as u64,
+            chunks: tally.chunks,
+            cost_usd: 0.0,
+            extra_json: serde_json::json!({
+                "time_to_first_audio": tally.first_audio,
+                "x_real_time": audio_seconds / elapsed.max(1e-9),
+                "inference_seconds": tally.inference,
+                "elapsed_seconds": elapsed,
+                "tokens": tally.tokens,
+                "words": tally.words,
+                "stopped": sink.stopped(),
+            })
+            .to_string()
+            .into(),
+        })
+    }
+
+    /// Infer one chunk, trim it, push its audio (with the pause after it), words and progress.
+    fn chunk(&self, p: Prepared, tally: &mut Tally, started: Instant, sink: &mut Sink) -> Result<(), PluginError> {
+        tally.chunks += 1;
+        tally.last_end = Some(p.end);
+        let has_words = !p.words.is_empty();
+        let mut detail = serde_json::Value::Null;
+        if has_words && p.token_count() > 0 {
+            let t = Instant::now();
+            let style = self.voices.style(&self.blend, p.token_count());
+            let out = self.model.run(&p.ids, &style, self.speed)?;
+            tally.inference += t.elapsed().as_secs_f64();
+            let mut raw = out.audio;
+            // Sample offset where each id starts, from the durations (one unit = 600 samples).
+            let edges: Option<Vec<usize>> = out.durations.filter(|d| d.len() == p.ids.len()).map(|d| {
+                let mut acc = 0usize;
+                let mut e = vec![0];
+                e.extend(d.iter().map(|&u| {
+                    acc += u.max(0) as usize * SAMPLES_PER_UNIT;
+                    acc
+                }));
+                e
+            });
+            let keep = edges.as_ref().and_then(|e| {
+                let first = p.words.iter().find(|w| !w.tokens.is_empty())?;
+                let last = p.words.iter().rev().find(|w| !w.tokens.is_empty())?;
+                Some((e[first.tokens.start], e[last.tokens.end]))
+            });
+            let (head, tail) = audio::cut_points(&raw, keep);
+            raw.truncate(tail);
+            let mut speech = raw.split_off(head);
+            audio::fade_edges(&mut speech, head > 0, true);
+            let lead = std::mem::take(&mut tally.pending_pause);
+            let mut cut = vec![0.0f32; lead];
+            cut.extend_from_slice(&speech);
+            drop(speech);
+            let offset = tally.samples + lead;
+            let pause = match p.end {
+                Boundary::Sentence => self.sentence_pause,
+                Boundary::Clause => self.clause_pause,
+                _ => 0.0,
+            };
+            tally.pending_pause = (pause * SAMPLE_RATE as f32) as usize;
+            tally.samples += cut.len();
+            tally.tokens += p.token_count();
+            tally.spoken_chunks += 1;
+            if tally.first_audio.is_none() {
+                tally.first_audio = Some(started.elapsed().as_secs_f64());
+            }
+            if sink.audio(&cut, SAMPLE_RATE, 1).is_stop() {
+                return Ok(());
+            }
+            if let Some(e) = &edges {
+                let at = |i: usize| (offset + e[i] - head.min(e[i])) as f64 / SAMPLE_RATE as f64;
+                let words: Vec<WordTimestamp> = p
+                    .words
+                    .iter()
+                    .map(|w| WordTimestamp {
+                        word: self.text.get(w.bytes.clone()).unwrap_or("").into(),
+                        start_byte: w.bytes.start as u64,
+                        end_byte: w.bytes.end as u64,
+                        start: at(w.tokens.start),
+                        end: at(w.tokens.end),
+                    })
+                    .collect();
+                tally.words += words.len();
+                if sink.words(&words).is_stop() {
+                    return Ok(());
+                }
+                if self.timing_detail {
+                    let durations: Vec<usize> = e.windows(2).map(|w| (w[1] - w[0]) / SAMPLES_PER_UNIT).collect();
+                    detail = serde_json::json!({
+                        "ids": p.ids, "durations": durations, "offset": offset, "head": head, "tail": tail,
+                        "words": p.words.iter().map(|w| [w.bytes.start, w.bytes.end, w.tokens.start, w.tokens.end]).collect::<Vec<_>>(),
+                    });
+                }
+            }
+        } else if has_words {
+            // Words whose phonemes are all outside the vocabulary: stamp them at the current point.
+            let at = tally.samples as f64 / SAMPLE_RATE as f64;
+            let words: Vec<WordTimestamp> = p
+                .words
+                .iter()
+                .map(|w| WordTimestamp {
+                    word: self.text.get(w.bytes.clone()).unwrap_or("").into(),
+                    start_byte: w.bytes.start as u64,
+                    end_byte: w.bytes.end as u64,
+                    start: at,
+                    end: at,
+                })
+                .collect();
+            tally.words += words.len();
+            if sink.words(&words).is_stop() {
+                return Ok(());
+            }
+        }
+        self.progress(Some(&p), tally, started, detail, sink);
+        Ok(())
+    }
+
+    /// Progress after a chunk (`None`: after the last one, when it was not marked as the end).
+    fn progress(&self, p: Option<&Prepared>, tally: &Tally, started: Instant, detail: serde_json::Value, sink: &mut Sink) {
+        let done = p.is_none_or(|p| p.end == Boundary::End);
+        let fraction = if done || self.text.is_empty() {
+            1.0
+        } else {
+            (p.map_or(0, |p| p.text_end) as f64 / self.text.len() as f64).clamp(0.0, 1.0)
+        };
+        // The front-end is lazy, so totals are estimated from the share of the text done so far.
+        let estimate = |done: f64| if fraction > 0.0 { (done / fraction).round().max(done) } else { done };
+        let total_tokens = estimate(tally.tokens as f64) as u64;
+        let chunk_count = if done { tally.chunks } else { estimate(tally.chunks as f64) as u32 };
+        let elapsed = started.elapsed().as_secs_f64();
+        let audio_seconds = tally.samples as f64 / SAMPLE_RATE as f64;
+        let status = if done {
+            format!("done: chunk {} of {}", tally.chunks, tally.chunks)
+        } else {
+            format!("chunk {} of about {chunk_count}", tally.chunks)
+        };
+        let mut metrics = serde_json::json!({
+            "time_to_first_audio": tally.first_audio,
+            "x_real_time": audio_seconds / elapsed.max(1e-9),
+            "elapsed_seconds": elapsed,
+            "inference_seconds": tally.inference,
+            "chunk_tokens": p.map_or(0, Prepared::token_count),
+            "totals_estimated": !done,
+        });
+        if !detail.is_null() {
+            metrics["timing"] = detail;
+        }
+        let progress = Progress {
+            fraction: fraction as f32,
+            processed: tally.tokens as u64,
+            total: total_tokens.max(tally.tokens as u64),
+            unit: "tokens".into(),
+            chunk_index: tally.chunks,
+            chunk_count,
+            status: status.into(),
+            audio_seconds,
+            metrics_json: metrics.to_string().into(),
+        };
+        sink.progress(&progress);
+    }
+}
