@@ -186,7 +186,7 @@ impl Client {
         let mut retry = 0;
         loop {
             let (failure, asked) = match self.attempt(call) {
-                Attempt::Ok(response) => return Ok(Some(response)),
+                Attempt::Ok(response) => return Ok(Some(*response)),
                 Attempt::Fatal(error, status) => return Err((error, status)),
                 Attempt::Retryable { error, reason, retry_after, status } => ((error, reason, status), retry_after),
             };
@@ -243,7 +243,7 @@ impl Client {
         let (parts, body) = response.into_parts();
         let body = BodyStream::new(body, self.service.clone(), call.url.clone(), timeouts);
         if (200..300).contains(&status) {
-            return Attempt::Ok(Response { status, headers: parts.headers, body });
+            return Attempt::Ok(Box::new(Response { status, headers: parts.headers, body }));
         }
         let asked = retry_after(&parts.headers);
         let text = body.read_error_text();
@@ -258,7 +258,7 @@ impl Client {
 }
 
 enum Attempt {
-    Ok(Response),
+    Ok(Box<Response>),
     Fatal(PluginError, Option<u16>),
     Retryable { error: PluginError, reason: String, retry_after: Option<Duration>, status: Option<u16> },
 }

@@ -109,12 +109,12 @@ pub fn transport_error(service: &Service, url: &str, err: &ureq::Error, timeouts
     }
     match err {
         ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => PluginError::unavailable(format!(
-            "{name} is not reachable at {base}: no connection within {:.0} s (connect_timeout)",
-            connect.as_secs_f64()
+            "{name} is not reachable at {base}: no connection within {} (connect_timeout)",
+            seconds(connect)
         )),
         ureq::Error::Timeout(_) => PluginError::unavailable(format!(
-            "{name} at {base} sent nothing for {:.0} s (read_timeout); the server is stalled or slow — raise read_timeout in its [backends] table if it needs longer",
-            read.as_secs_f64()
+            "{name} at {base} sent nothing for {} (read_timeout); the server is stalled or slow — raise read_timeout in its [backends] table if it needs longer",
+            seconds(read)
         )),
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
             PluginError::unavailable(format!("{name} is not reachable at {base}: {cause}"))
@@ -130,6 +130,12 @@ pub fn transport_error(service: &Service, url: &str, err: &ureq::Error, timeouts
         )),
         _ => PluginError::unavailable(format!("{name} at {base}: {cause}")),
     }
+}
+
+/// `0.5 s`, `60 s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 { format!("{s:.0} s") } else { format!("{s:.1} s") }
 }
 
 fn is_connect_failure(kind: std::io::ErrorKind) -> bool {
