@@ -1,0 +1,214 @@
+//! The host library against real plugin cdylibs: loading, rejection, routing, streaming, panics,
+//! cancellation.
+
+use chorus_host::{Chorus, Config, Event, Report, Request, SynthesisStream};
+use chorus_tests as support;
+use std::path::Path;
+
+const EXAMPLE: &str = "chorus_plugin_example";
+const MISBEHAVE: &str = "chorus_fixture_misbehave";
+
+fn host(dir: &Path, config: &str) -> Chorus {
+    Chorus::with_config(Config::parse(config).expect("valid config"), &[dir.to_path_buf()])
+}
+
+/// Collect every event of a request until it ends.
+async fn collect(mut stream: SynthesisStream) -> (Vec<Event>, Result<Report, String>) {
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        match event {
+            Event::Done(report) => return (events, Ok(report)),
+            Event::Error(e) => return (events, Err(e.to_string())),
+            other => events.push(other),
+        }
+    }
+    (events, Err("stream ended without Done or Error".into()))
+}
+
+fn audio(events: &[Event]) -> Vec<Vec<f32>> {
+    events.iter().filter_map(|e| if let Event::Audio(a) = e { Some(a.samples.clone()) } else { None }).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_plugins_route_by_pattern_and_alias_with_ordered_chunks() {
+    let dir = support::plugin_dir(&[EXAMPLE, MISBEHAVE]);
+    let chorus = host(dir.path(), "[aliases]\nbeeps = \"example\"\n[prefix_aliases]\n\"tone_\" = \"example-\"\n");
+    assert_eq!(chorus.plugins().len(), 2, "rejected: {:?}", chorus.rejected());
+
+    for (model, plugin, routed) in [
+        ("example", "example", "example"),
+        ("example-fast", "example", "example-fast"),
+        ("misbehave", "misbehave", "misbehave"),
+        ("beeps", "example", "example"),
+        ("tone_x", "example", "example-x"),
+    ] {
+        let stream = chorus.synthesize(Request::new("hello there world").model(model)).unwrap();
+        assert_eq!((stream.plugin.as_str(), stream.model.as_str()), (plugin, routed), "routing {model}");
+        let (events, report) = collect(stream).await;
+        let report = report.unwrap();
+        assert_eq!(report.plugin, plugin);
+        if plugin == "example" {
+            // One chunk per word, each followed by its words and progress, indices counting up.
+            assert_eq!(audio(&events).len(), 3);
+            let indices: Vec<u32> =
+                events.iter().filter_map(|e| if let Event::Progress(p) = e { Some(p.chunk_index) } else { None }).collect();
+            assert_eq!(indices, vec![1, 2, 3]);
+            let total: usize = audio(&events).iter().map(Vec::len).sum();
+            assert!((report.audio_seconds - total as f64 / 24_000.0).abs() < 1e-9);
+        } else {
+            // misbehave's chunks carry their index as the sample value.
+            let firsts: Vec<f32> = audio(&events).iter().map(|c| c[0]).collect();
+            assert_eq!(firsts, vec![0.0, 0.001, 0.002, 0.003, 0.004]);
+        }
+    }
+
+    let err = chorus.synthesize(Request::new("hi").model("nothing-like-this")).err().expect("unknown model fails");
+    let message = err.to_string();
+    assert!(message.contains("nothing-like-this") && message.contains("example*") && message.contains("misbehave*"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_files_are_rejected_with_reasons_while_the_rest_serve() {
+    let dir = support::plugin_dir(&[EXAMPLE, "chorus_fixture_bad_layout", "chorus_fixture_bad_version"]);
+    let lib = |name: &str| dir.path().join(support::library_file(name));
+    std::fs::write(lib("junk"), b"this is not a shared library at all").unwrap();
+    std::fs::write(lib("empty"), b"").unwrap();
+    let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("a system libm to use as a non-chorus library");
+    std::fs::copy(libm, lib("notchorus")).unwrap();
+    std::fs::write(dir.path().join("README.txt"), "not a library suffix: ignored").unwrap();
+
+    let chorus = host(dir.path(), "");
+    let names: Vec<&str> = chorus.plugins().iter().map(|p| p.info.name.as_str()).collect();
+    assert_eq!(names, vec!["example"]);
+    let reason = |name: &str| {
+        let file = lib(name);
+        chorus.rejected().iter().find(|r| r.file == file).map(|r| r.reason.clone()).unwrap_or_else(|| panic!("{name} not rejected"))
+    };
+    assert!(reason("junk").contains("not a loadable library"), "{}", reason("junk"));
+    assert!(reason("empty").contains("not a loadable library"), "{}", reason("empty"));
+    assert!(reason("notchorus").contains("not a chorus plugin"), "{}", reason("notchorus"));
+    assert!(reason("chorus_fixture_bad_layout").contains("layout"), "{}", reason("chorus_fixture_bad_layout"));
+    let version = reason("chorus_fixture_bad_version");
+    assert!(version.contains("99.0.0") && version.contains(chorus_plugin_api::API_VERSION), "{version}");
+    assert_eq!(chorus.rejected().len(), 5);
+
+    let (_, report) = collect(chorus.synthesize(Request::new("still serving").model("example")).unwrap()).await;
+    assert!(report.unwrap().audio_seconds > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_constructor_panic_fails_that_request_only() {
+    let dir = support::plugin_dir(&[EXAMPLE, MISBEHAVE]);
+    let chorus = host(dir.path(), "[backends.misbehave]\npanic_in_constructor = true\n");
+    for _ in 0..2 {
+        let (events, result) = collect(chorus.synthesize(Request::new("boom").model("misbehave")).unwrap()).await;
+        let message = result.unwrap_err();
+        assert!(message.contains("panicked in its constructor") && message.contains("misbehave"), "{message}");
+        assert!(events.is_empty());
+    }
+    let (_, report) = collect(chorus.synthesize(Request::new("next request").model("example")).unwrap()).await;
+    assert!(report.unwrap().audio_seconds > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mid_stream_panic_fails_that_request_only() {
+    let dir = support::plugin_dir(&[EXAMPLE, MISBEHAVE]);
+    let chorus = host(dir.path(), "");
+    let (events, result) = collect(chorus.synthesize(Request::new("boom").model("misbehave-panic")).unwrap()).await;
+    assert_eq!(audio(&events).len(), 1, "the chunk before the panic arrives");
+    let message = result.unwrap_err();
+    assert!(message.contains("panicked in synthesize") && message.contains("mid-stream"), "{message}");
+
+    let (events, report) = collect(chorus.synthesize(Request::new("fine").model("misbehave")).unwrap()).await;
+    assert!(report.is_ok() && audio(&events).len() == 5);
+    let (_, report) = collect(chorus.synthesize(Request::new("fine too").model("example")).unwrap()).await;
+    assert!(report.is_ok());
+}
+
+/// Read events until the first audio chunk, then drop the stream.
+async fn first_chunk_then_hang_up(chorus: &Chorus, log: &Path) {
+    let mut request = Request::new("count").model("misbehave-count");
+    request.options = serde_json::json!({"chunks": 1000, "log": log.display().to_string()});
+    let mut stream = chorus.synthesize(request).unwrap();
+    loop {
+        match stream.next().await {
+            Some(Event::Audio(_)) => break,
+            Some(Event::Error(e)) => panic!("{e}"),
+            None => panic!("no audio"),
+            _ => {}
+        }
+    }
+}
+
+/// Wait (bounded) for the plugin to write its log, and parse `pushed=N stopped=B`.
+fn read_log(log: &Path) -> (u32, bool) {
+    for _ in 0..500 {
+        if let Ok(text) = std::fs::read_to_string(log) {
+            let field = |k: &str| text.split_whitespace().find_map(|f| f.strip_prefix(k)).unwrap_or("").to_string();
+            return (field("pushed=").parse().unwrap(), field("stopped=") == "true");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the plugin never returned after its consumer left");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_that_leaves_stops_the_plugin_at_its_next_push() {
+    let dir = support::plugin_dir(&[MISBEHAVE]);
+    let mut chorus = host(dir.path(), "");
+    chorus.set_channel_capacity(1);
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("count.log");
+    first_chunk_then_hang_up(&chorus, &log).await;
+    let (pushed, stopped) = read_log(&log);
+    assert!(stopped, "the plugin saw stop");
+    // One chunk consumed, at most one more produced: the push that was answered with stop.
+    assert!(pushed <= 2, "plugin pushed {pushed} chunks after its consumer read one");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_abandoned_requests_leave_no_threads_or_memory_behind() {
+    let dir = support::plugin_dir(&[MISBEHAVE]);
+    let chorus = host(dir.path(), "");
+    let logs = tempfile::tempdir().unwrap();
+    // Warm up: runtime threads, allocator arenas, the backend itself.
+    for i in 0..20 {
+        let log = logs.path().join(format!("warm{i}.log"));
+        first_chunk_then_hang_up(&chorus, &log).await;
+        read_log(&log);
+    }
+    let (threads, rss) = (support::thread_count(), support::rss_kib());
+    for i in 0..1000 {
+        let log = logs.path().join(format!("{i}.log"));
+        first_chunk_then_hang_up(&chorus, &log).await;
+        let (pushed, stopped) = read_log(&log);
+        assert!(stopped && pushed < 1000, "request {i}: pushed {pushed}, stopped {stopped}");
+        std::fs::remove_file(&log).unwrap();
+    }
+    // Synthesis threads end with their request; give the last one a moment to be reaped.
+    let mut now = support::thread_count();
+    for _ in 0..100 {
+        if now <= threads {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        now = support::thread_count();
+    }
+    assert!(now <= threads, "threads grew from {threads} to {now}");
+    let grown = support::rss_kib().saturating_sub(rss);
+    assert!(grown < 16 * 1024, "resident memory grew by {grown} KiB over 1000 requests");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_and_oversized_text_are_refused_before_any_plugin_runs() {
+    let dir = support::plugin_dir(&[EXAMPLE]);
+    let chorus = host(dir.path(), "max_input_chars = 20\n");
+    let empty = chorus.synthesize(Request::new(" \n\t ").model("example")).err().unwrap().to_string();
+    assert!(empty.contains("empty"), "{empty}");
+    let long = chorus.synthesize(Request::new("x".repeat(21)).model("example")).err().unwrap().to_string();
+    assert!(long.contains("21") && long.contains("20"), "{long}");
+    assert!(chorus.synthesize(Request::new("x".repeat(20)).model("example")).is_ok());
+}

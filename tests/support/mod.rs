@@ -1,0 +1,116 @@
+//! Test helpers: build and locate the real plugin cdylibs and the `chorus` binary, lay out plugin
+//! folders, run the CLI. Tests read like specs on top of these.
+
+pub mod fixtures;
+pub mod server;
+
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::{Mutex, OnceLock},
+};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The folder cargo writes debug artifacts to.
+pub fn artifacts() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let target = if target.is_absolute() { target } else { root().join(target) };
+    target.join("debug")
+}
+
+/// Build `packages` (once per process; a no-op when `cargo xtask test` built them already).
+pub fn build(packages: &[&str]) {
+    static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !built.contains(*p)).collect();
+    if missing.is_empty() {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root()).arg("build").arg("--quiet");
+    for p in &missing {
+        cmd.args(["-p", p]);
+    }
+    let status = cmd.status().expect("cargo runs");
+    assert!(status.success(), "cargo build -p {} failed", missing.join(" -p "));
+    built.extend(missing.iter().map(|p| p.to_string()));
+}
+
+/// The file name of library `lib_name` (`chorus_plugin_example`) on this platform.
+pub fn library_file(lib_name: &str) -> String {
+    format!("{}{lib_name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
+}
+
+/// The built cdylib of crate `lib_name` (underscored), building its package first.
+pub fn plugin_library(lib_name: &str) -> PathBuf {
+    build(&[&lib_name.replace('_', "-")]);
+    let path = artifacts().join(library_file(lib_name));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A fresh folder holding copies of the named plugin libraries (`chorus_plugin_example`, ...).
+pub fn plugin_dir(lib_names: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in lib_names {
+        add_plugin(dir.path(), name);
+    }
+    dir
+}
+
+/// Copy plugin library `lib_name` into `dir`.
+pub fn add_plugin(dir: &Path, lib_name: &str) {
+    let from = plugin_library(lib_name);
+    std::fs::copy(&from, dir.join(library_file(lib_name))).expect("copy plugin");
+}
+
+/// The `chorus` binary, built first.
+pub fn chorus_bin() -> PathBuf {
+    build(&["chorus-host"]);
+    artifacts().join(format!("chorus{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A `chorus` command isolated from the user's config and data: `--plugins DIR`, an empty
+/// config home and a data dir inside `home`.
+pub fn chorus(plugins: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(chorus_bin());
+    cmd.arg("--plugins")
+        .arg(plugins)
+        .env_remove("CHORUS_PLUGIN_PATH")
+        .env_remove("CHORUS_CONFIG")
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("CHORUS_DATA_DIR", home.join("data"));
+    cmd
+}
+
+/// Run a command, returning its output.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("command runs")
+}
+
+/// Standard error as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Threads of this process, from /proc.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+}
+
+/// Resident memory of this process in KiB, from /proc.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
