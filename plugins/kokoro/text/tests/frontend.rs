@@ -382,3 +382,16 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// Made-up Latin-script words (the ones that reach the fallback, espeak-ng where present)
+    /// always get phonemes.
+    #[test]
+    fn made_up_words_get_phonemes(word in "[a-zA-Zà-ÿĀ-ſ][a-zA-Zà-ÿĀ-ſ'’.-]{0,30}[a-zA-Z]") {
+        let text = format!("Say {word} now.");
+        let ps = pieces(&text);
+        assert_covers(&text, &ps);
+    }
+}

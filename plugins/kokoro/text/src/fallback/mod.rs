@@ -77,13 +77,23 @@ impl WordFallback {
 
     /// Phonemes for `word` in misaki's alphabet; empty only if `word` has no letters or digits.
     pub fn phonemes(&self, word: &str) -> String {
-        if let Some(e) = &self.espeak {
+        if let Some(e) = self.espeak.as_ref().filter(|_| espeak_safe(word)) {
             if let Some(p) = e.phonemize(word, self.lang).filter(|p| !p.is_empty()) {
                 return p;
             }
         }
         rules::phonemize(word, self.lang)
     }
+}
+
+/// espeak-ng 1.51 crashes on some non-Latin input (found by the fuzz test); it only gets
+/// short words in Latin script, which is all an English voice can read anyway.
+fn espeak_safe(word: &str) -> bool {
+    word.chars().count() <= 48
+        && word.chars().any(|c| c.is_alphabetic())
+        && word.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '\'' | '’' | '-' | '.') || (('\u{c0}'..='\u{17f}').contains(&c) && c.is_alphabetic())
+        })
 }
 
 impl Fallback for WordFallback {
