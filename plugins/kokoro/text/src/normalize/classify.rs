@@ -1,143 +1,34 @@
 //! The reading rules: each lexed core becomes spoken words, looking at its neighbours where
 //! the reading depends on them (dates, units, "St." as Saint or Street, money magnitudes, a.m.).
 
-use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::context::*;
+use super::dates::*;
 use super::lex::{Lex, LexKind};
+use super::money::*;
 use super::tables::{self, AbbrKind};
 use super::web;
 use super::{NormToken, TokenKind};
 use crate::numbers;
 use crate::Lang;
 
-macro_rules! re {
-    ($name:ident, $pat:expr) => {
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).unwrap());
-    };
-}
-
-re!(NUMBER, r"^([+-]|−)?(\d[\d,]*(?:\.\d+)?|\.\d+)$");
-re!(TIME, r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?i:(a\.?m\.?|p\.?m\.?))?$");
-re!(AMPM, r"^(?i:(a|p)\.?m\.?)$");
-re!(HOUR_AMPM, r"^(\d{1,2})(?i:(a|p)\.?m\.?)$");
-re!(MONEY, r"^([+-])?(US\$|[$£€¥])(\d[\d,]*(?:\.\d+)?)(k|K|m|M|bn|b|B|tn)?$");
 re!(CENTS, r"^(\d[\d,]*)¢$");
+
 re!(PERCENT, r"^([+-])?(\d[\d,]*(?:\.\d+)?)\s?%$");
-re!(ORDINAL, r"^(\d[\d,]*)(?i:(st|nd|rd|th))$");
-re!(DECADE, r"^'?(\d{2}|\d{4})'?s$");
-re!(NUM_DATE, r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$");
-re!(ISO_DATE, r"^(\d{4})-(\d{1,2})-(\d{1,2})$");
+
 re!(FRACTION, r"^(\d+)/(\d+)$");
+
 re!(RANGE, r"^(\d[\d,]*(?:\.\d+)?)[-–](\d[\d,]*(?:\.\d+)?)$");
+
 re!(NUM_SUFFIX, r"^([+-]?\d[\d,]*(?:\.\d+)?)([^\d,.].*)$");
+
 re!(HASH_NUM, r"^#(\d[\d,]*)$");
+
 re!(ALNUM, r"^[A-Za-z0-9]+$");
 
-/// Words a year usually follows ("in 1999", "since 2001").
-const YEAR_CUES: &[&str] = &[
-    "in", "since", "by", "until", "till", "from", "of", "year", "circa", "before", "after", "during", "through",
-    "to", "and", "or", "early", "late", "mid", "summer", "winter", "spring", "fall", "autumn", "around", "about",
-];
-/// Words ending in "s" that are not plural nouns, for the year test.
-const NOT_PLURAL: &[&str] = &["was", "is", "has", "as", "this", "its", "his", "us", "does", "yes", "thus", "plus", "versus"];
-
-enum Out {
-    Word(String),
-    /// A word plus a period that ends the sentence (the abbreviation's own period).
-    WordThenPeriod(String),
-    Punct(String),
-    Nothing,
-}
-
-struct Cx<'a> {
-    text: &'a str,
-    base: usize,
-    items: &'a [Lex],
-    lang: Lang,
-}
-
-impl<'a> Cx<'a> {
-    fn src(&self, r: &Range<usize>) -> &'a str {
-        &self.text[r.start - self.base..r.end - self.base]
-    }
-
-    fn core(&self, i: usize) -> Option<&'a str> {
-        match self.items.get(i)?.kind {
-            LexKind::Core | LexKind::Link { .. } => Some(self.src(&self.items[i].range)),
-            LexKind::Punct(_) => None,
-        }
-    }
-
-    /// The next core after `i`: its text and whether punctuation stands between.
-    fn next(&self, i: usize) -> Option<(&'a str, bool)> {
-        let mut punct = false;
-        for j in i + 1..self.items.len() {
-            match self.core(j) {
-                Some(c) => return Some((c, punct)),
-                None => punct = true,
-            }
-        }
-        None
-    }
-
-    fn prev(&self, i: usize) -> Option<(&'a str, bool)> {
-        self.prev_idx(i).map(|(j, punct)| (self.core(j).unwrap_or_default(), punct))
-    }
-
-    /// Index of the previous core and whether punctuation stands between.
-    fn prev_idx(&self, i: usize) -> Option<(usize, bool)> {
-        let mut punct = false;
-        for j in (0..i).rev() {
-            match self.core(j) {
-                Some(_) => return Some((j, punct)),
-                None => punct = true,
-            }
-        }
-        None
-    }
-
-    /// Does the core at `i` start a sentence (nothing before it, or a terminal mark)?
-    fn sentence_initial(&self, i: usize) -> bool {
-        match i.checked_sub(1).and_then(|j| self.items.get(j)) {
-            None => true,
-            Some(Lex { kind: LexKind::Punct(p), .. }) => p.contains(['.', '!', '?']) || (i >= 2 && matches!(&self.items[i - 2].kind, LexKind::Punct(q) if q.contains(['.', '!', '?']))),
-            Some(_) => false,
-        }
-    }
-
-    /// The adjacent core (no punctuation between).
-    fn next_adj(&self, i: usize) -> Option<&'a str> {
-        self.next(i).filter(|(_, p)| !p).map(|(c, _)| c)
-    }
-
-    fn prev_adj(&self, i: usize) -> Option<&'a str> {
-        self.prev(i).filter(|(_, p)| !p).map(|(c, _)| c)
-    }
-}
-
-fn capitalized(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_uppercase())
-}
-
-fn is_plain_number(s: &str) -> bool {
-    NUMBER.is_match(s)
-}
-
-fn int_value(s: &str) -> Option<u64> {
-    s.replace(',', "").parse().ok()
-}
-
-fn is_month_word(s: &str) -> bool {
-    let w = s.trim_end_matches(['.', ',']);
-    tables::month(w).is_some() && (w.len() > 3 || capitalized(w)) && w != "may" && w != "mar" && w != "jan"
-}
-
-fn is_time(s: &str) -> bool {
-    TIME.captures(s).is_some_and(|c| c[1].parse::<u32>().is_ok_and(|h| h <= 24) && c[2].parse::<u32>().is_ok_and(|m| m < 60))
-}
 
 pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<NormToken> {
     let cx = Cx { text, base, items, lang };
@@ -189,15 +80,6 @@ pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<N
     out
 }
 
-fn is_date_comma(cx: &Cx, i: usize) -> bool {
-    if cx.items[i].kind != LexKind::Punct(",".into()) || i == 0 {
-        return false;
-    }
-    let day = cx.core(i - 1).is_some_and(|d| int_value(d).is_some_and(|n| (1..=31).contains(&n)) || ORDINAL.is_match(d));
-    let after_month = day && cx.prev_adj(i - 1).is_some_and(is_month_word);
-    let year = cx.core(i + 1).is_some_and(|y| y.len() == 4 && int_value(y).is_some_and(|n| (1000..=2099).contains(&n)));
-    after_month && year
-}
 
 fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     let lang = cx.lang;
@@ -296,22 +178,6 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     Out::Word(word_with_symbols(cx, t))
 }
 
-fn sign_word(s: Option<&str>) -> &'static str {
-    match s {
-        Some("-") | Some("−") => "minus ",
-        Some("+") => "plus ",
-        _ => "",
-    }
-}
-
-fn signed_number(s: &str, lang: Lang) -> String {
-    let (sign, rest) = match s.chars().next() {
-        Some('-') | Some('−') => ("minus ", &s[s.chars().next().unwrap().len_utf8()..]),
-        Some('+') => ("plus ", &s[1..]),
-        _ => ("", s),
-    };
-    format!("{sign}{}", numbers::number(rest, lang).unwrap_or_else(|| numbers::digits(rest)))
-}
 
 /// Punctuation and symbol groups with no letters or digits.
 fn symbols_only(t: &str) -> Out {
@@ -325,146 +191,6 @@ fn symbols_only(t: &str) -> Out {
     if words.is_empty() { Out::Nothing } else { Out::Word(words.join(" ")) }
 }
 
-fn time(cx: &Cx, i: usize, t: &str) -> String {
-    let c = TIME.captures(t).unwrap();
-    let lang = cx.lang;
-    let h: u64 = c[1].parse().unwrap_or(0);
-    let m: u64 = c[2].parse().unwrap_or(0);
-    let suffix = c.get(4).map(|s| if s.as_str().to_ascii_lowercase().starts_with('a') { "a.m." } else { "p.m." });
-    let followed_by_ampm = cx.next_adj(i).is_some_and(|n| AMPM.is_match(n));
-    let mut s = numbers::cardinal(h, lang);
-    match m {
-        0 if suffix.is_some() || followed_by_ampm => {}
-        0 if h <= 12 => s.push_str(" o'clock"),
-        0 => s.push_str(" hundred"),
-        1..=9 => s = format!("{s} oh {}", numbers::cardinal(m, lang)),
-        _ => s = format!("{s} {}", numbers::cardinal(m, lang)),
-    }
-    if let Some(sec) = c.get(3) {
-        let n: u64 = sec.as_str().parse().unwrap_or(0);
-        s = format!("{s} and {} {}", numbers::cardinal(n, lang), if n == 1 { "second" } else { "seconds" });
-    }
-    if let Some(x) = suffix {
-        s = format!("{s} {x}");
-    }
-    s
-}
-
-fn ampm(cx: &Cx, i: usize, t: &str) -> Out {
-    let prev_is_time = cx.prev_adj(i).is_some_and(|p| is_time(p) || int_value(p).is_some_and(|n| (1..=12).contains(&n)));
-    let dotted = t.contains('.');
-    if !prev_is_time && !dotted {
-        return Out::Word(t.to_string());
-    }
-    let spoken = if t.to_ascii_lowercase().starts_with('a') { "a.m." } else { "p.m." };
-    if t.ends_with('.') && ends_sentence(cx, i) { Out::WordThenPeriod(spoken.into()) } else { Out::Word(spoken.into()) }
-}
-
-/// After a trailing abbreviation: does its period also end the sentence?
-fn ends_sentence(cx: &Cx, i: usize) -> bool {
-    // Only when nothing but whitespace follows, or the next word is capitalized.
-    let next_item_is_punct = matches!(cx.items.get(i + 1).map(|x| &x.kind), Some(LexKind::Punct(_)));
-    if next_item_is_punct {
-        return false;
-    }
-    match cx.next(i) {
-        None => true,
-        Some((n, _)) => {
-            let n = n.trim_start_matches(['"', '“', '(', '\'']);
-            capitalized(n) && !is_month_word(n)
-        }
-    }
-}
-
-fn currency_names(sym: &str) -> (&'static str, &'static str, &'static str, &'static str) {
-    match sym {
-        "£" => ("pound", "pounds", "penny", "pence"),
-        "€" => ("euro", "euros", "cent", "cents"),
-        "¥" => ("yen", "yen", "sen", "sen"),
-        _ => ("dollar", "dollars", "cent", "cents"),
-    }
-}
-
-fn money(cx: &Cx, i: usize, t: &str) -> Option<String> {
-    let c = MONEY.captures(t)?;
-    let lang = cx.lang;
-    let sign = sign_word(c.get(1).map(|m| m.as_str()));
-    let (one, many, cent, cents) = currency_names(&c[2]);
-    let amount = &c[3];
-    let suffix = c.get(4).map(|m| m.as_str());
-    let scale = match suffix {
-        Some("k" | "K") => Some("thousand"),
-        Some("m" | "M") => Some("million"),
-        Some("b" | "B" | "bn") => Some("billion"),
-        Some("tn") => Some("trillion"),
-        _ => None,
-    };
-    if let Some(scale) = scale {
-        return Some(format!("{sign}{} {scale} {many}", numbers::number(amount, lang)?));
-    }
-    // "$5 million": the magnitude word carries the currency.
-    if cx.next_adj(i).is_some_and(|n| tables::MAGNITUDES.contains(&n.to_ascii_lowercase().as_str())) {
-        return Some(format!("{sign}{}", numbers::number(amount, lang)?));
-    }
-    let (whole, frac) = match amount.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (amount, None),
-    };
-    let w = int_value(whole)?;
-    let frac_cents = match frac {
-        Some(f) if f.len() == 1 => Some(f.parse::<u64>().ok()? * 10),
-        Some(f) if f.len() == 2 => Some(f.parse::<u64>().ok()?),
-        Some(_) => return Some(format!("{sign}{} {many}", numbers::number(amount, lang)?)),
-        None => None,
-    };
-    let major = format!("{} {}", numbers::cardinal(w, lang), if w == 1 { one } else { many });
-    Some(match frac_cents {
-        None | Some(0) => format!("{sign}{major}"),
-        Some(c) if w == 0 => format!("{sign}{} {}", numbers::cardinal(c, lang), if c == 1 { cent } else { cents }),
-        Some(c) => format!("{sign}{major} and {} {}", numbers::cardinal(c, lang), if c == 1 { cent } else { cents }),
-    })
-}
-
-fn magnitude_after_money(cx: &Cx, i: usize, t: &str) -> Option<Out> {
-    let lower = t.to_ascii_lowercase();
-    if !tables::MAGNITUDES.contains(&lower.as_str()) {
-        return None;
-    }
-    let p = cx.prev_adj(i)?;
-    let c = MONEY.captures(p)?;
-    if c.get(4).is_some() {
-        return None;
-    }
-    let (_, many, _, _) = currency_names(&c[2]);
-    Some(Out::Word(format!("{t} {many}")))
-}
-
-fn decade(d: &str, lang: Lang) -> String {
-    let n: u64 = d.parse().unwrap_or(0);
-    let words = if d.len() == 2 { numbers::cardinal(n, lang) } else { numbers::year(n, lang) };
-    if let Some(stem) = words.strip_suffix('y') { format!("{stem}ies") } else { format!("{words}s") }
-}
-
-fn numeric_date(t: &str, lang: Lang) -> Option<String> {
-    let (y, m, d) = if let Some(c) = NUM_DATE.captures(t) {
-        let (a, b): (u64, u64) = (c[1].parse().ok()?, c[2].parse().ok()?);
-        let (m, d) = if lang == Lang::EnGb { (b, a) } else { (a, b) };
-        let y: u64 = c[3].parse().ok()?;
-        (if c[3].len() == 2 { 2000 + y } else { y }, m, d)
-    } else if let Some(c) = ISO_DATE.captures(t) {
-        (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)
-    } else {
-        return None;
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let month = tables::MONTHS[(m - 1) as usize];
-    Some(match lang {
-        Lang::EnGb => format!("the {} of {month}, {}", numbers::ordinal(d, lang), numbers::year(y, lang)),
-        Lang::EnUs => format!("{month} {}, {}", numbers::ordinal(d, lang), numbers::year(y, lang)),
-    })
-}
 
 fn number(cx: &Cx, i: usize, t: &str) -> String {
     let lang = cx.lang;
@@ -486,31 +212,6 @@ fn number(cx: &Cx, i: usize, t: &str) -> String {
     signed_number(t, lang)
 }
 
-fn looks_like_year(cx: &Cx, i: usize) -> bool {
-    if let Some((p, _)) = cx.prev(i) {
-        let pl = p.to_ascii_lowercase();
-        // After a month or a day of the month ("Nov. 14, 2026"), or a cue word ("in 1999").
-        if is_month_word(p) || YEAR_CUES.contains(&pl.as_str()) {
-            return true;
-        }
-        let day_of_month = cx
-            .prev_idx(i)
-            .and_then(|(j, _)| cx.prev(j))
-            .is_some_and(|(q, punct)| !punct && is_month_word(q));
-        if int_value(p).is_some_and(|d| (1..=31).contains(&d)) && day_of_month {
-            return true;
-        }
-    }
-    match cx.next(i) {
-        None => true,
-        Some((_, true)) => true,
-        Some((n, false)) => {
-            let nl = n.to_ascii_lowercase();
-            // "1500 people" reads as a quantity.
-            !(n.chars().all(|c| c.is_ascii_lowercase()) && nl.ends_with('s') && !NOT_PLURAL.contains(&nl.as_str()))
-        }
-    }
-}
 
 fn unit_after_number(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     let p = cx.prev_adj(i)?;
@@ -530,6 +231,7 @@ fn unit_after_number(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     }
     Some(Out::Word(u.to_string()))
 }
+
 
 fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     let next = cx.next_adj(i);
@@ -590,66 +292,6 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     None
 }
 
-/// Words after which a roman numeral is a plain number ("Chapter IV", "World War II").
-const ROMAN_CUES: &[&str] = &["chapter", "part", "book", "volume", "vol.", "act", "scene", "section", "phase", "episode", "season", "war", "round", "level", "stage", "type", "class"];
-
-fn roman_value(t: &str) -> Option<u64> {
-    let val = |c| match c {
-        'I' => Some(1),
-        'V' => Some(5),
-        'X' => Some(10),
-        'L' => Some(50),
-        'C' => Some(100),
-        _ => None,
-    };
-    let vals: Vec<u64> = t.chars().map(val).collect::<Option<_>>()?;
-    let mut total = 0i64;
-    for (k, &v) in vals.iter().enumerate() {
-        if vals.get(k + 1).is_some_and(|&n| n > v) { total -= v as i64 } else { total += v as i64 }
-    }
-    let n = u64::try_from(total).ok()?;
-    // Only canonical spellings ("IIII" or "IC" are not numerals).
-    let canon = {
-        let mut out = String::new();
-        let mut m = n;
-        for (v, r) in [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")] {
-            while m >= v {
-                out.push_str(r);
-                m -= v;
-            }
-        }
-        out
-    };
-    (canon == t).then_some(n)
-}
-
-/// "Chapter IV" → "Chapter four"; "Henry VIII" → "Henry the eighth".
-fn roman(cx: &Cx, i: usize, t: &str) -> Option<String> {
-    if t.len() < 2 || t.len() > 8 {
-        return None;
-    }
-    let n = roman_value(t)?;
-    let p = cx.prev_adj(i)?;
-    if ROMAN_CUES.contains(&p.to_lowercase().as_str()) {
-        return Some(numbers::cardinal(n, cx.lang));
-    }
-    if capitalized(p) && p.chars().all(char::is_alphabetic) && p.chars().skip(1).all(char::is_lowercase) {
-        return Some(format!("the {}", numbers::ordinal(n, cx.lang)));
-    }
-    None
-}
-
-/// A month or weekday abbreviation is read as one before a day, a month, or (capitalized) a comma.
-fn date_context(cx: &Cx, i: usize, t: &str, next: Option<&str>) -> bool {
-    let before_date = next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()) || is_month_word(n));
-    let before_comma = capitalized(t) && cx.items.get(i + 1).is_some_and(|x| x.kind == LexKind::Punct(",".into()));
-    before_date || before_comma
-}
-
-fn plain_word_then_period(t: &str) -> Out {
-    let w = t.trim_end_matches('.');
-    if w.is_empty() { Out::Punct(".".into()) } else { Out::WordThenPeriod(w.into()) }
-}
 
 /// Letters and digits mixed: "12B" → "twelve B", "MP3" → "MP three", "B12" → "B twelve".
 fn alnum(t: &str, lang: Lang) -> String {
@@ -684,6 +326,7 @@ fn alnum(t: &str, lang: Lang) -> String {
     flush(&run, digit.unwrap_or(false), &mut parts);
     parts.join(" ")
 }
+
 
 /// A word that may carry symbols or digits inside ("AT&T", "C++", "5-year-old", "@user", "#tag").
 fn word_with_symbols(cx: &Cx, t: &str) -> String {
@@ -737,6 +380,7 @@ fn word_with_symbols(cx: &Cx, t: &str) -> String {
     words.join(" ")
 }
 
+
 fn classify_fragment(w: &str, lang: Lang) -> String {
     if is_plain_number(w) {
         signed_number(w, lang)
@@ -746,3 +390,4 @@ fn classify_fragment(w: &str, lang: Lang) -> String {
         w.to_string()
     }
 }
+

@@ -3,7 +3,10 @@
 //! URLs, e-mail addresses and symbols become words misaki can phonemize.
 
 mod classify;
+mod context;
+mod dates;
 mod lex;
+mod money;
 mod tables;
 mod web;
 
