@@ -3,6 +3,9 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::frontend::Frontend;
 use crate::normalize::{self, NormToken, TokenKind};
@@ -98,6 +101,11 @@ fn plen(pieces: &[Piece]) -> usize {
     pieces.iter().map(|p| p.phonemes.chars().count()).sum()
 }
 
+/// A plain sentence end: a lower-case word, the mark, then a capital ("it. The"); titles such as
+/// "Mr." are capitalized, so they never match.
+static SENTENCE_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(\p{Ll}{2}[.!?]["”’)]*\s+)["“(]?\p{Lu}"#).unwrap());
+
 const CLAUSE_MARKS: &[char] = &[',', ';', ':', '—', '…', '(', ')', '.', '!', '?'];
 const MAX_SENTENCE_WORDS: usize = 120;
 
@@ -157,14 +165,15 @@ impl<'a> Chunks<'a> {
             while !rest.is_char_boundary(from) {
                 from += 1;
             }
-            end = match rest[from..].find("\n\n") {
-                Some(k) => start + from + k + 2,
-                // No paragraph break: cut at a line or a space so no word is split.
-                None => match rest[from..].find(['\n', ' ']) {
-                    Some(k) => start + from + k + 1,
-                    None => self.text.len(),
-                },
-            };
+            // Cut at a paragraph break, else after a plain sentence end ("dogs. "), else at a
+            // line or a space, so no sentence (or at worst no word) is split between blocks.
+            let window = &rest[from..];
+            let cut = window
+                .find("\n\n")
+                .map(|k| k + 2)
+                .or_else(|| SENTENCE_END.captures(window).and_then(|c| c.get(1)).map(|m| m.end()))
+                .or_else(|| window.find(['\n', ' ']).map(|k| k + 1));
+            end = cut.map_or(self.text.len(), |k| start + from + k);
         }
         let toks = normalize::normalize_at(&self.text[start..end], start, self.lang);
         self.normalized_to = end;

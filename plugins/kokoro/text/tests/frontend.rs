@@ -266,6 +266,20 @@ fn thirty_minute_text_is_chunked_lazily() {
     assert!(it.bytes_normalized() < text.len() / 2);
 }
 
+/// Long text without paragraph breaks is normalized in blocks cut at sentence ends, so no
+/// sentence is split between blocks.
+#[test]
+fn normalization_blocks_never_split_a_sentence() {
+    let text = vec!["The small boat drifted slowly toward the quiet harbor at dawn, and Mr. Hale watched it."; 300].join(" ");
+    let mut n = 0;
+    for c in FE.chunks(&text, Lang::EnUs, &ChunkPolicy { first_max_tokens: 400, ..ChunkPolicy::default() }) {
+        let c = c.unwrap();
+        assert!(c.phonemes().ends_with('.'), "chunk {n} ends mid-sentence: {}", c.phonemes());
+        n += 1;
+    }
+    assert!(n > 20);
+}
+
 #[test]
 fn british_english_uses_its_lexicon() {
     let text = "I can't find the tomato schedule.";
