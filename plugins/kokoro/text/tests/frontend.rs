@@ -270,14 +270,15 @@ fn thirty_minute_text_is_chunked_lazily() {
 /// sentence is split between blocks.
 #[test]
 fn normalization_blocks_never_split_a_sentence() {
-    let text = vec!["The small boat drifted slowly toward the quiet harbor at dawn, and Mr. Hale watched it."; 300].join(" ");
+    let text = vec!["The small boat drifted slowly toward the quiet harbor at dawn, and Mr. Hale watched it."; 130].join(" ");
+    assert!(text.len() > 8192 + 1000, "spans two normalization blocks");
     let mut n = 0;
     for c in FE.chunks(&text, Lang::EnUs, &ChunkPolicy { first_max_tokens: 400, ..ChunkPolicy::default() }) {
         let c = c.unwrap();
         assert!(c.phonemes().ends_with('.'), "chunk {n} ends mid-sentence: {}", c.phonemes());
         n += 1;
     }
-    assert!(n > 20);
+    assert!(n > 8);
 }
 
 #[test]
