@@ -2,6 +2,7 @@
 //! folders, run the CLI. Tests read like specs on top of these.
 
 pub mod fixtures;
+pub mod kokoro;
 pub mod server;
 
 use std::{

@@ -77,6 +77,9 @@ impl Model {
             .map_err(options)?
             .with_inter_threads(1)
             .map_err(options)?
+            // No busy-waiting: the text thread runs beside inference, and cores are often shared.
+            .with_intra_op_spinning(false)
+            .map_err(options)?
             .commit_from_memory(&bytes)
             .map_err(|e| broken(e.to_string()))?;
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();

@@ -1,0 +1,235 @@
+//! The Kokoro plugin on the real model (assets from `cargo xtask setup`), loaded from its cdylib by
+//! the host's loader: intelligibility judged by Whisper, word timestamps against the model's own
+//! durations, identical audio with and without the durations output, voices, and bad input.
+
+use chorus_plugin_api::{ErrorKind, SynthesisRequest};
+use chorus_plugin_kokoro::npy;
+use chorus_tests::kokoro::{self as k, Recording};
+use serde_json::json;
+use std::{sync::Arc, time::Duration};
+
+const LIMIT: Duration = Duration::from_secs(600);
+
+fn backend(config: serde_json::Value) -> Arc<chorus_plugin_api::BackendBox> {
+    Arc::new(k::backend(&config).unwrap_or_else(|e| panic!("kokoro backend: {e:?}")))
+}
+
+fn speak(b: &Arc<chorus_plugin_api::BackendBox>, text: &str, voice: &str) -> Recording {
+    let (result, rec) = k::speak_with(b, k::request(text, voice, json!({"timing_detail": true})), None, LIMIT);
+    result.unwrap_or_else(|e| panic!("synthesis of {text:?}: {e:?}"));
+    rec
+}
+
+/// Byte spans of the words of plain text (letters, digits and apostrophes).
+fn word_spans(text: &str) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        let inside = c.is_alphanumeric() || c == '\'';
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s as u64, i as u64));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn sentences_are_intelligible_to_the_judge() {
+    let b = backend(k::config());
+    let sentences = [
+        "My sister painted the kitchen a bright shade of yellow last spring.",
+        "Please remind me to buy milk, eggs, and bread on the way home.",
+        "Nobody expected the old clock tower to ring again after so many years.",
+        "The doctor asked him to rest his knee for at least two weeks.",
+    ];
+    let audio: Vec<Vec<f32>> = sentences.iter().map(|s| speak(&b, s, "").audio).collect();
+    let judged = k::judge_wer(&sentences, &audio);
+    assert_eq!(judged.len(), sentences.len(), "the judge scored every sentence");
+    for ((wer, heard), said) in judged.iter().zip(sentences) {
+        assert!(*wer <= 0.2, "word error rate {wer} for {said:?}; the judge heard {heard:?}");
+    }
+}
+
+#[test]
+fn the_durations_output_leaves_the_audio_identical() {
+    let with = backend(k::config());
+    let mut plain = k::config();
+    plain["word_timestamps"] = json!(false);
+    let without = backend(plain);
+    let text = "A gentle breeze carried the smell of pine trees across the valley. Then it rained.";
+    let a = speak(&with, text, "");
+    let b = speak(&without, text, "");
+    assert!(!a.words.is_empty() && b.words.is_empty(), "only the patched graph gives word timestamps");
+    assert!(a.audio.len() > 24_000, "a second or more of audio");
+    assert!(a.audio == b.audio, "audio differs: {} vs {} samples", a.audio.len(), b.audio.len());
+}
+
+#[test]
+fn word_timestamps_are_the_durations_summed_per_word() {
+    let b = backend(k::config());
+    // Long enough for several chunks (the first is short), with clause and sentence joins.
+    let text = "My sister painted the kitchen a bright shade of yellow last spring, and then she \
+                painted the hallway too. Our flight was delayed because of strong winds over the mountains; \
+                nobody minded very much. She finished the marathon in just under four hours.";
+    let rec = speak(&b, text, "");
+    let spans: Vec<(u64, u64)> = rec.words.iter().map(|w| (w.start_byte, w.end_byte)).collect();
+    assert_eq!(spans, word_spans(text), "one timestamp per input word, in order");
+    for w in &rec.words {
+        assert_eq!(w.word.as_str(), &text[w.start_byte as usize..w.end_byte as usize]);
+        assert!(w.start <= w.end, "{w:?}");
+    }
+    for pair in rec.words.windows(2) {
+        assert!(pair[0].end <= pair[1].start + 1e-9, "monotonic: {:?} then {:?}", pair[0], pair[1]);
+    }
+    // Recompute every word from the raw durations each chunk reported.
+    let mut expected = Vec::new();
+    let chunks: Vec<&serde_json::Value> = rec
+        .progress
+        .iter()
+        .filter_map(|p| serde_json::from_str::<serde_json::Value>(p.metrics_json.as_str()).ok())
+        .map(|m| m["timing"].clone())
+        .filter(|t| !t.is_null())
+        .collect::<Vec<_>>()
+        .leak()
+        .iter()
+        .collect();
+    assert!(chunks.len() >= 3, "several chunks: {}", chunks.len());
+    for t in chunks {
+        let d: Vec<u64> = t["durations"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let (offset, head) = (t["offset"].as_u64().unwrap(), t["head"].as_u64().unwrap());
+        assert_eq!(d.len(), t["ids"].as_array().unwrap().len(), "one duration per token id");
+        for w in t["words"].as_array().unwrap() {
+            let w: Vec<u64> = w.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            let before: u64 = d[..w[2] as usize].iter().sum::<u64>() * 600;
+            let inside: u64 = d[w[2] as usize..w[3] as usize].iter().sum::<u64>() * 600;
+            let start = (offset + before - head) as f64 / 24_000.0;
+            expected.push((w[0], w[1], start, start + inside as f64 / 24_000.0));
+        }
+    }
+    assert_eq!(expected.len(), rec.words.len());
+    for (w, (sb, eb, start, end)) in rec.words.iter().zip(expected) {
+        assert_eq!((w.start_byte, w.end_byte), (sb, eb));
+        assert!((w.start - start).abs() < 1e-9 && (w.end - end).abs() < 1e-9, "{w:?} vs {start}..{end}");
+    }
+    let audio_end = rec.audio.len() as f64 / 24_000.0;
+    let last = rec.words.last().unwrap();
+    assert!(last.end <= audio_end + 1e-9 && audio_end - last.end <= 0.05, "last word ends {} of {audio_end}", last.end);
+}
+
+#[test]
+fn progress_follows_every_chunk_and_stop_is_prompt_on_long_text() {
+    let b = backend(k::config());
+    let text = "The committee approved the new budget after a long discussion. ".repeat(20);
+    let rec = speak(&b, &text, "");
+    let p = &rec.progress;
+    assert!(p.len() >= 3, "progress after each chunk: {}", p.len());
+    for (i, step) in p.iter().enumerate() {
+        assert_eq!(step.chunk_index as usize, i + 1);
+        assert_eq!(step.unit.as_str(), "tokens");
+        assert!(step.processed <= step.total, "{step:?}");
+        let m: serde_json::Value = serde_json::from_str(step.metrics_json.as_str()).unwrap();
+        assert!(m["time_to_first_audio"].as_f64().is_some() && m["x_real_time"].as_f64().unwrap() > 0.0, "{m}");
+    }
+    assert!(p.windows(2).all(|w| w[0].fraction <= w[1].fraction && w[0].processed < w[1].processed));
+    let last = p.last().unwrap();
+    assert_eq!((last.fraction, last.chunk_count, last.processed), (1.0, last.chunk_index, last.total));
+    assert!(rec.rates.iter().all(|&r| r == 24_000));
+
+    // A 30-minute chapter: the consumer leaves after the second push; the plugin returns at once
+    // without speaking (or phonemizing) the rest.
+    let chapter = "Nobody expected the old clock tower to ring again after so many years, but it did. ".repeat(400);
+    let (result, rec) = k::speak_with(&b, k::request(&chapter, "", json!({})), Some(2), LIMIT);
+    let summary = result.expect("a stopped request is not an error");
+    assert_eq!(rec.pushes, 2, "no audio after stop");
+    assert!(summary.chunks <= 3, "stopped after {} chunks", summary.chunks);
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_or_sensible_audio() {
+    let b = backend(k::config());
+    let run = |text: &str, voice: &str, speed: f32, lang: &str| {
+        let mut r: SynthesisRequest = k::request(text, voice, json!({}));
+        r.speed = speed;
+        r.language = lang.into();
+        k::speak_with(&b, r, None, LIMIT)
+    };
+    for text in ["?!... ,,, ;", "😀🎉🙈", "", "   "] {
+        match run(text, "", 1.0, "") {
+            (Ok(s), rec) => assert!(s.audio_seconds < 2.0 && rec.audio.len() < 48_000, "{text:?}: {s:?}"),
+            (Err(e), _) => assert!(e.kind == ErrorKind::BAD_REQUEST && e.message.contains("nothing to speak"), "{text:?}: {e:?}"),
+        }
+    }
+    let (e, _) = run("Hello there.", "af_nobody", 1.0, "");
+    let e = e.unwrap_err();
+    assert!(e.kind == ErrorKind::UNKNOWN_VOICE && e.message.contains("jf_alpha"), "{e:?}");
+    for blend in ["jf_alpha(2", "jf_alpha(two)+jm_kumo", "jf_alpha()+", "jf_alpha(0)"] {
+        let e = run("Hello there.", blend, 1.0, "").0.unwrap_err();
+        assert!(e.kind == ErrorKind::BAD_REQUEST && e.message.contains("blend"), "{blend}: {e:?}");
+    }
+    for speed in [0.0, -1.0, 4.5, f32::NAN] {
+        let e = run("Hello there.", "", speed, "").0.unwrap_err();
+        assert!(e.kind == ErrorKind::BAD_REQUEST && e.message.contains("0.25"), "{speed}: {e:?}");
+    }
+    for lang in ["ja", "fr-fr", "klingon"] {
+        let e = run("Hello there.", "", 1.0, lang).0.unwrap_err();
+        assert!(e.kind == ErrorKind::UNSUPPORTED && e.message.contains("en-us"), "{lang}: {e:?}");
+    }
+    // Valid edge cases still speak: a blend, British English, the speed limits.
+    for (voice, speed, lang) in [("jf_alpha(2)+jm_kumo(1)", 1.0, ""), ("", 0.25, "en-gb"), ("jm_kumo", 4.0, "en-us")] {
+        let (s, rec) = run("Good morning.", voice, speed, lang);
+        assert!(s.is_ok() && rec.audio.len() > 2_400, "{voice} {speed} {lang}: {s:?}");
+    }
+}
+
+#[test]
+fn missing_or_corrupt_assets_say_how_to_fix_them() {
+    let empty = tempfile::tempdir().unwrap();
+    let e = k::backend(&json!({"data_dir": empty.path()})).err().expect("no assets, no backend");
+    assert_eq!(e.kind, ErrorKind::NOT_CONFIGURED);
+    assert!(e.message.contains("cargo xtask setup"), "{e:?}");
+
+    let data = k::ensure_assets();
+    let bad_model = empty.path().join("kokoro-v1.0.onnx");
+    std::fs::write(&bad_model, b"this is not an onnx model").unwrap();
+    let e = k::backend(&json!({"data_dir": data, "model": bad_model})).err().expect("corrupt model refused");
+    assert!(e.kind == ErrorKind::NOT_CONFIGURED && e.message.contains("cargo xtask setup"), "{e:?}");
+
+    let bad_voices = empty.path().join("voices-v1.0.bin");
+    std::fs::write(&bad_voices, b"PK garbage").unwrap();
+    let e = k::backend(&json!({"data_dir": data, "voices": bad_voices})).err().expect("corrupt voices refused");
+    assert!(e.kind == ErrorKind::NOT_CONFIGURED && e.message.contains("voice"), "{e:?}");
+}
+
+#[test]
+fn a_54_voice_style_pack_loads_through_config() {
+    let data = k::ensure_assets();
+    let file = std::fs::File::open(data.join("kokoro/voices_ja.npz")).unwrap();
+    let source = npy::read_npz(file).unwrap();
+    let alpha = &source.iter().find(|(n, _)| n == "jf_alpha").unwrap().1;
+    let kumo = &source.iter().find(|(n, _)| n == "jm_kumo").unwrap().1;
+    // Voices named as in Kokoro's voices-v1.0.bin, made from the voices we have.
+    let names = ["af_heart", "af_bella", "am_adam", "bf_emma", "bm_george", "zf_xiaobei"];
+    let arrays: Vec<npy::Array> = names.iter().enumerate().map(|(i, _)| if i % 2 == 0 { alpha.clone() } else { kumo.clone() }).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("voices-v1.0.bin");
+    let pairs: Vec<(&str, &npy::Array)> = names.iter().copied().zip(arrays.iter()).collect();
+    npy::write_npz(std::fs::File::create(&path).unwrap(), &pairs).unwrap();
+
+    let b = backend(json!({"data_dir": data, "voices": path, "default_voice": "af_heart"}));
+    let listed = k::voices(&b);
+    assert_eq!(listed.len(), names.len());
+    let george = listed.iter().find(|v| v.id.as_str() == "bm_george").expect("bm_george listed");
+    assert_eq!((george.language.as_str(), george.gender.as_str(), george.name.as_str()), ("en-gb", "male", "George"));
+    assert_eq!(b.info().default_voice.as_str(), "af_heart");
+    let rec = speak(&b, "The library will stay open late.", "");
+    assert!(rec.audio.len() > 12_000);
+    let rec = speak(&b, "The library will stay open late.", "af_heart(3)+bm_george(1)");
+    assert!(rec.audio.len() > 12_000);
+    let e = k::speak_with(&b, k::request("Hi.", "jf_alpha", json!({})), None, LIMIT).0.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UNKNOWN_VOICE);
+}
