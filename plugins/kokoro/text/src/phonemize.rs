@@ -90,6 +90,8 @@ impl Phonemizer {
         let mut segs: Vec<(usize, Option<Range<usize>>, String)> = Vec::new();
         let mut cursor = 0;
         let mut done_overrides: Vec<Range<usize>> = Vec::new();
+        // What misaki said for each stretch of the stripped text.
+        let mut said: Vec<(Range<usize>, String)> = Vec::new();
         for tk in &mtoks {
             let (at, end) = match stripped[cursor..].find(tk.text.as_str()) {
                 Some(off) if !tk.text.is_empty() => (cursor + off, cursor + off + tk.text.len()),
@@ -116,9 +118,20 @@ impl Phonemizer {
                 // Inter-word material keeps only punctuation phonemes.
                 ph.retain(|c| !c.is_alphanumeric() || c.is_ascii_punctuation());
             }
+            said.push((at..end, ph.clone()));
             segs.push((at, word, ph));
             if !tk.whitespace.is_empty() {
                 segs.push((end, None, " ".into()));
+            }
+        }
+        // Punctuation misaki folded into a word ("B." read as an initial) keeps its prosody mark.
+        for (t, s) in toks.iter().zip(&spans) {
+            if s.word.is_some() || !t.spoken.contains(['.', ',', '!', '?', ';', ':', '—', '…']) {
+                continue;
+            }
+            let spoken_here = said.iter().any(|(r, p)| r.start < s.range.end && s.range.start < r.end.max(r.start + 1) && p.contains(t.spoken.as_str()));
+            if !spoken_here {
+                segs.push((s.range.start, None, t.spoken.clone()));
             }
         }
         // Words misaki left silent (or never returned) still need a reading.

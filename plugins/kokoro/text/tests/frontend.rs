@@ -63,6 +63,10 @@ fn dev_set_hard_lines() {
     for line in lines {
         let ps = pieces(line);
         assert_covers(line, &ps);
+        // The sentence's closing mark reaches the model (misaki folds "B." into an initial).
+        let last = chunks(line, &ChunkPolicy::default()).last().unwrap().phonemes();
+        let mark = if line.ends_with('"') { '”' } else { line.chars().last().unwrap() };
+        assert!(last.ends_with(mark), "{line:?} -> {last:?}");
         let all: String = ps.iter().map(|p| p.phonemes.as_str()).collect::<Vec<_>>().join("|");
         println!("{line}\n  {all}");
     }
