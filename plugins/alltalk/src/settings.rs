@@ -1,0 +1,125 @@
+//! The `[backends.alltalk]` table: where the server is, which of its endpoints to use, defaults.
+//!
+//! ```toml
+//! [backends.alltalk]
+//! base_url = "http://127.0.0.1:7851"   # AllTalk's default API port (confignew.json `api_port_number`)
+//! mode = "native"                      # openai | native | streaming
+//! voice = "female_01.wav"              # engine voice for native/streaming (default: the server's)
+//! language = "auto"                    # AllTalk code or "auto" (server-side detection)
+//! connect_timeout = 5                  # seconds
+//! read_timeout = 120                   # seconds without a byte before giving up
+//! max_retries = 2
+//! [backends.alltalk.voice_map]         # request voice → engine voice, for native/streaming
+//! alloy = "female_01.wav"
+//! ```
+
+use chorus_plugin_api::PluginError;
+use chorus_remote::{ClientOptions, config};
+use serde_json::Value;
+use std::{collections::BTreeMap, time::Duration};
+
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:7851";
+
+/// Which AllTalk endpoint synthesizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// POST /v1/audio/speech: OpenAI voice names only (mapped by the server), language detected.
+    OpenAi,
+    /// POST /api/tts-generate, then GET the file it names: any engine voice, language, speed.
+    Native,
+    /// GET /api/tts-generate-streaming: audio while it is generated (XTTS only), no speed.
+    Streaming,
+}
+
+impl Mode {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "openai" => Some(Self::OpenAi),
+            "native" => Some(Self::Native),
+            "streaming" | "stream" => Some(Self::Streaming),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Native => "native",
+            Self::Streaming => "streaming",
+        }
+    }
+}
+
+/// The plugin's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub base_url: String,
+    pub mode: Mode,
+    /// Engine voice used when a request names none (empty: the server's default voice).
+    pub voice: String,
+    /// AllTalk language code or `auto`.
+    pub language: String,
+    pub voice_map: BTreeMap<String, String>,
+    pub client: ClientOptions,
+}
+
+impl Settings {
+    pub fn from_json(config_json: &str) -> Result<Self, PluginError> {
+        let c = config::parse(config_json)?;
+        let mut client = config::client_options(&c)?;
+        if c.get("connect_timeout").is_none() {
+            // A local server either answers at once or is not running.
+            client.connect_timeout = Duration::from_secs(5);
+        }
+        if c.get("read_timeout").is_none() {
+            // The native endpoint answers only when the whole file is generated.
+            client.read_timeout = Duration::from_secs(300);
+        }
+        let text = |key: &str| c.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let mode = match text("mode") {
+            None => Mode::Native,
+            Some(m) => Mode::parse(&m).ok_or_else(|| {
+                PluginError::not_configured(format!("alltalk: mode must be openai, native or streaming, got '{m}'"))
+            })?,
+        };
+        let language = text("language").unwrap_or_else(|| "auto".into());
+        crate::language::to_alltalk(&language)
+            .map_err(|e| PluginError::not_configured(format!("alltalk: language in the config: {}", e.message)))?;
+        let voice_map = match c.get("voice_map") {
+            None => BTreeMap::new(),
+            Some(Value::Object(map)) => map
+                .iter()
+                .map(|(k, v)| match v.as_str() {
+                    Some(s) => Ok((k.clone(), s.to_string())),
+                    None => Err(PluginError::not_configured(format!("alltalk: voice_map.{k} must be a voice name"))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => return Err(PluginError::not_configured(format!("alltalk: voice_map must be a table, got {other}"))),
+        };
+        Ok(Self {
+            base_url: text("base_url").unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            mode,
+            voice: text("voice").unwrap_or_default(),
+            language,
+            voice_map,
+            client,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let s = Settings::from_json("{}").unwrap();
+        assert_eq!((s.base_url.as_str(), s.mode, s.language.as_str()), (DEFAULT_BASE_URL, Mode::Native, "auto"));
+        assert_eq!(s.client.connect_timeout, Duration::from_secs(5));
+        let s = Settings::from_json(r#"{"mode":"streaming","voice_map":{"alloy":"male_01.wav"},"read_timeout":2}"#).unwrap();
+        assert_eq!(s.mode, Mode::Streaming);
+        assert_eq!(s.voice_map["alloy"], "male_01.wav");
+        assert_eq!(s.client.read_timeout, Duration::from_secs(2));
+        assert!(Settings::from_json(r#"{"mode":"fast"}"#).is_err());
+        assert!(Settings::from_json(r#"{"language":"xx"}"#).is_err());
+    }
+}
