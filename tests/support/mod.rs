@@ -1,6 +1,7 @@
 //! Test helpers: build and locate the real plugin cdylibs and the `chorus` binary, lay out plugin
 //! folders, run the CLI. Tests read like specs on top of these.
 
+pub mod audio;
 pub mod fixtures;
 pub mod kokoro;
 pub mod server;
