@@ -1,0 +1,154 @@
+//! `chorus serve`: an OpenAI-compatible speech API over HTTP/1.1.
+//!
+//! Routes: `POST /v1/audio/speech`, `GET /v1/models`, `GET /v1/models/{id}`,
+//! `GET /v1/audio/voices`, `POST /dev/captioned_speech`, `GET /health`, `GET /metrics`.
+//! Every error is OpenAI's JSON shape and is decided before any audio is sent: a speech response's
+//! headers leave only once the backend's first audio is in hand. Per-backend concurrency limits
+//! with a bounded queue, a body limit, a request timeout, an optional API key, graceful shutdown
+//! on SIGTERM / Ctrl-C, and a client that hangs up stops its synthesis.
+
+mod body;
+mod captioned;
+mod catalog;
+mod encode;
+pub mod error;
+mod limits;
+pub mod metrics;
+mod params;
+mod session;
+pub mod settings;
+mod speech;
+mod synth;
+mod voice;
+
+pub use settings::Settings;
+
+use crate::Chorus;
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Request, State, rejection::BytesRejection},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use error::ApiError;
+use limits::Limits;
+use metrics::Metrics;
+use std::{net::SocketAddr, sync::Arc};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub chorus: Arc<Chorus>,
+    pub settings: Arc<Settings>,
+    limits: Limits,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(chorus: Arc<Chorus>, settings: Settings) -> Self {
+        let settings = Arc::new(settings);
+        let for_limits = settings.clone();
+        Self { chorus, limits: Limits::new(move |plugin| for_limits.limit(plugin)), settings, metrics: Metrics::default() }
+    }
+}
+
+/// The HTTP routes over `state`.
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    let api = Router::new()
+        .route("/v1/audio/speech", post(speech::speech))
+        .route("/v1/models", get(catalog::list_models))
+        .route("/v1/models/{id}", get(catalog::get_model))
+        .route("/v1/audio/voices", get(catalog::list_voices))
+        .route("/dev/captioned_speech", post(captioned::captioned_speech))
+        .route("/metrics", get(catalog::metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    Router::new()
+        .route("/health", get(catalog::health))
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/audio/speech, /v1/models, /v1/audio/voices").into_response() })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// With an API key configured, require `Authorization: Bearer <key>`.
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(key) = &state.settings.api_key else { return next.run(request).await };
+    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(given) if constant_time_eq(given.trim().as_bytes(), key.as_bytes()) => next.run(request).await,
+        Some(_) => ApiError::unauthorized("incorrect API key provided").into_response(),
+        None => ApiError::unauthorized("missing API key: send 'Authorization: Bearer <key>'").into_response(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The request body, or 413 past the limit (`DefaultBodyLimit` is set on the router).
+fn read_body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(state.settings.max_body_bytes)
+        } else {
+            ApiError::bad_request(format!("cannot read the request body: {}", rejection.body_text()))
+        }
+    })
+}
+
+/// Serve on `settings.host:settings.port` until SIGTERM or Ctrl-C; then stop accepting, let
+/// running responses finish for up to the grace period, and return.
+/// `on_listening` gets the bound address (useful with port 0).
+pub async fn serve(chorus: Arc<Chorus>, settings: Settings, on_listening: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port)).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", settings.host, settings.port))
+    })?;
+    on_listening(listener.local_addr()?);
+    let grace = settings.shutdown_grace;
+    let app = router(AppState::new(chorus, settings));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let deadline = async move {
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            eprintln!("chorus serve: responses still running after the {:.0} s grace period; stopping them", grace.as_secs_f64());
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("chorus serve: shutting down (no new connections; running responses may finish)");
+}

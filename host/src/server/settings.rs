@@ -1,0 +1,164 @@
+//! Server settings: the config's `[server]` table, with command-line overrides applied on top.
+//!
+//! ```toml
+//! [server]
+//! host = "127.0.0.1"
+//! port = 8880
+//! api_key = "sk-local"          # or CHORUS_API_KEY; no key = no auth
+//! max_body_bytes = 2097152
+//! request_timeout_secs = 120    # until the first audio (queue wait included), and between events
+//! shutdown_grace_secs = 10      # how long SIGTERM waits for running responses
+//! concurrency = 2               # syntheses at once per backend
+//! queue = 16                    # requests waiting per backend beyond that; more get 429
+//! retry_after_secs = 1
+//!
+//! [server.backends.kokoro]      # per-backend overrides
+//! concurrency = 1
+//! queue = 4
+//! ```
+
+use serde::Deserialize;
+use std::{collections::BTreeMap, time::Duration};
+
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+pub const DEFAULT_PORT: u16 = 8880;
+
+/// Concurrency and queue for one backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    pub concurrency: usize,
+    pub queue: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitOverride {
+    concurrency: Option<usize>,
+    queue: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Table {
+    host: String,
+    port: u16,
+    api_key: Option<String>,
+    max_body_bytes: usize,
+    request_timeout_secs: f64,
+    shutdown_grace_secs: f64,
+    concurrency: usize,
+    queue: usize,
+    retry_after_secs: u64,
+    backends: BTreeMap<String, LimitOverride>,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Self {
+            host: DEFAULT_HOST.into(),
+            port: DEFAULT_PORT,
+            api_key: None,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 120.0,
+            shutdown_grace_secs: 10.0,
+            concurrency: 2,
+            queue: 16,
+            retry_after_secs: 1,
+            backends: BTreeMap::new(),
+        }
+    }
+}
+
+/// Everything `chorus serve` needs to know beyond the host itself.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    /// Clients must send `Authorization: Bearer <key>` when set.
+    pub api_key: Option<String>,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub default_limit: Limit,
+    pub limits: BTreeMap<String, Limit>,
+    pub retry_after_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_table(&toml::Table::new()).expect("the defaults are valid")
+    }
+}
+
+impl Settings {
+    /// Read the `[server]` table; unknown keys and out-of-range values are errors naming the key.
+    pub fn from_table(table: &toml::Table) -> Result<Self, String> {
+        let t: Table = toml::Value::Table(table.clone()).try_into().map_err(|e: toml::de::Error| format!("[server]: {}", e.message()))?;
+        let seconds = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(format!("[server] {name} must be a positive number of seconds, got {v}"))
+            }
+        };
+        if t.concurrency == 0 {
+            return Err("[server] concurrency must be at least 1".into());
+        }
+        let default_limit = Limit { concurrency: t.concurrency, queue: t.queue };
+        let mut limits = BTreeMap::new();
+        for (plugin, o) in &t.backends {
+            let limit = Limit { concurrency: o.concurrency.unwrap_or(t.concurrency), queue: o.queue.unwrap_or(t.queue) };
+            if limit.concurrency == 0 {
+                return Err(format!("[server.backends.{plugin}] concurrency must be at least 1"));
+            }
+            limits.insert(plugin.clone(), limit);
+        }
+        Ok(Self {
+            host: t.host,
+            port: t.port,
+            api_key: t.api_key.filter(|k| !k.is_empty()),
+            max_body_bytes: t.max_body_bytes.max(1024),
+            request_timeout: seconds("request_timeout_secs", t.request_timeout_secs)?,
+            shutdown_grace: seconds("shutdown_grace_secs", t.shutdown_grace_secs)?,
+            default_limit,
+            limits,
+            retry_after_secs: t.retry_after_secs.max(1),
+        })
+    }
+
+    /// The concurrency limit and queue of backend `plugin`.
+    pub fn limit(&self, plugin: &str) -> Limit {
+        self.limits.get(plugin).copied().unwrap_or(self.default_limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, String> {
+        Settings::from_table(&text.parse::<toml::Table>().unwrap())
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_8880() {
+        let s = Settings::default();
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8880));
+        assert_eq!(s.api_key, None);
+    }
+
+    #[test]
+    fn per_backend_limits_inherit_the_defaults() {
+        let s = parse("concurrency = 3\nqueue = 5\n[backends.kokoro]\nconcurrency = 1\n").unwrap();
+        assert_eq!(s.limit("kokoro"), Limit { concurrency: 1, queue: 5 });
+        assert_eq!(s.limit("example"), Limit { concurrency: 3, queue: 5 });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        assert!(parse("concurency = 3").unwrap_err().contains("concurency"));
+        assert!(parse("request_timeout_secs = 0").unwrap_err().contains("request_timeout_secs"));
+        assert!(parse("[backends.x]\nconcurrency = 0").unwrap_err().contains("backends.x"));
+    }
+}
