@@ -3,8 +3,11 @@
 //! Every command installs what it needs first (Debian packages, ONNX Runtime, model files, the
 //! Python evaluation environment), idempotently, and says clearly what failed.
 
+mod bench;
 mod deps;
+mod derive;
 mod dist;
+mod load;
 mod pyenv;
 mod setup;
 mod test;
@@ -27,8 +30,10 @@ fn run() -> Result<()> {
         Some("setup") => setup::run(&setup::SetupArgs::parse(rest)?),
         Some("test") => test::run(rest),
         Some("deps") => deps::ensure(),
+        Some("bench") => bench::run(rest),
+        Some("derive") => derive::run(rest),
         _ => bail!(
-            "usage: cargo xtask <command>\n  dist    build host and plugins in release into target/dist (runs setup when assets are missing)\n  setup   fetch ONNX Runtime, the Kokoro model and voices into the data folder\n  test    install everything the tests need, build every crate, run all tests\n  deps    install the Debian packages the build and tests need"
+            "usage: cargo xtask <command>\n  dist    build host and plugins in release into target/dist (runs setup when assets are missing)\n  setup   fetch ONNX Runtime, the Kokoro model and voices into the data folder\n  test    install everything the tests need, build every crate, run all tests\n  deps    install the Debian packages the build and tests need\n  bench   measure chorus against the peer and write docs/BENCHMARKS.md\n  derive  make the derived Kokoro model (float convolutions; an experiment, see docs/BENCHMARKS.md)"
         ),
     }
 }

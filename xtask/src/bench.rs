@@ -1,0 +1,277 @@
+//! `cargo xtask bench`: chorus against the peer (kokoro-onnx 0.6.1 on the original int8 model) in
+//! one run, same machine, voice and thread count; writes docs/BENCHMARKS.md and its PNG plots.
+//!
+//! Measured: time to first audio per sentence of ../shared/eval/dev_en.txt (chorus through a warm
+//! `chorus serve`, first pcm byte, and in-process through the library; the peer through
+//! peer_bench.py), the same on a long passage, throughput, cold start (process start to WAV
+//! written), peak RSS, word error rate by the judge, a bounded loopback load run, and the host's
+//! own overhead with a synthetic plugin. Flags: `--quick` (5 sentences, no long passage, 1 cold
+//! start each), `--threads N` (default: the CPU count), `--voice V` (default jf_alpha),
+//! `--derived` (chorus on the model `cargo xtask derive` makes; slower on the CPUs measured so far,
+//! see docs/BENCHMARKS.md), `--first-max-tokens N` (the Kokoro first-chunk limit chorus runs with).
+
+mod measure;
+mod report;
+mod serve;
+mod stats;
+
+use crate::{cargo, dist::target_dir, pyenv, root, setup, sh};
+use anyhow::{Context, Result, bail};
+use stats::{Series, load_average};
+use std::path::{Path, PathBuf};
+
+/// The long passage (about three minutes of speech).
+const LONG_TEXT: &str = include_str!("bench/long.txt");
+const PLOT_SCRIPT: &str = include_str!("bench/plot.py");
+
+/// Command-line options.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub quick: bool,
+    pub threads: usize,
+    pub voice: String,
+    pub derived: bool,
+    /// Kokoro's `first_max_tokens` for the run (None: the plugin's default).
+    pub first_max_tokens: Option<usize>,
+}
+
+impl Args {
+    fn parse(args: &[String]) -> Result<Self> {
+        let mut out = Self { quick: false, threads: cpus(), voice: "jf_alpha".into(), derived: false, first_max_tokens: None };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| it.next().cloned().with_context(|| format!("{name} needs a value"));
+            match arg.as_str() {
+                "--quick" => out.quick = true,
+                "--derived" => out.derived = true,
+                "--first-max-tokens" => {
+                    out.first_max_tokens = Some(value("--first-max-tokens")?.parse().context("--first-max-tokens takes a number")?);
+                }
+                "--threads" => out.threads = value("--threads")?.parse().context("--threads takes a number")?,
+                "--voice" => out.voice = value("--voice")?,
+                other => bail!("bench: unknown argument {other} (known: --quick, --threads N, --voice V, --derived, --first-max-tokens N)"),
+            }
+        }
+        Ok(out)
+    }
+}
+
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Everything one run measured, for the report.
+#[derive(Debug, Default)]
+pub struct Results {
+    pub args: Option<Args>,
+    pub command: String,
+    pub date: String,
+    pub cpu: String,
+    pub chorus_model: String,
+    pub peer_dev: Series,
+    pub library_dev: Series,
+    pub serve_dev: Series,
+    pub peer_long: Option<Series>,
+    pub library_long: Option<Series>,
+    pub serve_long: Option<Series>,
+    pub cold_chorus: (Vec<f64>, Option<u64>),
+    pub cold_peer: (Vec<f64>, Option<u64>),
+    pub wer_chorus: (f64, Vec<f64>),
+    pub wer_peer: (f64, Vec<f64>),
+    pub load_runs: Vec<crate::load::LoadReport>,
+    pub server_limit: (usize, usize),
+    /// Synthetic plugin: chunks/s, MB/s, chunks, bytes.
+    pub overhead: (f64, f64, f64, f64),
+    pub load_start: f64,
+    pub load_end: f64,
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let args = Args::parse(args)?;
+    let load_start = load_average();
+    setup::run(&setup::SetupArgs::default())?;
+    let python = pyenv::ensure_test_python()?;
+    ensure_pip(&python, &["matplotlib"])?;
+    let data = setup::data_dir();
+    if args.derived {
+        crate::derive::ensure(&data, false)?;
+    }
+    let eval = pyenv::eval_dir()?;
+    let peer_env = pyenv::env_dir();
+
+    let built = build()?;
+    let work = target_dir().join("bench");
+    let stage = work.join("plugins");
+    std::fs::create_dir_all(&stage)?;
+    for lib in ["libchorus_plugin_kokoro.so", "libchorus_plugin_example.so"] {
+        let _ = std::fs::remove_file(stage.join(lib));
+        std::fs::copy(built.join(lib), stage.join(lib)).with_context(|| format!("stage {lib}"))?;
+    }
+    let (concurrency, queue) = (1usize, 4usize);
+    let model = if args.derived { data.join(crate::derive::DERIVED) } else { data.join(crate::derive::SOURCE) };
+    let first = args.first_max_tokens.map_or(String::new(), |n| format!("first_max_tokens = {n}\n"));
+    let config = work.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_model = \"kokoro\"\n[backends.kokoro]\nthreads = {}\nmodel = {:?}\n{first}[server]\nconcurrency = {concurrency}\nqueue = {queue}\n",
+            args.threads,
+            model.display().to_string()
+        ),
+    )?;
+    let host_args = vec!["--plugins".to_string(), stage.display().to_string(), "--config".into(), config.display().to_string()];
+
+    let dev_all: Vec<String> = std::fs::read_to_string(eval.join("dev_en.txt"))?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    let dev: Vec<String> = if args.quick { dev_all[..5].to_vec() } else { dev_all };
+    let dev_file = work.join("dev.txt");
+    std::fs::write(&dev_file, dev.join("\n") + "\n")?;
+    let long_file = work.join("long.txt");
+    std::fs::write(&long_file, LONG_TEXT.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")?;
+    let out = |name: &str| -> Result<PathBuf> {
+        let dir = work.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    };
+
+    // The peer runs the original model from its own environment, with ONNX Runtime's default threads
+    // (one per physical core); chorus is given the same count.
+    let peer_model = peer_env.join("kokoro-v1.0.int8.onnx");
+    let peer_voices = peer_env.join("voices_ja.npz");
+    let peer_script = eval.join("peer_bench.py");
+    let chorus = built.join("chorus");
+    let library = built.join("examples/bench_library");
+    let mut r = Results {
+        command: format!("cargo xtask bench{}", std::env::args().skip(2).map(|a| format!(" {a}")).collect::<String>()),
+        date: sh_out("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        cpu: cpu_model(),
+        chorus_model: model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        server_limit: (concurrency, queue),
+        load_start,
+        ..Default::default()
+    };
+
+    eprintln!("bench: peer on {} sentences", dev.len());
+    r.peer_dev = measure::peer(&python, &peer_script, &peer_model, &peer_voices, &args.voice, &dev_file, &out("peer_dev")?, &work)?;
+    eprintln!("bench: chorus (library) on {} sentences", dev.len());
+    r.library_dev = measure::library(&library, &host_args, &args.voice, &dev_file, &out("library_dev")?, &work)?;
+
+    eprintln!("bench: chorus serve");
+    {
+        let server = serve::Server::start(&chorus, &host_args, &work.join("serve.log"))?;
+        r.serve_dev = serve::per_sentence(&server, &args.voice, &dev)?;
+        if !args.quick {
+            r.serve_long = Some(serve::per_sentence(&server, &args.voice, &[LONG_TEXT.split_whitespace().collect::<Vec<_>>().join(" ")])?);
+        }
+        let sentence = &dev[0];
+        let within = concurrency + queue;
+        for (clients, requests) in [(within, 2 * within), (3 * within, 3 * within)] {
+            eprintln!("bench: load, {clients} clients");
+            r.load_runs.push(serve::load_run(&server, &args.voice, sentence, clients, requests)?);
+        }
+    }
+
+    if !args.quick {
+        eprintln!("bench: long passage");
+        r.peer_long = Some(measure::peer(&python, &peer_script, &peer_model, &peer_voices, &args.voice, &long_file, &out("peer_long")?, &work)?);
+        r.library_long = Some(measure::library(&library, &host_args, &args.voice, &long_file, &out("library_long")?, &work)?);
+    }
+
+    eprintln!("bench: cold starts");
+    let reps = if args.quick { 1 } else { 3 };
+    let wav = work.join("cold.wav");
+    let w = wav.display().to_string();
+    let mut chorus_args: Vec<&str> = host_args.iter().map(String::as_str).collect();
+    chorus_args.extend(["speak", "-m", "kokoro", "-v", &args.voice, "-o", &w, &dev[0]]);
+    let (pm, pv) = (peer_model.display().to_string(), peer_voices.display().to_string());
+    let peer_args = ["-c", measure::PEER_ONE_LINER, &pm, &pv, &args.voice, &dev[0], &w];
+    let (mut cold_c, mut cold_p) = ((Vec::new(), None), (Vec::new(), None));
+    for _ in 0..reps {
+        // Alternate, so both see the same machine conditions.
+        let c = measure::cold(&chorus, &chorus_args, &wav, 1, &work)?;
+        cold_c.0.extend(c.0);
+        cold_c.1 = cold_c.1.max(c.1);
+        let p = measure::cold(&python, &peer_args, &wav, 1, &work)?;
+        cold_p.0.extend(p.0);
+        cold_p.1 = cold_p.1.max(p.1);
+    }
+    (r.cold_chorus, r.cold_peer) = (cold_c, cold_p);
+
+    eprintln!("bench: plugin overhead (synthetic plugin)");
+    r.overhead = measure::overhead(&library, &host_args, 20_000)?;
+
+    eprintln!("bench: word error rate (judge)");
+    let judge = eval.join("wer.py");
+    r.wer_chorus = measure::wer(&python, &judge, &dev_file, &work.join("library_dev"))?;
+    r.wer_peer = measure::wer(&python, &judge, &dev_file, &work.join("peer_dev"))?;
+    r.load_end = load_average();
+    r.args = Some(args);
+
+    let docs = root().join("docs");
+    std::fs::create_dir_all(&docs)?;
+    let json = work.join("results.json");
+    std::fs::write(&json, report::json(&r))?;
+    std::fs::write(docs.join("BENCHMARKS.md"), report::markdown(&r))?;
+    let script = work.join("plot.py");
+    std::fs::write(&script, PLOT_SCRIPT)?;
+    let status = std::process::Command::new(&python).arg(&script).arg(&json).arg(&docs).status()?;
+    if !status.success() {
+        bail!("plotting failed ({status})");
+    }
+    println!("{}", report::summary(&r));
+    println!("bench: wrote {} and plots in {}", docs.join("BENCHMARKS.md").display(), docs.display());
+    Ok(())
+}
+
+/// Build the host, the Kokoro and example plugins and the library benchmark in release; the
+/// folder the binaries are in.
+fn build() -> Result<PathBuf> {
+    let cargo = cargo();
+    // One invocation, so the host is built once with the features every selected crate needs.
+    sh(
+        &cargo,
+        &[
+            "build", "--release", "-p", "chorus-host", "-p", "chorus-plugin-kokoro", "-p", "chorus-plugin-example", "-p",
+            "chorus-tests", "--lib", "--bin", "chorus", "--example", "bench_library",
+        ],
+    )?;
+    Ok(target_dir().join("release"))
+}
+
+/// Install Python packages into the evaluation environment when missing.
+pub fn ensure_pip(python: &Path, packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !std::process::Command::new(python).args(["-c", &format!("import {p}")]).output().is_ok_and(|o| o.status.success()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {} into {}", missing.join(", "), python.display());
+    let status = std::process::Command::new(python).args(["-m", "pip", "install", "-q"]).args(&missing).status()?;
+    if !status.success() {
+        bail!("pip install {} failed in {}", missing.join(" "), python.display());
+    }
+    Ok(())
+}
+
+fn sh_out(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_string())))
+        .unwrap_or_else(|| "unknown".into())
+}
