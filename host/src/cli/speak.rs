@@ -151,7 +151,8 @@ pub async fn run(chorus: &Chorus, args: Args) -> anyhow::Result<()> {
             "format": args.output.as_ref().map(|_| spec.format.name()),
             "sample_rate": spec.sample_rate,
         });
-        eprintln!("{summary}");
+        // Standard output carries the audio with `-o -`; the summary then goes to stderr.
+        if output_name == "-" { eprintln!("{summary}") } else { println!("{summary}") }
     } else {
         eprintln!(
             "{}: {:.2} s of audio, first audio {} ms, {:.1}x real time ({} characters, {})",
