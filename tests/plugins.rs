@@ -8,8 +8,11 @@ use std::path::Path;
 const EXAMPLE: &str = "chorus_plugin_example";
 const MISBEHAVE: &str = "chorus_fixture_misbehave";
 
+/// A host over the plugins in `dir`, with its data (usage ledger) in a fresh folder.
 fn host(dir: &Path, config: &str) -> Chorus {
-    Chorus::with_config(Config::parse(config).expect("valid config"), &[dir.to_path_buf()])
+    let mut config = Config::parse(config).expect("valid config");
+    config.data_dir = Some(tempfile::tempdir().expect("temp dir").keep());
+    Chorus::with_config(config, &[dir.to_path_buf()])
 }
 
 /// Collect every event of a request until it ends.
@@ -146,7 +149,10 @@ async fn first_chunk_then_hang_up(chorus: &Chorus, log: &Path) {
 /// Wait (bounded) for the plugin to write its log, and parse `pushed=N stopped=B`.
 fn read_log(log: &Path) -> (u32, bool) {
     for _ in 0..500 {
-        if let Ok(text) = std::fs::read_to_string(log) {
+        // The plugin may still be writing the file: wait for its last field.
+        if let Ok(text) = std::fs::read_to_string(log).map(|t| t.trim().to_string())
+            && (text.ends_with("true") || text.ends_with("false"))
+        {
             let field = |k: &str| text.split_whitespace().find_map(|f| f.strip_prefix(k)).unwrap_or("").to_string();
             return (field("pushed=").parse().unwrap(), field("stopped=") == "true");
         }

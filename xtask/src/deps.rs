@@ -9,7 +9,6 @@ const PACKAGES: &[(&str, &str)] = &[
     ("pkg-config", "/usr/bin/pkg-config"),
     ("libasound2-dev", "/usr/include/alsa/asoundlib.h"),
     ("ffmpeg", "/usr/bin/ffmpeg"),
-    ("python3-venv", "/usr/share/doc/python3-venv"),
 ];
 
 /// Install whatever is missing. Quiet when everything is there.
