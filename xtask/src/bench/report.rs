@@ -231,3 +231,35 @@ pub fn summary(r: &Results) -> String {
         r.wer_peer.0
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(first: f64, wall: f64, audio: f64, rss: u64) -> Series {
+        Series { first_ms: vec![first; 3], wall_ms: vec![wall; 3], audio_s: vec![audio; 3], chunks: vec![2.0; 3], peak_rss_kib: Some(rss), load: (1.0, 1.0) }
+    }
+
+    #[test]
+    fn the_page_gives_ratios_and_verdicts_against_the_targets() {
+        let r = Results {
+            peer_dev: series(800.0, 1000.0, 4.0, 400_000),
+            library_dev: series(150.0, 500.0, 4.0, 200_000),
+            serve_dev: series(300.0, 600.0, 4.0, 210_000),
+            cold_chorus: (vec![1.0], Some(150_000)),
+            cold_peer: (vec![2.0], Some(300_000)),
+            wer_chorus: (0.05, vec![0.0; 3]),
+            wer_peer: (0.09, vec![0.1; 3]),
+            overhead: (10_000.0, 200.0, 20_000.0, 4e8),
+            ..Default::default()
+        };
+        let md = markdown(&r);
+        // library: 150/800 = 0.19 ≤ 0.25; serve: 300/800 = 0.38 > 0.25.
+        assert!(md.contains("| 150 ms | 800 ms | 0.19× | ≤ 0.25× | met |"), "{md}");
+        assert!(md.contains("| 300 ms | 800 ms | 0.38× | ≤ 0.25× | **not met** |"), "{md}");
+        assert!(md.contains("| 8.00 | 4.00 | 2.00× | ≥ 1.5× | met |"), "{md}");
+        assert!(md.contains("| 1.00 s | 2.00 s | 0.50× | ≤ 0.6× | met |"), "{md}");
+        assert!(md.contains("## What moved which number"));
+        assert!(json(&r).contains("\"wer_chorus\":0.0500"));
+    }
+}
