@@ -28,7 +28,7 @@ fig, ax = plt.subplots(figsize=(8, 4.5))
 groups = [("dev set", "dev"), ("long passage", "long")]
 width = 0.25
 for i, (label, key, color) in enumerate([("peer", "peer", "tab:red"), ("chorus serve", "serve", "tab:blue"), ("chorus library", "library", "tab:green")]):
-    values = [results.get(f"{key}_{g}", {}).get("x_realtime", 0) for _, g in groups]
+    values = [(results.get(f"{key}_{g}") or {}).get("x_realtime", 0) for _, g in groups]
     bars = ax.bar([x + (i - 1) * width for x in range(len(groups))], values, width, label=label, color=color)
     ax.bar_label(bars, fmt="%.1f")
 ax.set_xticks(range(len(groups)), [g for g, _ in groups])
