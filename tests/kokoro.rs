@@ -160,7 +160,10 @@ fn bad_input_gives_a_clear_error_or_sensible_audio() {
     };
     for text in ["?!... ,,, ;", "😀🎉🙈", "", "   "] {
         match run(text, "", 1.0, "") {
-            (Ok(s), rec) => assert!(s.audio_seconds < 2.0 && rec.audio.len() < 48_000, "{text:?}: {s:?}"),
+            (Ok(s), rec) => {
+                let ok = rec.audio.iter().all(|x| x.is_finite() && x.abs() <= 1.5) && s.audio_seconds < 10.0;
+                assert!(ok, "{text:?}: {s:?}")
+            }
             (Err(e), _) => assert!(e.kind == ErrorKind::BAD_REQUEST && e.message.contains("nothing to speak"), "{text:?}: {e:?}"),
         }
     }
