@@ -26,6 +26,9 @@ impl Player {
     pub fn open(volume: f32, seam: Seam) -> Result<Player, AudioError> {
         check_volume(volume)?;
         seam.validate()?;
+        // alsa-lib prints its own complaints to stderr; collect them instead (this thread only).
+        #[cfg(target_os = "linux")]
+        let _alsa_messages = alsa::Output::local_error_handler().ok();
         let host = cpal::default_host();
         let device = host.default_output_device().ok_or(AudioError::NoDevice)?;
         let name = device.description().map_or_else(|_| "default".to_string(), |d| d.name().to_string());
