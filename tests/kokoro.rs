@@ -55,18 +55,31 @@ fn sentences_are_intelligible_to_the_judge() {
     }
 }
 
+/// The model itself, run once on the original graph and once with the durations output appended
+/// (the plugin's own trimming uses the durations, so this compares the model's raw output).
 #[test]
 fn the_durations_output_leaves_the_audio_identical() {
-    let with = backend(k::config());
-    let mut plain = k::config();
-    plain["word_timestamps"] = json!(false);
-    let without = backend(plain);
-    let text = "A gentle breeze carried the smell of pine trees across the valley. Then it rained.";
-    let a = speak(&with, text, "");
-    let b = speak(&without, text, "");
-    assert!(!a.words.is_empty() && b.words.is_empty(), "only the patched graph gives word timestamps");
-    assert!(a.audio.len() > 24_000, "a second or more of audio");
+    use chorus_plugin_kokoro::{model, prepare::Vocab, voices::VoicePack};
+    let data = k::data_dir();
+    let env = model::init_runtime(&data.join("onnxruntime/libonnxruntime.so.1.31.1")).expect("ONNX Runtime");
+    let path = data.join("kokoro/kokoro-v1.0.int8.onnx");
+    let with = model::Model::load(env, &path, 2, true).expect("patched model");
+    let without = model::Model::load(env, &path, 2, false).expect("original model");
+    assert!(with.has_durations() && !without.has_durations());
+    let vocab = Vocab::builtin();
+    let mut ids = vec![0i64];
+    ids.extend("ɐ ʤˈɛntᵊl bɹˈiz kˈæɹid ðə smˈɛl ʌv pˈIn tɹˈiz.".chars().filter_map(|c| vocab.id(c)));
+    ids.push(0);
+    let pack = VoicePack::load(&data.join("kokoro/voices_ja.npz")).expect("voices");
+    let style = pack.style(&pack.blend("jf_alpha").expect("voice"), ids.len() - 2);
+    let a = with.run(&ids, &style, 1.0).expect("run with durations");
+    let b = without.run(&ids, &style, 1.0).expect("run without durations");
+    assert!(a.audio.len() > 24_000, "a second or more of audio: {}", a.audio.len());
     assert!(a.audio == b.audio, "audio differs: {} vs {} samples", a.audio.len(), b.audio.len());
+    let durations = a.durations.expect("durations from the patched graph");
+    assert!(b.durations.is_none());
+    assert_eq!(durations.len(), ids.len());
+    assert_eq!(durations.iter().sum::<i64>() as usize * 600, a.audio.len(), "durations cover the audio");
 }
 
 #[test]
