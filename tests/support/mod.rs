@@ -27,6 +27,11 @@ pub fn artifacts() -> PathBuf {
 
 /// Build `packages` (once per process; a no-op when `cargo xtask test` built them already).
 pub fn build(packages: &[&str]) {
+    // `cargo xtask test` builds the whole workspace first and says so; building single packages
+    // again here would only re-resolve features and relink.
+    if std::env::var_os("CHORUS_TESTS_PREBUILT").is_some() {
+        return;
+    }
     static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
     let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !built.contains(*p)).collect();
