@@ -8,11 +8,7 @@ use chorus_host::{
     audio::{AudioError, Format, OutputSpec, Pipeline},
 };
 use chorus_tests::{self as support, audio::*};
-use std::{
-    io::Read,
-    path::Path,
-    process::Stdio,
-};
+use std::{io::Read, path::Path, process::Stdio};
 
 const EXAMPLE: &str = "chorus_plugin_example";
 const LEVELS: &str = "chorus_fixture_levels";
@@ -71,9 +67,14 @@ async fn every_format_streams_real_audio_that_decodes_to_the_right_length() {
         let decoded = decode(&bytes, format.extension(), rate);
         let seconds = decoded.len() as f64 / rate as f64;
         let level = rms(&decoded);
-        eprintln!("{format} @ {rate} Hz: {} bytes, decoded {seconds:.3} s of {:.3} s, rms {level:.3}", bytes.len(), report.audio_seconds);
+        eprintln!(
+            "{format} @ {rate} Hz: {} bytes, decoded {seconds:.3} s of {:.3} s, rms {level:.3}",
+            bytes.len(),
+            report.audio_seconds
+        );
         if !within(seconds, report.audio_seconds, 0.02) || level < 0.02 {
-            failures.push(format!("{format} @ {rate}: {seconds:.3} s (want {:.3}), rms {level:.3}", report.audio_seconds));
+            failures
+                .push(format!("{format} @ {rate}: {seconds:.3} s (want {:.3}), rms {level:.3}", report.audio_seconds));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
@@ -85,7 +86,9 @@ fn files_written_by_speak_probe_to_the_right_duration() {
     let home = tempfile::tempdir().unwrap();
     for format in Format::ALL.into_iter().filter(|f| *f != Format::Pcm) {
         let path = home.path().join(format!("out.{}", format.extension()));
-        let out = support::run(support::chorus(dir.path(), home.path()).args(["speak", "-m", "example", "--json", TEXT, "-o"]).arg(&path));
+        let out = support::run(
+            support::chorus(dir.path(), home.path()).args(["speak", "-m", "example", "--json", TEXT, "-o"]).arg(&path),
+        );
         assert!(out.status.success(), "{format}: {}", support::stderr(&out));
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary on stdout");
         assert_eq!(summary["format"], format.name());
@@ -146,7 +149,11 @@ fn speak_to_stdout_sends_bytes_before_the_last_chunk() {
     let home = tempfile::tempdir().unwrap();
     let gate = home.path().join("go");
     let config = home.path().join("chorus.toml");
-    std::fs::write(&config, format!("[backends.levels]\nchunks = 5\nchunk_ms = 1000\ngate = {:?}\n", gate.display().to_string())).unwrap();
+    std::fs::write(
+        &config,
+        format!("[backends.levels]\nchunks = 5\nchunk_ms = 1000\ngate = {:?}\n", gate.display().to_string()),
+    )
+    .unwrap();
     let mut child = support::chorus(dir.path(), home.path())
         .arg("--config")
         .arg(&config)
@@ -193,7 +200,10 @@ async fn seams_jump_no_more_than_the_signal_itself() {
         let near = |i: usize| seams.iter().any(|&s| i + 3 >= s && i <= s + 3);
         let own = (1..out.len()).filter(|&i| !near(i)).map(|i| (out[i] - out[i - 1]).abs()).fold(0.0, f32::max);
         let worst = (1..out.len()).filter(|&i| near(i)).map(|i| (out[i] - out[i - 1]).abs()).fold(0.0, f32::max);
-        eprintln!("{rate} Hz: raw seam steps up to {:.3}, own largest jump {own:.4}, largest jump at a seam {worst:.4}", raw_seams.iter().fold(0.0f32, |a, &b| a.max(b)));
+        eprintln!(
+            "{rate} Hz: raw seam steps up to {:.3}, own largest jump {own:.4}, largest jump at a seam {worst:.4}",
+            raw_seams.iter().fold(0.0f32, |a, &b| a.max(b))
+        );
         assert!(worst <= own, "{rate} Hz: a seam jumps {worst}, the signal itself at most {own}");
     }
 }
@@ -222,7 +232,8 @@ fn cli_refuses_bad_choices_with_one_line() {
         (&["--volume=-1", "-o", "-"], "volume must be"),
     ];
     for (args, message) in cases {
-        let out = support::run(support::chorus(dir.path(), home.path()).args(["speak", "-m", "example", "hello"]).args(args));
+        let out =
+            support::run(support::chorus(dir.path(), home.path()).args(["speak", "-m", "example", "hello"]).args(args));
         let stderr = support::stderr(&out);
         assert!(!out.status.success(), "{args:?} succeeded");
         assert!(out.stdout.is_empty(), "{args:?} wrote audio");
@@ -236,12 +247,15 @@ fn cli_refuses_bad_choices_with_one_line() {
 fn play_without_a_sound_device_is_a_clear_error() {
     let dir = support::plugin_dir(&[EXAMPLE]);
     let home = tempfile::tempdir().unwrap();
-    let has_device = Path::new("/dev/snd").read_dir().is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("pcm"))));
+    let has_device = Path::new("/dev/snd")
+        .read_dir()
+        .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("pcm"))));
     if has_device {
         eprintln!("this machine has a sound device: the error path cannot be shown here");
         return;
     }
-    let out = support::run(support::chorus(dir.path(), home.path()).args(["speak", "-m", "example", "hello", "--play"]));
+    let out =
+        support::run(support::chorus(dir.path(), home.path()).args(["speak", "-m", "example", "hello", "--play"]));
     let stderr = support::stderr(&out);
     assert!(!out.status.success());
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
@@ -252,7 +266,10 @@ fn play_without_a_sound_device_is_a_clear_error() {
 fn wav_to_a_pipe_keeps_the_streamable_sizes() {
     let dir = support::plugin_dir(&[EXAMPLE]);
     let home = tempfile::tempdir().unwrap();
-    let out = support::run(support::chorus(dir.path(), home.path()).args(["speak", "-m", "example", "hi there", "--format", "wav", "-o", "-"]));
+    let out = support::run(
+        support::chorus(dir.path(), home.path())
+            .args(["speak", "-m", "example", "hi there", "--format", "wav", "-o", "-"]),
+    );
     assert!(out.status.success(), "{}", support::stderr(&out));
     assert_eq!(&out.stdout[..4], b"RIFF");
     assert_eq!(&out.stdout[4..8], &[0xFF; 4], "RIFF size of a stream");

@@ -45,7 +45,10 @@ fn plugins_json_lists_loaded_and_rejected_and_exits_zero() {
     let text = run(env.chorus().arg("plugins"));
     assert!(text.status.success());
     let stdout = String::from_utf8_lossy(&text.stdout);
-    assert!(stdout.contains("example") && stdout.contains("rejected") && stdout.contains("streaming, word_timestamps"), "{stdout}");
+    assert!(
+        stdout.contains("example") && stdout.contains("rejected") && stdout.contains("streaming, word_timestamps"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -26,10 +26,15 @@ struct Host {
 fn host(cloud: &str) -> Host {
     let plugins = chorus_tests::plugin_dir(&[PLUGIN]);
     let data = tempfile::tempdir().expect("data dir");
-    let text = format!("data_dir = {:?}\n[backends.cloud]\nmax_retries = 2\n{cloud}", data.path().display().to_string());
+    let text =
+        format!("data_dir = {:?}\n[backends.cloud]\nmax_retries = 2\n{cloud}", data.path().display().to_string());
     let config = Config::parse(&text).expect("test config parses");
     let chorus = Chorus::with_config(config, &[plugins.path().to_path_buf()]);
-    assert!(chorus.rejected().is_empty(), "plugin rejected: {:?}", chorus.rejected().iter().map(|r| r.reason.clone()).collect::<Vec<_>>());
+    assert!(
+        chorus.rejected().is_empty(),
+        "plugin rejected: {:?}",
+        chorus.rejected().iter().map(|r| r.reason.clone()).collect::<Vec<_>>()
+    );
     Host { chorus, _plugins: plugins, _data: data }
 }
 
@@ -224,7 +229,8 @@ fn openai_stream_cut_mid_way_is_an_error_not_a_short_success() {
 
 #[test]
 fn openai_compatible_server_voices_are_listed_and_ids_pass_through() {
-    let server = OpenAi::start(openai::Options { api_key: None, voices: Some(vec!["jf_alpha".into(), "jm_kumo".into()]) });
+    let server =
+        OpenAi::start(openai::Options { api_key: None, voices: Some(vec!["jf_alpha".into(), "jm_kumo".into()]) });
     let host = openai_host(&server.base_url, "", "");
     let voices = host.chorus.voices(Some("openai/tts-1")).expect("voices");
     let ids: Vec<&str> = voices.iter().map(|v| v.id.as_str()).collect();
@@ -294,7 +300,8 @@ fn elevenlabs_streams_at_the_preferred_rate_with_voice_settings() {
     req.sample_rate = Some(16_000);
     req.speed = 1.1;
     req.language = Some("en-us".into());
-    req.options = json!({"stability": 0.4, "similarity_boost": 0.8, "style": 0.2, "use_speaker_boost": true, "seed": 42});
+    req.options =
+        json!({"stability": 0.4, "similarity_boost": 0.8, "style": 0.2, "use_speaker_boost": true, "seed": 42});
     let out = speak(&host, req);
     let report = out.report();
     assert!(out.rates.iter().all(|r| *r == 16_000), "rates {:?}", out.rates);
@@ -341,7 +348,8 @@ fn elevenlabs_word_timestamps_from_the_character_alignment() {
     assert_eq!(server.seen("/v1/text-to-speech/JBFqnCBsd6RMkjVDRZzb/stream/with-timestamps").len(), 1);
     let per_char = (24_000.0 * elevenlabs::SECONDS_PER_CHAR) as usize;
     assert_is_tone(&out.samples, text.chars().count() * per_char, 24_000);
-    let words: Vec<(&str, usize, usize)> = out.words.iter().map(|w| (w.word.as_str(), w.start_byte, w.end_byte)).collect();
+    let words: Vec<(&str, usize, usize)> =
+        out.words.iter().map(|w| (w.word.as_str(), w.start_byte, w.end_byte)).collect();
     assert_eq!(words, [("Hello", 0, 5), ("big", 6, 9), ("world,", 10, 16), ("again", 17, 22)]);
     for w in &out.words {
         assert_eq!(&text[w.start_byte..w.end_byte], w.word);
@@ -409,7 +417,10 @@ fn elevenlabs_voices_are_listed_after_openai_ones() {
         .filter(|v| v.extra_json.contains("elevenlabs"))
         .map(|v| (v.id.as_str(), v.name.as_str(), v.gender.as_str(), v.language.as_str()))
         .collect();
-    assert_eq!(eleven, [("JBFqnCBsd6RMkjVDRZzb", "George", "male", "en"), ("21m00Tcm4TlvDq8ikWAM", "Rachel", "female", "en")]);
+    assert_eq!(
+        eleven,
+        [("JBFqnCBsd6RMkjVDRZzb", "George", "male", "en"), ("21m00Tcm4TlvDq8ikWAM", "Rachel", "female", "en")]
+    );
     assert!(voices.iter().any(|v| v.id.as_str() == "alloy"), "OpenAI's built-in voices come first");
 }
 
@@ -428,7 +439,8 @@ fn elevenlabs_without_a_key_says_how_to_set_one() {
 #[test]
 fn configured_prices_override_the_list() {
     let server = OpenAi::start(openai::Options::default());
-    let host = openai_host(&server.base_url, KEY, "[backends.cloud.prices.\"openai/tts-1\"]\nusd_per_million_chars = 1000\n");
+    let host =
+        openai_host(&server.base_url, KEY, "[backends.cloud.prices.\"openai/tts-1\"]\nusd_per_million_chars = 1000\n");
     let report = speak(&host, request("openai/tts-1", "Hello.")).report().clone();
     assert!((report.cost_usd - 6.0 * 1000.0 / 1e6).abs() < 1e-12, "cost {}", report.cost_usd);
 }
@@ -476,7 +488,17 @@ fn openai_mode_against_chorus_serve_running_kokoro() {
     let text = "Hello from Kokoro, through the cloud plugin.";
     let wav = home.path().join("out.wav");
     let out = client(&[
-        "speak", text, "-m", "openai/tts-1", "-v", "jf_alpha", "--seam", "none", "-o", wav.to_str().expect("utf-8 path"), "--json",
+        "speak",
+        text,
+        "-m",
+        "openai/tts-1",
+        "-v",
+        "jf_alpha",
+        "--seam",
+        "none",
+        "-o",
+        wav.to_str().expect("utf-8 path"),
+        "--json",
     ]);
     assert!(out.status.success(), "chorus speak failed: {}\nserver log:\n{}", chorus_tests::stderr(&out), server.log());
     let mut reader = hound::WavReader::open(&wav).expect("a WAV file");
@@ -484,7 +506,10 @@ fn openai_mode_against_chorus_serve_running_kokoro() {
     let through_plugin: Vec<i16> = reader.samples::<i16>().map(|s| s.expect("sample")).collect();
 
     // The same request straight to the server.
-    let direct = server.post("/v1/audio/speech", &json!({"model": "tts-1", "input": text, "voice": "jf_alpha", "response_format": "pcm"}));
+    let direct = server.post(
+        "/v1/audio/speech",
+        &json!({"model": "tts-1", "input": text, "voice": "jf_alpha", "response_format": "pcm"}),
+    );
     assert_eq!(direct.status, 200, "{}", direct.text());
     let direct: Vec<i16> = direct.body.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
     let seconds = through_plugin.len() as f64 / 24_000.0;
@@ -496,7 +521,8 @@ fn openai_mode_against_chorus_serve_running_kokoro() {
     assert!(rms > 0.01 && (rms / direct_rms - 1.0).abs() < 0.1, "rms {rms} vs direct {direct_rms}");
 
     // The voice id reaches the server unchanged: an unknown one is refused by Kokoro, by name.
-    let out = client(&["speak", "Hi.", "-m", "openai/tts-1", "-v", "no_such_voice", "-o", wav.to_str().expect("utf-8 path")]);
+    let out =
+        client(&["speak", "Hi.", "-m", "openai/tts-1", "-v", "no_such_voice", "-o", wav.to_str().expect("utf-8 path")]);
     assert!(!out.status.success());
     assert!(chorus_tests::stderr(&out).contains("no_such_voice"), "{}", chorus_tests::stderr(&out));
 }

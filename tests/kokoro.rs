@@ -177,7 +177,9 @@ fn bad_input_gives_a_clear_error_or_sensible_audio() {
                 let ok = rec.audio.iter().all(|x| x.is_finite() && x.abs() <= 1.5) && s.audio_seconds < 10.0;
                 assert!(ok, "{text:?}: {s:?}")
             }
-            (Err(e), _) => assert!(e.kind == ErrorKind::BAD_REQUEST && e.message.contains("nothing to speak"), "{text:?}: {e:?}"),
+            (Err(e), _) => {
+                assert!(e.kind == ErrorKind::BAD_REQUEST && e.message.contains("nothing to speak"), "{text:?}: {e:?}")
+            }
         }
     }
     let (e, _) = run("Hello there.", "af_nobody", 1.0, "");
@@ -230,7 +232,8 @@ fn a_54_voice_style_pack_loads_through_config() {
     let kumo = &source.iter().find(|(n, _)| n == "jm_kumo").unwrap().1;
     // Voices named as in Kokoro's voices-v1.0.bin, made from the voices we have.
     let names = ["af_heart", "af_bella", "am_adam", "bf_emma", "bm_george", "zf_xiaobei"];
-    let arrays: Vec<npy::Array> = names.iter().enumerate().map(|(i, _)| if i % 2 == 0 { alpha.clone() } else { kumo.clone() }).collect();
+    let arrays: Vec<npy::Array> =
+        names.iter().enumerate().map(|(i, _)| if i % 2 == 0 { alpha.clone() } else { kumo.clone() }).collect();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("voices-v1.0.bin");
     let pairs: Vec<(&str, &npy::Array)> = names.iter().copied().zip(arrays.iter()).collect();

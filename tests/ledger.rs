@@ -27,7 +27,8 @@ impl Env {
         // The CLI reads $XDG_CONFIG_HOME/chorus/config.toml (support::chorus sets XDG_CONFIG_HOME).
         let config_dir = env.home.path().join("config/chorus");
         std::fs::create_dir_all(&config_dir).unwrap();
-        std::fs::write(config_dir.join("config.toml"), format!("[backends.example]\nms_per_char = 5\n{PRICES}")).unwrap();
+        std::fs::write(config_dir.join("config.toml"), format!("[backends.example]\nms_per_char = 5\n{PRICES}"))
+            .unwrap();
         env
     }
     /// The data folder the CLI uses (support::chorus sets CHORUS_DATA_DIR to it).
@@ -39,7 +40,10 @@ impl Env {
     }
     /// A library host over the same plugins, prices and data folder as the CLI.
     fn host(&self) -> Chorus {
-        let text = format!("data_dir = {:?}\n[backends.example]\nms_per_char = 5\n{PRICES}", self.data_dir().display().to_string());
+        let text = format!(
+            "data_dir = {:?}\n[backends.example]\nms_per_char = 5\n{PRICES}",
+            self.data_dir().display().to_string()
+        );
         Chorus::with_config(Config::parse(&text).unwrap(), &[self.plugins.path().to_path_buf()])
     }
     fn chorus(&self) -> std::process::Command {
@@ -75,19 +79,26 @@ fn totals_are_exact_across_concurrent_requests() {
             .map(|i| {
                 let chorus = &chorus;
                 let model = models[i % 3];
-                scope.spawn(move || speak(chorus, model, &format!("request number {i} {}", "la ".repeat(i))).expect("synthesis"))
+                scope.spawn(move || {
+                    speak(chorus, model, &format!("request number {i} {}", "la ".repeat(i))).expect("synthesis")
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("thread")).collect()
     });
     // Each report's cost follows the override for its model.
     for r in &reports {
-        let expected = if r.model == "example-hd" { 3.0 * r.characters as f64 } else { r.characters as f64 + r.audio_seconds };
+        let expected =
+            if r.model == "example-hd" { 3.0 * r.characters as f64 } else { r.characters as f64 + r.audio_seconds };
         assert!((r.cost_usd - expected).abs() < 1e-9, "{}: cost {} != {expected}", r.model, r.cost_usd);
     }
     let ledger = Ledger::open(&env.ledger_path()).expect("ledger opens");
     let totals = ledger.totals(None).expect("totals");
-    assert_eq!(totals.iter().map(|t| t.model.as_str()).collect::<Vec<_>>(), models, "one row per model, all under plugin example");
+    assert_eq!(
+        totals.iter().map(|t| t.model.as_str()).collect::<Vec<_>>(),
+        models,
+        "one row per model, all under plugin example"
+    );
     for t in &totals {
         let mine: Vec<&Report> = reports.iter().filter(|r| r.model == t.model).collect();
         assert_eq!(t.plugin, "example");

@@ -27,7 +27,11 @@ fn host(toml: &str) -> Host {
     let text = format!("data_dir = {:?}\n{toml}", data.path().display().to_string());
     let config = Config::parse(&text).expect("test config parses");
     let chorus = Chorus::with_config(config, &[plugins.path().to_path_buf()]);
-    assert!(chorus.rejected().is_empty(), "plugins rejected: {:?}", chorus.rejected().iter().map(|r| r.reason.clone()).collect::<Vec<_>>());
+    assert!(
+        chorus.rejected().is_empty(),
+        "plugins rejected: {:?}",
+        chorus.rejected().iter().map(|r| r.reason.clone()).collect::<Vec<_>>()
+    );
     Host { chorus, _plugins: plugins, _data: data }
 }
 
@@ -41,7 +45,8 @@ struct Outcome {
 
 fn speak(host: &Host, request: Request) -> Outcome {
     let mut stream = host.chorus.synthesize(request).expect("request is accepted");
-    let mut outcome = Outcome { samples: Vec::new(), audio_events: 0, progress: Vec::new(), result: Err((None, "no end".into())) };
+    let mut outcome =
+        Outcome { samples: Vec::new(), audio_events: 0, progress: Vec::new(), result: Err((None, "no end".into())) };
     while let Some(event) = stream.blocking_next() {
         match event {
             Event::Audio(chunk) => {
@@ -93,7 +98,11 @@ fn alltalk_native_generates_then_downloads_the_file() {
     request.options = serde_json::json!({"temperature": 0.7});
     let out = speak(&h, request);
     let report = out.result.as_ref().expect("native synthesis succeeds");
-    assert_eq!((report.plugin.as_str(), report.model.as_str()), ("alltalk", "alltalk/xtts"), "the tldw alias alltalk_ rewrites");
+    assert_eq!(
+        (report.plugin.as_str(), report.model.as_str()),
+        ("alltalk", "alltalk/xtts"),
+        "the tldw alias alltalk_ rewrites"
+    );
     assert_is_tone(&out.samples, server.samples());
     assert_eq!(server.shared.seen("/api/ready").len(), 1, "readiness is checked first");
     let generate = server.shared.seen("/api/tts-generate");
@@ -201,7 +210,8 @@ fn alltalk_slow_server_hits_the_read_timeout() {
     let server = AllTalk::start();
     server.shared.set(|k| k.delay = Duration::from_secs(5));
     let h = alltalk_host(server.url(), "read_timeout = 0.5");
-    let (kind, message) = error_of(&speak(&h, Request::new("Slowly.").model("alltalk/streaming").voice("female_01.wav")));
+    let (kind, message) =
+        error_of(&speak(&h, Request::new("Slowly.").model("alltalk/streaming").voice("female_01.wav")));
     assert_eq!(kind, ErrorKind::UNAVAILABLE);
     assert!(message.contains("read_timeout"), "{message}");
     assert_eq!(server.shared.seen("/api/tts-generate-streaming").len(), 1, "a timeout is not retried");

@@ -53,8 +53,10 @@ async fn two_plugins_route_by_pattern_and_alias_with_ordered_chunks() {
         if plugin == "example" {
             // One chunk per word, each followed by its words and progress, indices counting up.
             assert_eq!(audio(&events).len(), 3);
-            let indices: Vec<u32> =
-                events.iter().filter_map(|e| if let Event::Progress(p) = e { Some(p.chunk_index) } else { None }).collect();
+            let indices: Vec<u32> = events
+                .iter()
+                .filter_map(|e| if let Event::Progress(p) = e { Some(p.chunk_index) } else { None })
+                .collect();
             assert_eq!(indices, vec![1, 2, 3]);
             let total: usize = audio(&events).iter().map(Vec::len).sum();
             assert!((report.audio_seconds - total as f64 / 24_000.0).abs() < 1e-9);
@@ -67,7 +69,10 @@ async fn two_plugins_route_by_pattern_and_alias_with_ordered_chunks() {
 
     let err = chorus.synthesize(Request::new("hi").model("nothing-like-this")).err().expect("unknown model fails");
     let message = err.to_string();
-    assert!(message.contains("nothing-like-this") && message.contains("example*") && message.contains("misbehave*"), "{message}");
+    assert!(
+        message.contains("nothing-like-this") && message.contains("example*") && message.contains("misbehave*"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -88,7 +93,12 @@ async fn bad_files_are_rejected_with_reasons_while_the_rest_serve() {
     assert_eq!(names, vec!["example"]);
     let reason = |name: &str| {
         let file = lib(name);
-        chorus.rejected().iter().find(|r| r.file == file).map(|r| r.reason.clone()).unwrap_or_else(|| panic!("{name} not rejected"))
+        chorus
+            .rejected()
+            .iter()
+            .find(|r| r.file == file)
+            .map(|r| r.reason.clone())
+            .unwrap_or_else(|| panic!("{name} not rejected"))
     };
     assert!(reason("junk").contains("not a loadable library"), "{}", reason("junk"));
     assert!(reason("empty").contains("not a loadable library"), "{}", reason("empty"));

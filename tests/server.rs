@@ -41,7 +41,11 @@ fn speech(input: &str, format: &str) -> Value {
 /// An error response: status, JSON content type, OpenAI's shape; returns the `error` object.
 fn assert_error(response: &chorus_tests::server::Response, status: u16, kind: &str) -> Value {
     assert_eq!(response.status, status, "body: {}", response.text());
-    assert!(response.header("content-type").is_some_and(|t| t.starts_with("application/json")), "{:?}", response.headers);
+    assert!(
+        response.header("content-type").is_some_and(|t| t.starts_with("application/json")),
+        "{:?}",
+        response.headers
+    );
     let body = response.json();
     let error = body["error"].clone();
     assert_eq!(error["type"], kind, "{body}");
@@ -67,7 +71,12 @@ fn the_openai_python_package_speaks_every_format_streaming_and_not() {
         .arg("alloy")
         .output()
         .expect("python runs");
-    assert!(run.status.success(), "the openai client failed:\n{}\nserver log:\n{}", String::from_utf8_lossy(&run.stderr), server.log());
+    assert!(
+        run.status.success(),
+        "the openai client failed:\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        server.log()
+    );
     let report: Value = serde_json::from_slice(&run.stdout).expect("the script prints JSON");
 
     let models: Vec<&str> = report["models"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
@@ -107,7 +116,13 @@ fn the_openai_python_package_speaks_every_format_streaming_and_not() {
 #[test]
 fn audio_goes_out_with_chunked_transfer_and_the_formats_mime_type() {
     let server = Server::start(&config(""));
-    for (format, mime) in [("wav", "audio/wav"), ("mp3", "audio/mpeg"), ("pcm", "audio/pcm"), ("flac", "audio/flac"), ("aac", "audio/aac")] {
+    for (format, mime) in [
+        ("wav", "audio/wav"),
+        ("mp3", "audio/mpeg"),
+        ("pcm", "audio/pcm"),
+        ("flac", "audio/flac"),
+        ("aac", "audio/aac"),
+    ] {
         let response = server.post("/v1/audio/speech", &speech(TEXT, format));
         assert_eq!(response.status, 200, "{format}: {}", response.text());
         assert!(response.chunked, "{format}: not chunked: {:?}", response.headers);
@@ -132,7 +147,9 @@ fn sse_sends_base64_deltas_then_done_with_usage() {
         .text()
         .split("\n\n")
         .filter(|e| !e.trim().is_empty())
-        .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap_or_else(|| panic!("not a data event: {e:?}"))).unwrap())
+        .map(|e| {
+            serde_json::from_str(e.strip_prefix("data: ").unwrap_or_else(|| panic!("not a data event: {e:?}"))).unwrap()
+        })
         .collect();
     let (done, deltas) = events.split_last().expect("events");
     assert!(deltas.len() >= 2, "expected several deltas for five words, got {}", deltas.len());
@@ -161,7 +178,11 @@ fn every_error_is_openais_json_before_any_audio() {
         (json!({"model": "tts-1", "input": TEXT, "voice": "alloy", "response_format": "wma"}), "response_format", None),
         (json!({"model": "tts-1", "input": TEXT, "voice": "alloy", "speed": 0.1}), "speed", None),
         (json!({"model": "tts-1", "input": TEXT, "voice": "alloy", "speed": 4.5}), "speed", None),
-        (json!({"model": "tts-1", "input": TEXT, "voice": "alloy", "stream_format": "websocket"}), "stream_format", None),
+        (
+            json!({"model": "tts-1", "input": TEXT, "voice": "alloy", "stream_format": "websocket"}),
+            "stream_format",
+            None,
+        ),
         (json!({"model": "tts-1", "input": "x".repeat(201), "voice": "alloy"}), "input", Some("input_too_long")),
     ];
     for (body, param, code) in cases {
@@ -187,8 +208,10 @@ fn every_error_is_openais_json_before_any_audio() {
 #[test]
 fn voice_aliases_map_openai_names_also_inside_blends() {
     let server = Server::start(&config(""));
-    let low = server.post("/v1/audio/speech", &json!({"model": "tts-1", "input": "ab", "voice": "onyx", "response_format": "pcm"}));
-    let tone = server.post("/v1/audio/speech", &json!({"model": "tts-1", "input": "ab", "voice": "tone", "response_format": "pcm"}));
+    let low = server
+        .post("/v1/audio/speech", &json!({"model": "tts-1", "input": "ab", "voice": "onyx", "response_format": "pcm"}));
+    let tone = server
+        .post("/v1/audio/speech", &json!({"model": "tts-1", "input": "ab", "voice": "tone", "response_format": "pcm"}));
     assert_eq!((low.status, tone.status), (200, 200));
     assert_ne!(low.body, tone.body, "onyx should be the low voice");
     // A blend passes through to the backend with each part mapped; the example plugin has no blends.
@@ -209,7 +232,8 @@ fn a_client_that_hangs_up_stops_its_synthesis() {
     assert_eq!(&open.read_some(4)[..], b"RIFF", "audio arrives while the synthesis runs");
     assert_eq!(server.metric("chorus_syntheses_in_flight", "model=\"example\""), 1.0);
     open.hang_up();
-    server.wait_until("the synthesis stops", || server.metric("chorus_syntheses_in_flight", "model=\"example\"") == 0.0);
+    server
+        .wait_until("the synthesis stops", || server.metric("chorus_syntheses_in_flight", "model=\"example\"") == 0.0);
     assert_eq!(server.metric("chorus_syntheses_cancelled_total", "model=\"example\""), 1.0);
     let made = server.metric("chorus_audio_seconds_total", "model=\"example\"");
     assert!(made > 0.0 && made < full / 4.0, "the plugin made {made} s of the {full} s asked for: it did not stop");
@@ -222,8 +246,12 @@ fn a_busy_backend_queues_then_answers_429_with_retry_after() {
     let holder = server.open("/v1/audio/speech", &speech(&long, "wav"));
     assert_eq!(holder.status, 200);
     let addr = server.addr;
-    let queued = std::thread::spawn(move || chorus_tests::server::request(addr, "POST", "/v1/audio/speech", &[], speech(TEXT, "wav").to_string().as_bytes()));
-    server.wait_until("one request waits in the queue", || server.metric("chorus_backend_waiting", "plugin=\"example\"") == 1.0);
+    let queued = std::thread::spawn(move || {
+        chorus_tests::server::request(addr, "POST", "/v1/audio/speech", &[], speech(TEXT, "wav").to_string().as_bytes())
+    });
+    server.wait_until("one request waits in the queue", || {
+        server.metric("chorus_backend_waiting", "plugin=\"example\"") == 1.0
+    });
     let refused = server.post("/v1/audio/speech", &speech(TEXT, "wav"));
     let error = assert_error(&refused, 429, "rate_limit_error");
     assert_eq!(error["code"], "rate_limit_exceeded");
@@ -247,7 +275,8 @@ fn waiting_past_the_request_timeout_is_a_504() {
 #[test]
 fn a_backend_that_cannot_start_is_a_503() {
     // The example plugin refuses ms_per_char over 1000 when its backend is created.
-    let server = Server::start(&format!("{}\n[backends.example]\nms_per_char = 5000\n", config("retry_after_secs = 2")));
+    let server =
+        Server::start(&format!("{}\n[backends.example]\nms_per_char = 5000\n", config("retry_after_secs = 2")));
     let response = server.post("/v1/audio/speech", &speech(TEXT, "mp3"));
     let error = assert_error(&response, 503, "server_error");
     assert_eq!(error["code"], "backend_unavailable");
@@ -270,7 +299,11 @@ fn an_api_key_is_required_when_configured() {
         assert_eq!(get(Some(key)).status, 200);
         let unauthorized = server.post("/v1/audio/speech", &speech(TEXT, "wav"));
         assert_error(&unauthorized, 401, "authentication_error");
-        let authorized = server.post_raw("/v1/audio/speech", &[("Authorization", &format!("Bearer {key}"))], speech(TEXT, "wav").to_string().as_bytes());
+        let authorized = server.post_raw(
+            "/v1/audio/speech",
+            &[("Authorization", &format!("Bearer {key}"))],
+            speech(TEXT, "wav").to_string().as_bytes(),
+        );
         assert_eq!(authorized.status, 200);
         assert_eq!(server.get("/health").status, 200, "health needs no key");
     };
@@ -284,7 +317,8 @@ fn models_voices_health_and_metrics() {
     let server = Server::start(&config(""));
     let models = server.get("/v1/models").json();
     assert_eq!(models["object"], "list");
-    let example = models["data"].as_array().unwrap().iter().find(|m| m["id"] == "example").expect("example listed").clone();
+    let example =
+        models["data"].as_array().unwrap().iter().find(|m| m["id"] == "example").expect("example listed").clone();
     assert_eq!(example["object"], "model");
     assert_eq!(example["owned_by"], "example");
     assert!(example["created"].is_u64());
@@ -329,7 +363,10 @@ fn captioned_speech_returns_audio_and_word_timestamps_like_kokoro_fastapi() {
         assert!((last - expected_seconds(TEXT)).abs() < 0.01, "the last word ends at {last}");
     };
 
-    let whole = server.post("/dev/captioned_speech", &json!({"input": TEXT, "voice": "alloy", "response_format": "wav", "stream": false}));
+    let whole = server.post(
+        "/dev/captioned_speech",
+        &json!({"input": TEXT, "voice": "alloy", "response_format": "wav", "stream": false}),
+    );
     assert_eq!(whole.status, 200, "{}", whole.text());
     let body = whole.json();
     assert_eq!(body["audio_format"], "audio/wav");
@@ -337,7 +374,8 @@ fn captioned_speech_returns_audio_and_word_timestamps_like_kokoro_fastapi() {
     assert!((seconds(decode(&audio, "wav", 24_000).len()) - expected_seconds(TEXT)).abs() < 0.01);
     check_words(body["timestamps"].as_array().unwrap());
 
-    let streamed = server.post("/dev/captioned_speech", &json!({"input": TEXT, "voice": "alloy", "response_format": "pcm"}));
+    let streamed =
+        server.post("/dev/captioned_speech", &json!({"input": TEXT, "voice": "alloy", "response_format": "pcm"}));
     assert_eq!(streamed.status, 200, "{}", streamed.text());
     let lines: Vec<Value> = streamed.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(lines.len() >= 2, "expected a line per chunk, got {}", lines.len());

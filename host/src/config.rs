@@ -3,7 +3,10 @@
 
 use crate::error::{Error, Result};
 use serde::Deserialize;
-use std::{collections::BTreeMap, path::{Path, PathBuf}};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 /// Default maximum input length, in characters.
 pub const DEFAULT_MAX_INPUT_CHARS: usize = 100_000;
@@ -110,7 +113,12 @@ impl Config {
         for (plugin, names) in user.voice_aliases {
             merged.voice_aliases.entry(plugin).or_default().extend(names);
         }
-        Ok(Config { aliases: merged.aliases, prefix_aliases: merged.prefix_aliases, voice_aliases: merged.voice_aliases, ..user })
+        Ok(Config {
+            aliases: merged.aliases,
+            prefix_aliases: merged.prefix_aliases,
+            voice_aliases: merged.voice_aliases,
+            ..user
+        })
     }
 
     /// The configured price of `model` served by `plugin`: the entry for the model name, else the
@@ -150,7 +158,9 @@ mod tests {
 
     #[test]
     fn openai_voice_names_map_to_kokoro_voices_and_users_override_one_by_one() {
-        let c = Config::parse("[voice_aliases.kokoro]\nalloy = \"af_alloy\"\n[voice_aliases.example]\nalloy = \"tone\"\n").unwrap();
+        let c =
+            Config::parse("[voice_aliases.kokoro]\nalloy = \"af_alloy\"\n[voice_aliases.example]\nalloy = \"tone\"\n")
+                .unwrap();
         assert_eq!(c.voice_aliases["kokoro"]["alloy"], "af_alloy");
         assert_eq!(c.voice_aliases["kokoro"]["onyx"], "jm_kumo");
         assert_eq!(c.voice_aliases["example"]["alloy"], "tone");
@@ -165,14 +175,23 @@ mod tests {
     #[test]
     fn tldw_chatbook_prefixes_are_default_rewrites() {
         let c = Config::default();
-        for (from, to) in [("openai_official_", "openai/"), ("elevenlabs_", "elevenlabs/"), ("alltalk_", "alltalk/"), ("local_chatterbox_", "chatterbox/"), ("local_kokoro_", "kokoro/")] {
+        for (from, to) in [
+            ("openai_official_", "openai/"),
+            ("elevenlabs_", "elevenlabs/"),
+            ("alltalk_", "alltalk/"),
+            ("local_chatterbox_", "chatterbox/"),
+            ("local_kokoro_", "kokoro/"),
+        ] {
             assert_eq!(c.prefix_aliases.get(from).map(String::as_str), Some(to), "{from}");
         }
     }
 
     #[test]
     fn price_overrides_match_model_then_plugin() {
-        let c = Config::parse("[prices.\"openai/tts-1\"]\nusd_per_million_chars = 15.0\n[prices.example]\nusd_per_audio_minute = 0.5\n").unwrap();
+        let c = Config::parse(
+            "[prices.\"openai/tts-1\"]\nusd_per_million_chars = 15.0\n[prices.example]\nusd_per_audio_minute = 0.5\n",
+        )
+        .unwrap();
         let p = c.price_override("cloud", "openai/tts-1").unwrap();
         assert_eq!(p.usd_per_million_chars, 15.0);
         assert_eq!(p.source.as_str(), "config override");

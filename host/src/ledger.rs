@@ -214,7 +214,14 @@ mod tests {
     use super::*;
 
     fn entry(plugin: &str, model: &str, chars: u64, cost: f64) -> Entry {
-        Entry { plugin: plugin.into(), model: model.into(), voice: "v".into(), characters: chars, audio_seconds: 1.5, cost_usd: cost }
+        Entry {
+            plugin: plugin.into(),
+            model: model.into(),
+            voice: "v".into(),
+            characters: chars,
+            audio_seconds: 1.5,
+            cost_usd: cost,
+        }
     }
 
     #[test]

@@ -266,5 +266,10 @@ fn run(
 
 /// The price model of `model` on `backend`: its listed model, else the backend's default.
 pub fn price_of(backend: &Backend, model: &str) -> chorus_plugin_api::CostModel {
-    backend.info.models.iter().find(|m| m.id.as_str() == model).map_or_else(|| backend.info.default_cost.clone(), |m| m.cost.clone())
+    backend
+        .info
+        .models
+        .iter()
+        .find(|m| m.id.as_str() == model)
+        .map_or_else(|| backend.info.default_cost.clone(), |m| m.cost.clone())
 }

@@ -13,9 +13,9 @@ fn home() -> Option<PathBuf> {
 /// `--config FILE`, else `CHORUS_CONFIG`, else `$XDG_CONFIG_HOME/chorus/config.toml`
 /// (`~/.config/chorus/config.toml` when XDG_CONFIG_HOME is unset).
 pub fn config_file(flag: Option<&Path>) -> Option<PathBuf> {
-    flag.map(Path::to_path_buf)
-        .or_else(|| env_path("CHORUS_CONFIG"))
-        .or_else(|| env_path("XDG_CONFIG_HOME").or_else(|| home().map(|h| h.join(".config"))).map(|d| d.join("chorus/config.toml")))
+    flag.map(Path::to_path_buf).or_else(|| env_path("CHORUS_CONFIG")).or_else(|| {
+        env_path("XDG_CONFIG_HOME").or_else(|| home().map(|h| h.join(".config"))).map(|d| d.join("chorus/config.toml"))
+    })
 }
 
 /// `--plugins DIR...`, else `CHORUS_PLUGIN_PATH` (colon-separated), else `plugin_dirs` from the
@@ -30,11 +30,7 @@ pub fn plugin_dirs(flags: &[PathBuf], configured: &[PathBuf]) -> Vec<PathBuf> {
     if !configured.is_empty() {
         return configured.to_vec();
     }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("plugins")))
-        .into_iter()
-        .collect()
+    std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("plugins"))).into_iter().collect()
 }
 
 /// The configured data folder, else `CHORUS_DATA_DIR`, else `$XDG_DATA_HOME/chorus`

@@ -86,15 +86,12 @@ impl Registry {
         let name = self.rewrite(model);
         let exact = self.entries.iter().find(|e| e.exact && e.pattern == name);
         let best = exact.or_else(|| {
-            self.entries
-                .iter()
-                .filter(|e| e.matcher.as_ref().is_some_and(|m| m.is_match(&name)))
-                .max_by(|a, b| {
-                    a.priority
-                        .cmp(&b.priority)
-                        .then(literal_prefix(&a.pattern).cmp(&literal_prefix(&b.pattern)))
-                        .then(b.plugin.cmp(&a.plugin))
-                })
+            self.entries.iter().filter(|e| e.matcher.as_ref().is_some_and(|m| m.is_match(&name))).max_by(|a, b| {
+                a.priority
+                    .cmp(&b.priority)
+                    .then(literal_prefix(&a.pattern).cmp(&literal_prefix(&b.pattern)))
+                    .then(b.plugin.cmp(&a.plugin))
+            })
         });
         match best {
             Some(entry) => Ok(Route { model: name, plugin: self.plugins[entry.plugin].clone() }),

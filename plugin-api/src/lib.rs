@@ -21,7 +21,9 @@ pub mod types;
 
 pub use abi_stable;
 pub use error::{ErrorKind, PluginError};
-pub use ffi::{BackendBox, FfiBackend, FfiBackend_TO, FfiSink, FfiSink_TO, Flow, PluginModule, PluginModuleRef, SinkBox};
+pub use ffi::{
+    BackendBox, FfiBackend, FfiBackend_TO, FfiSink, FfiSink_TO, Flow, PluginModule, PluginModuleRef, SinkBox,
+};
 pub use sdk::{Engine, Sink};
 pub use types::*;
 

@@ -89,7 +89,9 @@ pub struct CostModel {
 
 impl CostModel {
     pub fn is_free(&self) -> bool {
-        self.usd_per_million_chars == 0.0 && self.usd_per_million_input_tokens == 0.0 && self.usd_per_audio_minute == 0.0
+        self.usd_per_million_chars == 0.0
+            && self.usd_per_million_input_tokens == 0.0
+            && self.usd_per_audio_minute == 0.0
     }
     /// The price of `characters` of input producing `audio_seconds` of speech.
     pub fn price(&self, characters: u64, audio_seconds: f64) -> f64 {

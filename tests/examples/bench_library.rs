@@ -73,7 +73,12 @@ fn speak(chorus: &Chorus, model: &str, voice: &str, sentences: &str, outdir: &st
     let text = std::fs::read_to_string(sentences)?;
     for (n, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
         let r = run(chorus, request(line), true)?;
-        let spec = hound::WavSpec { channels: 1, sample_rate: r.rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: r.rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut wav = hound::WavWriter::create(format!("{outdir}/{n:02}.wav"), spec)?;
         for s in &r.audio {
             wav.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)?;

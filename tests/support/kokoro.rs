@@ -120,7 +120,8 @@ pub fn voices(backend: &BackendBox) -> Vec<Voice> {
 
 /// Write 16-bit mono WAV.
 pub fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     for s in samples {
         w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).expect("write wav");
@@ -130,9 +131,7 @@ pub fn write_wav(path: &Path, samples: &[f32]) {
 
 /// The shared evaluation folder (`../shared/eval`, or `$CHORUS_EVAL_DIR`).
 pub fn eval_dir() -> PathBuf {
-    std::env::var_os("CHORUS_EVAL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| super::root().join("../shared/eval"))
+    std::env::var_os("CHORUS_EVAL_DIR").map(PathBuf::from).unwrap_or_else(|| super::root().join("../shared/eval"))
 }
 
 /// The judge's Python: `$CHORUS_TEST_PYTHON` (set by `cargo xtask test`), else the venv in

@@ -41,14 +41,17 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("chorus serve starts");
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("chorus serve starts");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().expect("piped stderr");
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on http://").nth(1).and_then(|rest| rest.split_whitespace().next()) {
+                if let Some(addr) =
+                    line.split("listening on http://").nth(1).and_then(|rest| rest.split_whitespace().next())
+                {
                     let _ = tx.send(addr.parse::<SocketAddr>().expect("address in the listening line"));
                 }
                 sink.lock().unwrap_or_else(|e| e.into_inner()).push_str(&format!("{line}\n"));
@@ -200,7 +203,8 @@ pub struct Open {
 pub fn open(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Open {
     let mut stream = TcpStream::connect(addr).expect("connect to the server");
     stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -211,7 +215,11 @@ pub fn open(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
     let mut reader = BufReader::new(stream);
     let mut status_line = String::new();
     reader.read_line(&mut status_line).expect("read status line");
-    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -292,7 +300,9 @@ impl Open {
                     Ok(0) | Err(_) => return (body, false),
                     Ok(_) => {}
                 }
-                let Ok(n) = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16) else { return (body, false) };
+                let Ok(n) = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16) else {
+                    return (body, false);
+                };
                 if n == 0 {
                     self.ended = true;
                     return (body, true);
@@ -321,7 +331,9 @@ impl Open {
 /// The Python to run client tests with: `$CHORUS_TEST_PYTHON`, else `python3`. Fails the test
 /// with a clear message when it lacks the `openai` package.
 pub fn python_with_openai() -> PathBuf {
-    let python = std::env::var_os("CHORUS_TEST_PYTHON").filter(|p| !p.is_empty()).map_or_else(|| PathBuf::from("python3"), PathBuf::from);
+    let python = std::env::var_os("CHORUS_TEST_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from("python3"), PathBuf::from);
     let out = Command::new(&python).args(["-c", "import openai; print(openai.__version__)"]).output();
     match out {
         Ok(out) if out.status.success() => python,
@@ -331,7 +343,10 @@ pub fn python_with_openai() -> PathBuf {
             python.display(),
             String::from_utf8_lossy(&out.stderr).trim()
         ),
-        Err(e) => panic!("cannot run {} ({e}): set CHORUS_TEST_PYTHON to a Python with the `openai` package", python.display()),
+        Err(e) => panic!(
+            "cannot run {} ({e}): set CHORUS_TEST_PYTHON to a Python with the `openai` package",
+            python.display()
+        ),
     }
 }
 
@@ -348,7 +363,11 @@ pub fn decode(audio: &[u8], format: &str, pcm_rate: u32) -> Vec<i16> {
     }
     cmd.arg("-i").arg(&input).args(["-f", "s16le", "-ac", "1", "-ar", "24000", "-"]);
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run ffmpeg ({e}): `cargo xtask setup` installs it"));
-    assert!(out.status.success(), "ffmpeg could not decode the {format} audio: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg could not decode the {format} audio: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
 }
 

@@ -37,7 +37,8 @@ pub struct Args {
 
 impl Args {
     fn parse(args: &[String]) -> Result<Self> {
-        let mut out = Self { quick: false, threads: cpus(), voice: "jf_alpha".into(), derived: false, first_max_tokens: None };
+        let mut out =
+            Self { quick: false, threads: cpus(), voice: "jf_alpha".into(), derived: false, first_max_tokens: None };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let mut value = |name: &str| it.next().cloned().with_context(|| format!("{name} needs a value"));
@@ -45,11 +46,14 @@ impl Args {
                 "--quick" => out.quick = true,
                 "--derived" => out.derived = true,
                 "--first-max-tokens" => {
-                    out.first_max_tokens = Some(value("--first-max-tokens")?.parse().context("--first-max-tokens takes a number")?);
+                    out.first_max_tokens =
+                        Some(value("--first-max-tokens")?.parse().context("--first-max-tokens takes a number")?);
                 }
                 "--threads" => out.threads = value("--threads")?.parse().context("--threads takes a number")?,
                 "--voice" => out.voice = value("--voice")?,
-                other => bail!("bench: unknown argument {other} (known: --quick, --threads N, --voice V, --derived, --first-max-tokens N)"),
+                other => bail!(
+                    "bench: unknown argument {other} (known: --quick, --threads N, --voice V, --derived, --first-max-tokens N)"
+                ),
             }
         }
         Ok(out)
@@ -119,7 +123,8 @@ pub fn run(args: &[String]) -> Result<()> {
             model.display().to_string()
         ),
     )?;
-    let host_args = vec!["--plugins".to_string(), stage.display().to_string(), "--config".into(), config.display().to_string()];
+    let host_args =
+        vec!["--plugins".to_string(), stage.display().to_string(), "--config".into(), config.display().to_string()];
 
     let dev_all: Vec<String> = std::fs::read_to_string(eval.join("dev_en.txt"))?
         .lines()
@@ -157,7 +162,16 @@ pub fn run(args: &[String]) -> Result<()> {
     };
 
     eprintln!("bench: peer on {} sentences", dev.len());
-    r.peer_dev = measure::peer(&python, &peer_script, &peer_model, &peer_voices, &args.voice, &dev_file, &out("peer_dev")?, &work)?;
+    r.peer_dev = measure::peer(
+        &python,
+        &peer_script,
+        &peer_model,
+        &peer_voices,
+        &args.voice,
+        &dev_file,
+        &out("peer_dev")?,
+        &work,
+    )?;
     eprintln!("bench: chorus (library) on {} sentences", dev.len());
     r.library_dev = measure::library(&library, &host_args, &args.voice, &dev_file, &out("library_dev")?, &work)?;
 
@@ -166,7 +180,11 @@ pub fn run(args: &[String]) -> Result<()> {
         let server = serve::Server::start(&chorus, &host_args, &work.join("serve.log"))?;
         r.serve_dev = serve::per_sentence(&server, &args.voice, &dev)?;
         if !args.quick {
-            r.serve_long = Some(serve::per_sentence(&server, &args.voice, &[LONG_TEXT.split_whitespace().collect::<Vec<_>>().join(" ")])?);
+            r.serve_long = Some(serve::per_sentence(
+                &server,
+                &args.voice,
+                &[LONG_TEXT.split_whitespace().collect::<Vec<_>>().join(" ")],
+            )?);
         }
         let within = concurrency + queue;
         // Within the limit (no errors expected), then over it (429s expected); --quick keeps it short.
@@ -183,8 +201,18 @@ pub fn run(args: &[String]) -> Result<()> {
 
     if !args.quick {
         eprintln!("bench: long passage");
-        r.peer_long = Some(measure::peer(&python, &peer_script, &peer_model, &peer_voices, &args.voice, &long_file, &out("peer_long")?, &work)?);
-        r.library_long = Some(measure::library(&library, &host_args, &args.voice, &long_file, &out("library_long")?, &work)?);
+        r.peer_long = Some(measure::peer(
+            &python,
+            &peer_script,
+            &peer_model,
+            &peer_voices,
+            &args.voice,
+            &long_file,
+            &out("peer_long")?,
+            &work,
+        )?);
+        r.library_long =
+            Some(measure::library(&library, &host_args, &args.voice, &long_file, &out("library_long")?, &work)?);
     }
 
     eprintln!("bench: cold starts");
@@ -241,8 +269,21 @@ fn build() -> Result<PathBuf> {
     sh(
         &cargo,
         &[
-            "build", "--release", "-p", "chorus-host", "-p", "chorus-plugin-kokoro", "-p", "chorus-plugin-example", "-p",
-            "chorus-tests", "--lib", "--bin", "chorus", "--example", "bench_library",
+            "build",
+            "--release",
+            "-p",
+            "chorus-host",
+            "-p",
+            "chorus-plugin-kokoro",
+            "-p",
+            "chorus-plugin-example",
+            "-p",
+            "chorus-tests",
+            "--lib",
+            "--bin",
+            "chorus",
+            "--example",
+            "bench_library",
         ],
     )?;
     Ok(target_dir().join("release"))
@@ -253,7 +294,12 @@ pub fn ensure_pip(python: &Path, packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()
-        .filter(|p| !std::process::Command::new(python).args(["-c", &format!("import {p}")]).output().is_ok_and(|o| o.status.success()))
+        .filter(|p| {
+            !std::process::Command::new(python)
+                .args(["-c", &format!("import {p}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -277,6 +323,8 @@ fn sh_out(program: &str, args: &[&str]) -> String {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_string())))
+        .and_then(|t| {
+            t.lines().find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_string()))
+        })
         .unwrap_or_else(|| "unknown".into())
 }

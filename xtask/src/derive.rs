@@ -63,7 +63,8 @@ fn digest(bytes: &[u8]) -> String {
 
 /// The source model's identity: its size and modification time (hashing 90 MB each run is slow).
 fn file_stamp(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{} is missing: run `cargo xtask setup`", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{} is missing: run `cargo xtask setup`", path.display()))?;
     let modified = meta.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     Ok(format!("{}-{modified}", meta.len()))
 }

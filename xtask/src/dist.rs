@@ -44,7 +44,12 @@ pub fn run(args: &[String]) -> Result<()> {
     if !args.iter().any(|a| a == "--no-setup") {
         setup::run(&setup::SetupArgs::default())?;
     }
-    eprintln!("xtask: staged {} and {} plugins in {}", dist.join("chorus").display(), plugins.len(), plugin_dir.display());
+    eprintln!(
+        "xtask: staged {} and {} plugins in {}",
+        dist.join("chorus").display(),
+        plugins.len(),
+        plugin_dir.display()
+    );
     Ok(())
 }
 

@@ -45,7 +45,16 @@ impl LoadSpec {
             json_string(voice),
             json_string(text)
         );
-        Self { addr, server_pid: None, clients, requests, warmup: 2, body, api_key: None, timeout: Duration::from_secs(120) }
+        Self {
+            addr,
+            server_pid: None,
+            clients,
+            requests,
+            warmup: 2,
+            body,
+            api_key: None,
+            timeout: Duration::from_secs(120),
+        }
     }
 }
 
@@ -105,7 +114,15 @@ impl fmt::Display for LoadReport {
         write!(
             f,
             "{} clients, {} requests in {:.2} s: {} ok ({:.2}/s), {} × 429, {} errors; first audio byte p50 {:.0} ms, p99 {:.0} ms",
-            self.clients, self.requests, self.wall_secs, self.ok, self.throughput, self.rate_limited, self.errors, self.ttfb_p50_ms, self.ttfb_p99_ms
+            self.clients,
+            self.requests,
+            self.wall_secs,
+            self.ok,
+            self.throughput,
+            self.rate_limited,
+            self.errors,
+            self.ttfb_p50_ms,
+            self.ttfb_p99_ms
         )?;
         if let (Some(start), Some(end)) = (self.rss_start_kib, self.rss_end_kib) {
             write!(f, "; server RSS {:.1} → {:.1} MiB", start as f64 / 1024.0, end as f64 / 1024.0)?;
@@ -153,7 +170,14 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadReport> {
     let rss_end_kib = spec.server_pid.and_then(rss_kib);
     let outcomes = std::mem::take(&mut *outcomes.lock().unwrap_or_else(|e| e.into_inner()));
 
-    let mut report = LoadReport { clients: spec.clients, requests: spec.requests, wall_secs: wall, rss_start_kib, rss_end_kib, ..Default::default() };
+    let mut report = LoadReport {
+        clients: spec.clients,
+        requests: spec.requests,
+        wall_secs: wall,
+        rss_start_kib,
+        rss_end_kib,
+        ..Default::default()
+    };
     let mut ttfbs = Vec::new();
     for outcome in outcomes {
         match outcome {
@@ -210,7 +234,11 @@ fn try_request(spec: &LoadSpec) -> io::Result<Outcome> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line)?;
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
     let mut chunked = false;
     loop {
         line.clear();
@@ -220,7 +248,8 @@ fn try_request(spec: &LoadSpec) -> io::Result<Outcome> {
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
-            chunked |= name.trim().eq_ignore_ascii_case("transfer-encoding") && value.trim().eq_ignore_ascii_case("chunked");
+            chunked |=
+                name.trim().eq_ignore_ascii_case("transfer-encoding") && value.trim().eq_ignore_ascii_case("chunked");
         }
     }
     if status == 429 {

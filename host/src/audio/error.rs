@@ -12,7 +12,9 @@ pub enum AudioError {
     BadVolume(f32),
     #[error("seam settings out of range: {0}")]
     BadSeam(String),
-    #[error("the output file {path} ends in .{extension} but the format asked for is {format}: change the file name or --format")]
+    #[error(
+        "the output file {path} ends in .{extension} but the format asked for is {format}: change the file name or --format"
+    )]
     ExtensionMismatch { path: String, extension: String, format: Format },
     #[error("cannot tell the audio format from the file name {0}: give --format (wav, pcm, mp3, opus, flac, aac)")]
     UnknownExtension(String),
@@ -38,7 +40,9 @@ fn unsupported_rate(rate: u32, format: Option<Format>) -> String {
             "{f} cannot be written at {rate} Hz; choose one of {}",
             super::format::MPEG_RATES.map(|r| r.to_string()).join(", ")
         ),
-        None => format!("unsupported sample rate {rate} Hz: choose a rate from {} to {}", super::MIN_RATE, super::MAX_RATE),
+        None => {
+            format!("unsupported sample rate {rate} Hz: choose a rate from {} to {}", super::MIN_RATE, super::MAX_RATE)
+        }
     }
 }
 

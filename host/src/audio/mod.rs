@@ -65,9 +65,11 @@ impl OutputSpec {
         let extension = path.extension().and_then(|e| e.to_str());
         match (asked, extension, Format::from_path(path)) {
             (Some(a), Some(_), Some(f)) if a == f => Ok(a),
-            (Some(a), Some(ext), Some(_)) => {
-                Err(AudioError::ExtensionMismatch { path: path.display().to_string(), extension: ext.to_string(), format: a })
-            }
+            (Some(a), Some(ext), Some(_)) => Err(AudioError::ExtensionMismatch {
+                path: path.display().to_string(),
+                extension: ext.to_string(),
+                format: a,
+            }),
             (Some(a), _, _) => Ok(a),
             (None, None, _) => Ok(default),
             (None, Some(_), Some(f)) => Ok(f),
@@ -175,8 +177,14 @@ mod tests {
             Err(AudioError::ExtensionMismatch { .. })
         ));
         assert_eq!(OutputSpec::format_for_path(Path::new("-"), None, Format::Pcm).unwrap(), Format::Pcm);
-        assert!(matches!(OutputSpec::format_for_path(Path::new("a.xyz"), None, Format::Wav), Err(AudioError::UnknownExtension(_))));
-        assert_eq!(OutputSpec::format_for_path(Path::new("a.xyz"), Some(Format::Flac), Format::Wav).unwrap(), Format::Flac);
+        assert!(matches!(
+            OutputSpec::format_for_path(Path::new("a.xyz"), None, Format::Wav),
+            Err(AudioError::UnknownExtension(_))
+        ));
+        assert_eq!(
+            OutputSpec::format_for_path(Path::new("a.xyz"), Some(Format::Flac), Format::Wav).unwrap(),
+            Format::Flac
+        );
     }
 
     #[test]

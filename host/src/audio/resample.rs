@@ -3,10 +3,7 @@
 //! `round(N * to / from)` output samples.
 
 use super::AudioError;
-use rubato::{
-    Fft, FixedSync, Indexing, Resampler as _,
-    audioadapter_buffers::direct::InterleavedSlice,
-};
+use rubato::{Fft, FixedSync, Indexing, Resampler as _, audioadapter_buffers::direct::InterleavedSlice};
 
 /// Input frames per resampler call.
 const CHUNK: usize = 1024;

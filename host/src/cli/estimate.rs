@@ -26,7 +26,9 @@ pub struct Args {
 pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
     let text = match (&args.text, &args.file) {
         (_, Some(path)) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
-        (Some(t), None) if t == "-" => std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?,
+        (Some(t), None) if t == "-" => {
+            std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+        }
         (Some(t), None) => t.clone(),
         (None, None) => anyhow::bail!("give the text to price, or --file FILE"),
     };

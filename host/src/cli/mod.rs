@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
 
 #[derive(Parser, Debug)]
-#[command(name = "chorus", version, about = "Text-to-speech host: speech engines as plugins, a CLI and an OpenAI-compatible server")]
+#[command(
+    name = "chorus",
+    version,
+    about = "Text-to-speech host: speech engines as plugins, a CLI and an OpenAI-compatible server"
+)]
 pub struct Cli {
     /// Plugin folder (repeatable). When given, replaces CHORUS_PLUGIN_PATH, the config's
     /// plugin_dirs and the plugins/ folder beside the binary.

@@ -44,7 +44,12 @@ pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
     for p in chorus.plugins() {
         let caps = p.info.capabilities.names().join(", ");
         println!("{} {}  [{}]  {}", p.info.name, p.info.version, p.info.patterns.join(" "), p.info.description);
-        println!("    capabilities: {}; api {}; licence {}", if caps.is_empty() { "none" } else { &caps }, p.info.api_version, p.info.license);
+        println!(
+            "    capabilities: {}; api {}; licence {}",
+            if caps.is_empty() { "none" } else { &caps },
+            p.info.api_version,
+            p.info.license
+        );
     }
     for r in chorus.rejected() {
         println!("rejected {}: {}", r.file.display(), r.reason);

@@ -21,9 +21,10 @@ pub struct Args {
 }
 
 pub async fn run(chorus: Chorus, args: Args) -> anyhow::Result<()> {
-    let mut settings = Settings::from_table(&chorus.config().server)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("config file {}", chorus.config_file().map_or("(none)".into(), |p| p.display().to_string())))?;
+    let mut settings =
+        Settings::from_table(&chorus.config().server).map_err(anyhow::Error::msg).with_context(|| {
+            format!("config file {}", chorus.config_file().map_or("(none)".into(), |p| p.display().to_string()))
+        })?;
     if let Some(host) = args.host {
         settings.host = host;
     }
@@ -33,13 +34,17 @@ pub async fn run(chorus: Chorus, args: Args) -> anyhow::Result<()> {
     if let Some(key) = args.api_key.filter(|k| !k.is_empty()) {
         settings.api_key = Some(key);
     }
-    let plugins: Vec<String> = chorus.plugins().iter().map(|p| format!("{} ({})", p.info.name, p.info.patterns.join(", "))).collect();
+    let plugins: Vec<String> =
+        chorus.plugins().iter().map(|p| format!("{} ({})", p.info.name, p.info.patterns.join(", "))).collect();
     for rejected in chorus.rejected() {
         eprintln!("chorus serve: skipped {}: {}", rejected.file.display(), rejected.reason);
     }
     let auth = if settings.api_key.is_some() { "API key required" } else { "no API key" };
     server::serve(Arc::new(chorus), settings, |addr| {
-        eprintln!("chorus serve: listening on http://{addr} ({auth}); plugins: {}", if plugins.is_empty() { "none".into() } else { plugins.join(", ") });
+        eprintln!(
+            "chorus serve: listening on http://{addr} ({auth}); plugins: {}",
+            if plugins.is_empty() { "none".into() } else { plugins.join(", ") }
+        );
     })
     .await?;
     Ok(())

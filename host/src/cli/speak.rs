@@ -236,10 +236,14 @@ fn read_text(args: &Args) -> anyhow::Result<String> {
             buf
         }
         (Some(t), None) => return Ok(t.clone()),
-        (None, None) => bail!("give the text to speak: chorus speak \"Hello\" -o hello.wav (or - for stdin, or --file F)"),
+        (None, None) => {
+            bail!("give the text to speak: chorus speak \"Hello\" -o hello.wav (or - for stdin, or --file F)")
+        }
     };
     let source = args.file.as_ref().map_or("standard input".to_string(), |p| p.display().to_string());
-    String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{source} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("{source} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
+    })
 }
 
 fn progress_bar() -> ProgressBar {
@@ -273,7 +277,9 @@ impl Output {
         }
         let regular = file.as_ref().and_then(|f| f.metadata().ok()).is_some_and(|m| m.is_file());
         match &mut file {
-            Some(f) if regular => pipeline.finish_file(f).with_context(|| format!("cannot finish {}", path.display()))?,
+            Some(f) if regular => {
+                pipeline.finish_file(f).with_context(|| format!("cannot finish {}", path.display()))?
+            }
             _ => {
                 let tail = pipeline.finish()?;
                 emit(&path, &mut file, &tail)?;

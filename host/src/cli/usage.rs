@@ -43,13 +43,19 @@ pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("usage for {period} (ledger: {})", path.display());
-    println!("{:<12} {:<28} {:>8} {:>12} {:>10} {:>12}", "provider", "model", "requests", "characters", "audio s", "cost $");
+    println!(
+        "{:<12} {:<28} {:>8} {:>12} {:>10} {:>12}",
+        "provider", "model", "requests", "characters", "audio s", "cost $"
+    );
     for t in &totals {
         println!(
             "{:<12} {:<28} {:>8} {:>12} {:>10.1} {:>12.6}",
             t.plugin, t.model, t.requests, t.characters, t.audio_seconds, t.cost_usd
         );
     }
-    println!("{:<12} {:<28} {:>8} {:>12} {:>10.1} {:>12.6}", "total", "", requests, characters, audio_seconds, cost_usd);
+    println!(
+        "{:<12} {:<28} {:>8} {:>12} {:>10.1} {:>12.6}",
+        "total", "", requests, characters, audio_seconds, cost_usd
+    );
     Ok(())
 }

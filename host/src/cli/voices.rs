@@ -27,7 +27,13 @@ pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("{} voices for {} (plugin {}; default {}):", voices.len(), route.model, backend.name(), backend.info.default_voice);
+    println!(
+        "{} voices for {} (plugin {}; default {}):",
+        voices.len(),
+        route.model,
+        backend.name(),
+        backend.info.default_voice
+    );
     for v in &voices {
         println!("  {:<20} {:<8} {:<7} {}", v.id, v.language, v.gender, v.description);
     }

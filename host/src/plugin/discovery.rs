@@ -29,7 +29,11 @@ pub fn discover(dirs: &[PathBuf]) -> (Vec<LoadedPlugin>, Vec<Rejected>) {
             Ok(plugin) => match loaded.iter().find(|p| p.info.name == plugin.info.name) {
                 Some(first) => rejected.push(Rejected {
                     file: file.clone(),
-                    reason: format!("duplicate plugin '{}', already loaded from {}", plugin.info.name, show(&first.path)),
+                    reason: format!(
+                        "duplicate plugin '{}', already loaded from {}",
+                        plugin.info.name,
+                        show(&first.path)
+                    ),
                 }),
                 None => loaded.push(plugin),
             },

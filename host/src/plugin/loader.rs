@@ -77,12 +77,15 @@ fn open(path: &Path) -> Result<PluginModuleRef, String> {
 /// The plugin's API version must be semver-compatible with the host's: `^plugin` matches host.
 pub fn check_api_version(plugin: &str) -> Result<(), String> {
     let host = semver::Version::parse(API_VERSION).expect("API_VERSION is semver");
-    let req = semver::VersionReq::parse(&format!("^{plugin}"))
-        .map_err(|e| format!("plugin API version '{plugin}' is not a semver version ({e}); this host speaks API {host}"))?;
+    let req = semver::VersionReq::parse(&format!("^{plugin}")).map_err(|e| {
+        format!("plugin API version '{plugin}' is not a semver version ({e}); this host speaks API {host}")
+    })?;
     if req.matches(&host) {
         Ok(())
     } else {
-        Err(format!("built for plugin API {plugin}, but this host speaks plugin API {host}; rebuild the plugin against chorus-plugin-api {host}"))
+        Err(format!(
+            "built for plugin API {plugin}, but this host speaks plugin API {host}; rebuild the plugin against chorus-plugin-api {host}"
+        ))
     }
 }
 

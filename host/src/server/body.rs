@@ -29,7 +29,14 @@ pub struct Feed {
 
 impl Feed {
     /// `first` is the encoding of the first chunk, already made; `idle` bounds the wait for each event.
-    pub fn new(session: Session, encoder: Encoder, first: Vec<u8>, state: AppState, endpoint: &'static str, idle: Duration) -> Self {
+    pub fn new(
+        session: Session,
+        encoder: Encoder,
+        first: Vec<u8>,
+        state: AppState,
+        endpoint: &'static str,
+        idle: Duration,
+    ) -> Self {
         Self { session, encoder, queue: VecDeque::from([Piece::Audio(first)]), finished: false, state, endpoint, idle }
     }
 

@@ -40,11 +40,14 @@ async fn respond(state: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
     let mut encoder = Encoder::new(&params)?;
     let started = start(state, &params, ENDPOINT).await?;
     let first = encoder.push(&started.first).map_err(ApiError::internal)?;
-    let mut captions = Captions { mime: params.format.mime(), timestamps: params.timestamps, audio: Vec::new(), words: started.words };
+    let mut captions =
+        Captions { mime: params.format.mime(), timestamps: params.timestamps, audio: Vec::new(), words: started.words };
     let feed = Feed::new(started.session, encoder, first, state.clone(), ENDPOINT, state.settings.request_timeout);
     let mut stream = Box::pin(feed.into_stream());
     let mut response = if params.stream {
-        let lines = stream.map(move |piece| captions.line(piece)).filter_map(|line| async move { line.map(Ok::<_, std::io::Error>) });
+        let lines = stream
+            .map(move |piece| captions.line(piece))
+            .filter_map(|line| async move { line.map(Ok::<_, std::io::Error>) });
         Response::new(Body::from_stream(lines))
     } else {
         while let Some(piece) = stream.next().await {

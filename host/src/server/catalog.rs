@@ -112,6 +112,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         text.push_str(&format!("chorus_backend_waiting{{plugin=\"{plugin}\"}} {waiting}\n"));
     }
     let mut response = text.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response
 }

@@ -48,7 +48,8 @@ impl Encoder {
         if let Some(last) = words.last() {
             let rest = self.text.get(last.end_byte..).unwrap_or_default();
             // Punctuation right after the word belongs to it ("Hello," ends a clause).
-            let trailing: usize = rest.chars().take_while(|c| !c.is_whitespace() && !c.is_alphanumeric()).map(char::len_utf8).sum();
+            let trailing: usize =
+                rest.chars().take_while(|c| !c.is_whitespace() && !c.is_alphanumeric()).map(char::len_utf8).sum();
             self.mark(last.end_byte + trailing);
         }
     }

@@ -42,8 +42,12 @@ impl ApiError {
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", format!("the request body is over the limit of {limit} bytes ([server] max_body_bytes)"))
-            .code("request_too_large")
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            format!("the request body is over the limit of {limit} bytes ([server] max_body_bytes)"),
+        )
+        .code("request_too_large")
     }
 
     pub fn busy(plugin: &str, retry_after: u64) -> Self {
@@ -111,7 +115,8 @@ impl ApiError {
             ErrorKind::UNSUPPORTED => Self::bad_request(message).code("unsupported"),
             ErrorKind::NOT_CONFIGURED | ErrorKind::UNAVAILABLE => Self::unavailable(message, retry_after),
             ErrorKind::RATE_LIMITED => {
-                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message).code("rate_limit_exceeded");
+                let mut e =
+                    Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message).code("rate_limit_exceeded");
                 e.retry_after = Some(retry_after);
                 e
             }

@@ -48,7 +48,11 @@ impl Limits {
             .entry(plugin.to_string())
             .or_insert_with(|| {
                 let limit = (self.limit_of)(plugin);
-                Arc::new(Gate { slots: Arc::new(Semaphore::new(limit.concurrency)), waiting: AtomicUsize::new(0), queue: limit.queue })
+                Arc::new(Gate {
+                    slots: Arc::new(Semaphore::new(limit.concurrency)),
+                    waiting: AtomicUsize::new(0),
+                    queue: limit.queue,
+                })
             })
             .clone()
     }

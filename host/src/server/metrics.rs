@@ -130,17 +130,37 @@ impl Metrics {
             let mut out = String::new();
             header(&mut out, "chorus_requests_total", "counter", "Requests received, by model and endpoint.");
             for ((model, endpoint), n) in &m.requests {
-                let _ = writeln!(out, "chorus_requests_total{{model=\"{}\",endpoint=\"{endpoint}\"}} {n}", escape(model));
+                let _ =
+                    writeln!(out, "chorus_requests_total{{model=\"{}\",endpoint=\"{endpoint}\"}} {n}", escape(model));
             }
-            header(&mut out, "chorus_errors_total", "counter", "Requests that ended in an error, by model, endpoint and HTTP status.");
+            header(
+                &mut out,
+                "chorus_errors_total",
+                "counter",
+                "Requests that ended in an error, by model, endpoint and HTTP status.",
+            );
             for ((model, endpoint, status), n) in &m.errors {
-                let _ = writeln!(out, "chorus_errors_total{{model=\"{}\",endpoint=\"{endpoint}\",status=\"{status}\"}} {n}", escape(model));
+                let _ = writeln!(
+                    out,
+                    "chorus_errors_total{{model=\"{}\",endpoint=\"{endpoint}\",status=\"{status}\"}} {n}",
+                    escape(model)
+                );
             }
-            header(&mut out, "chorus_syntheses_in_flight", "gauge", "Syntheses running now (until the plugin returns), by model.");
+            header(
+                &mut out,
+                "chorus_syntheses_in_flight",
+                "gauge",
+                "Syntheses running now (until the plugin returns), by model.",
+            );
             for (model, n) in &m.in_flight {
                 let _ = writeln!(out, "chorus_syntheses_in_flight{{model=\"{}\"}} {n}", escape(model));
             }
-            header(&mut out, "chorus_syntheses_cancelled_total", "counter", "Syntheses stopped because the client disconnected or timed out.");
+            header(
+                &mut out,
+                "chorus_syntheses_cancelled_total",
+                "counter",
+                "Syntheses stopped because the client disconnected or timed out.",
+            );
             for (model, n) in &m.cancelled {
                 let _ = writeln!(out, "chorus_syntheses_cancelled_total{{model=\"{}\"}} {n}", escape(model));
             }
@@ -148,8 +168,20 @@ impl Metrics {
             for (model, s) in &m.audio_seconds {
                 let _ = writeln!(out, "chorus_audio_seconds_total{{model=\"{}\"}} {s}", escape(model));
             }
-            histogram(&mut out, "chorus_time_to_first_audio_seconds", "From request arrival to the first audio ready to send.", TTFA_BUCKETS, &m.first_audio);
-            histogram(&mut out, "chorus_realtime_factor", "Audio seconds per wall-clock second of each finished synthesis.", RTF_BUCKETS, &m.realtime);
+            histogram(
+                &mut out,
+                "chorus_time_to_first_audio_seconds",
+                "From request arrival to the first audio ready to send.",
+                TTFA_BUCKETS,
+                &m.first_audio,
+            );
+            histogram(
+                &mut out,
+                "chorus_realtime_factor",
+                "Audio seconds per wall-clock second of each finished synthesis.",
+                RTF_BUCKETS,
+                &m.realtime,
+            );
             out
         })
     }

@@ -51,7 +51,12 @@ impl AppState {
     pub fn new(chorus: Arc<Chorus>, settings: Settings) -> Self {
         let settings = Arc::new(settings);
         let for_limits = settings.clone();
-        Self { chorus, limits: Limits::new(move |plugin| for_limits.limit(plugin)), settings, metrics: Metrics::default() }
+        Self {
+            chorus,
+            limits: Limits::new(move |plugin| for_limits.limit(plugin)),
+            settings,
+            metrics: Metrics::default(),
+        }
     }
 }
 
@@ -69,7 +74,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(catalog::health))
         .merge(api)
-        .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/audio/speech, /v1/models, /v1/audio/voices").into_response() })
+        .fallback(|| async {
+            ApiError::not_found("no such endpoint; see /v1/audio/speech, /v1/models, /v1/audio/voices").into_response()
+        })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -77,7 +84,11 @@ pub fn router(state: AppState) -> Router {
 /// With an API key configured, require `Authorization: Bearer <key>`.
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = &state.settings.api_key else { return next.run(request).await };
-    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(given) if constant_time_eq(given.trim().as_bytes(), key.as_bytes()) => next.run(request).await,
         Some(_) => ApiError::unauthorized("incorrect API key provided").into_response(),
@@ -103,7 +114,11 @@ fn read_body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<By
 /// Serve on `settings.host:settings.port` until SIGTERM or Ctrl-C; then stop accepting, let
 /// running responses finish for up to the grace period, and return.
 /// `on_listening` gets the bound address (useful with port 0).
-pub async fn serve(chorus: Arc<Chorus>, settings: Settings, on_listening: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+pub async fn serve(
+    chorus: Arc<Chorus>,
+    settings: Settings,
+    on_listening: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port)).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", settings.host, settings.port))
     })?;

@@ -60,8 +60,9 @@ pub struct SpeechParams {
 impl SpeechParams {
     /// Parse and check a request body.
     pub fn parse(body: &[u8], dialect: Dialect) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")).code("invalid_json"))?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("the request body is not valid JSON: {e}")).code("invalid_json")
+        })?;
         let Value::Object(obj) = value else {
             return Err(ApiError::bad_request("the request body must be a JSON object").code("invalid_json"));
         };
@@ -80,18 +81,27 @@ impl SpeechParams {
         }
         let format_name = string(&obj, "response_format")?.unwrap_or_else(|| "mp3".into());
         let format = Format::parse(&format_name).map_err(|_| {
-            ApiError::invalid("response_format", format!("unknown response_format '{format_name}'; use one of: {FORMATS}"))
+            ApiError::invalid(
+                "response_format",
+                format!("unknown response_format '{format_name}'; use one of: {FORMATS}"),
+            )
         })?;
         let stream_format = match string(&obj, "stream_format")?.as_deref() {
             None | Some("audio") => StreamFormat::Audio,
             Some("sse") => StreamFormat::Sse,
             Some(other) => {
-                return Err(ApiError::invalid("stream_format", format!("unknown stream_format '{other}'; use audio or sse")));
+                return Err(ApiError::invalid(
+                    "stream_format",
+                    format!("unknown stream_format '{other}'; use audio or sse"),
+                ));
             }
         };
         let speed = number(&obj, "speed")?.unwrap_or(1.0);
         if !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
-            return Err(ApiError::invalid("speed", format!("speed must be between {MIN_SPEED} and {MAX_SPEED}, got {speed}")));
+            return Err(ApiError::invalid(
+                "speed",
+                format!("speed must be between {MIN_SPEED} and {MAX_SPEED}, got {speed}"),
+            ));
         }
         let sample_rate = match number(&obj, "sample_rate")? {
             None => None,
@@ -102,13 +112,18 @@ impl SpeechParams {
             Some(rate) => {
                 return Err(ApiError::invalid(
                     "sample_rate",
-                    format!("sample_rate must be a whole number of Hz from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, got {rate}"),
+                    format!(
+                        "sample_rate must be a whole number of Hz from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, got {rate}"
+                    ),
                 ));
             }
         };
         let volume = match number(&obj, "volume_multiplier")? {
             Some(v) if !(0.0..=10.0).contains(&v) => {
-                return Err(ApiError::invalid("volume_multiplier", format!("volume_multiplier must be between 0 and 10, got {v}")));
+                return Err(ApiError::invalid(
+                    "volume_multiplier",
+                    format!("volume_multiplier must be between 0 and 10, got {v}"),
+                ));
             }
             v => v.map(|v| v as f32),
         };
@@ -210,13 +225,18 @@ mod tests {
         assert_eq!(param_of(r#"{"model":"m","voice":"v"}"#), Some("input"));
         assert_eq!(param_of(r#"{"input":"hi","voice":"v"}"#), Some("model"));
         assert_eq!(param_of(r#"{"model":"m","input":"hi"}"#), Some("voice"));
-        assert_eq!(param_of(r#"{"model":"m","input":"hi","voice":"v","response_format":"wma"}"#), Some("response_format"));
+        assert_eq!(
+            param_of(r#"{"model":"m","input":"hi","voice":"v","response_format":"wma"}"#),
+            Some("response_format")
+        );
         assert_eq!(param_of(r#"{"model":"m","input":"hi","voice":"v","speed":4.5}"#), Some("speed"));
         assert_eq!(param_of(r#"{"model":"m","input":"hi","voice":"v","speed":"fast"}"#), Some("speed"));
         assert_eq!(param_of(r#"{"model":"m","input":"hi","voice":"v","stream_format":"ws"}"#), Some("stream_format"));
         assert_eq!(param_of(r#"{"model":"m","input":"hi","voice":"v","sample_rate":1000}"#), Some("sample_rate"));
         assert_eq!(param_of(r#"{"model":"m","input":"hi","voice":"v","sample_rate":37000}"#), Some("sample_rate"));
-        assert!(parse(r#"{"model":"m","input":"hi","voice":"v","response_format":"flac","sample_rate":37000}"#).is_ok());
+        assert!(
+            parse(r#"{"model":"m","input":"hi","voice":"v","response_format":"flac","sample_rate":37000}"#).is_ok()
+        );
     }
 
     #[test]

@@ -94,7 +94,9 @@ impl Default for Settings {
 impl Settings {
     /// Read the `[server]` table; unknown keys and out-of-range values are errors naming the key.
     pub fn from_table(table: &toml::Table) -> Result<Self, String> {
-        let t: Table = toml::Value::Table(table.clone()).try_into().map_err(|e: toml::de::Error| format!("[server]: {}", e.message()))?;
+        let t: Table = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[server]: {}", e.message()))?;
         let seconds = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(Duration::from_secs_f64(v))
@@ -108,7 +110,8 @@ impl Settings {
         let default_limit = Limit { concurrency: t.concurrency, queue: t.queue };
         let mut limits = BTreeMap::new();
         for (plugin, o) in &t.backends {
-            let limit = Limit { concurrency: o.concurrency.unwrap_or(t.concurrency), queue: o.queue.unwrap_or(t.queue) };
+            let limit =
+                Limit { concurrency: o.concurrency.unwrap_or(t.concurrency), queue: o.queue.unwrap_or(t.queue) };
             if limit.concurrency == 0 {
                 return Err(format!("[server.backends.{plugin}] concurrency must be at least 1"));
             }

@@ -52,7 +52,8 @@ async fn respond(state: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
             let mut response = Response::new(body);
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(params.format.mime()));
-            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"speech.{}\"", params.format_name)) {
+            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"speech.{}\"", params.format_name))
+            {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
             response

@@ -59,7 +59,9 @@ pub async fn start(state: &AppState, params: &SpeechParams, endpoint: &'static s
                 Some(Event::Words(w)) => words.extend(w),
                 Some(Event::Progress(_)) => {}
                 Some(Event::Error(e)) => return Err(ApiError::from_host(&e, retry)),
-                Some(Event::Done(_)) => return Err(ApiError::internal(format!("backend '{plugin}' finished without producing audio"))),
+                Some(Event::Done(_)) => {
+                    return Err(ApiError::internal(format!("backend '{plugin}' finished without producing audio")));
+                }
                 None => return Err(ApiError::internal(format!("backend '{plugin}' stopped without a result"))),
             }
         }

@@ -25,7 +25,8 @@ mod tests {
 
     #[test]
     fn aliases_apply_inside_blends_and_keep_weights() {
-        let aliases: BTreeMap<String, String> = [("alloy", "jf_alpha"), ("onyx", "jm_kumo")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let aliases: BTreeMap<String, String> =
+            [("alloy", "jf_alpha"), ("onyx", "jm_kumo")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         assert_eq!(map_blend("alloy", Some(&aliases)), "jf_alpha");
         assert_eq!(map_blend(" alloy(2) + onyx(1)", Some(&aliases)), "jf_alpha(2)+jm_kumo(1)");
         assert_eq!(map_blend("jf_nezumi+alloy", Some(&aliases)), "jf_nezumi+jf_alpha");

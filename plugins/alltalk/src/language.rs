@@ -8,8 +8,10 @@
 use chorus_plugin_api::PluginError;
 
 /// Every code `/api/tts-generate` accepts.
-pub const CODES: [&str; 19] =
-    ["auto", "ar", "zh-cn", "zh", "cs", "nl", "en", "fr", "de", "hu", "hi", "it", "ja", "ko", "pl", "pt", "ru", "es", "tr"];
+pub const CODES: [&str; 19] = [
+    "auto", "ar", "zh-cn", "zh", "cs", "nl", "en", "fr", "de", "hu", "hi", "it", "ja", "ko", "pl", "pt", "ru", "es",
+    "tr",
+];
 
 /// The AllTalk code for `language`: an exact match (case-insensitive), else its primary subtag
 /// (`en-gb` → `en`, `pt-br` → `pt`); Chinese variants other than `zh-cn` become `zh`.

@@ -62,7 +62,8 @@ impl Engine for AllTalkEngine {
     const NAME: &'static str = "alltalk";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const PATTERNS: &'static [&'static str] = &["alltalk/*"];
-    const DESCRIPTION: &'static str = "A self-hosted AllTalk v2 server (XTTS, Piper, F5, ...): OpenAI-compatible, native and streaming endpoints";
+    const DESCRIPTION: &'static str =
+        "A self-hosted AllTalk v2 server (XTTS, Piper, F5, ...): OpenAI-compatible, native and streaming endpoints";
     const LICENSE: &'static str = "MIT OR Apache-2.0";
     const CAPABILITIES: Capabilities = Capabilities::STREAMING.union(Capabilities::REMOTE);
 
@@ -73,7 +74,11 @@ impl Engine for AllTalkEngine {
     }
 
     fn info(&self) -> BackendInfo {
-        let model = |mode: Mode, what: &str| ModelInfo { id: format!("alltalk/{}", mode.name()).into(), description: what.into(), cost: free() };
+        let model = |mode: Mode, what: &str| ModelInfo {
+            id: format!("alltalk/{}", mode.name()).into(),
+            description: what.into(),
+            cost: free(),
+        };
         let default_voice = match self.settings.mode {
             Mode::OpenAi if !protocol::is_openai_voice(&self.settings.voice) => "alloy".to_string(),
             _ => self.settings.voice.clone(),
@@ -90,7 +95,9 @@ impl Engine for AllTalkEngine {
             .into(),
             default_voice: default_voice.into(),
             default_cost: free(),
-            extra_json: serde_json::json!({"base_url": self.client.base_url(), "mode": self.settings.mode.name()}).to_string().into(),
+            extra_json: serde_json::json!({"base_url": self.client.base_url(), "mode": self.settings.mode.name()})
+                .to_string()
+                .into(),
         }
     }
 

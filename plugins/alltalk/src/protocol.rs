@@ -57,7 +57,10 @@ pub fn voices(client: &Client) -> Result<Vec<String>, PluginError> {
         return Err(PluginError::unsupported(format!("AllTalk: {message}")));
     }
     let list = answer.get("voices").and_then(Value::as_array).ok_or_else(|| {
-        PluginError::unavailable(format!("AllTalk at {}: /api/voices answered without a voices list", client.base_url()))
+        PluginError::unavailable(format!(
+            "AllTalk at {}: /api/voices answered without a voices list",
+            client.base_url()
+        ))
     })?;
     Ok(list.iter().filter_map(Value::as_str).filter(|v| *v != "No Voices Found").map(str::to_string).collect())
 }
@@ -109,7 +112,12 @@ fn fetch_wav(client: &Client, call: &Call, out: &mut Output) -> Result<(), Plugi
 
 /// POST /v1/audio/speech with `{model, input, voice, response_format: "wav", speed}`
 /// (`OpenAIInput`, `openai_tts_generate`). The server answers the whole file.
-pub fn openai(client: &Client, settings: &Settings, request: &SynthesisRequest, out: &mut Output) -> Result<(), PluginError> {
+pub fn openai(
+    client: &Client,
+    settings: &Settings,
+    request: &SynthesisRequest,
+    out: &mut Output,
+) -> Result<(), PluginError> {
     let requested = request.voice.as_str();
     let voice = if requested.is_empty() {
         if is_openai_voice(&settings.voice) { settings.voice.as_str() } else { "alloy" }
@@ -136,7 +144,12 @@ const NATIVE_OPTIONS: [&str; 5] = ["temperature", "repetition_penalty", "pitch",
 
 /// POST /api/tts-generate (form fields of `apifunction_generate_tts_standard`), then GET the
 /// file its JSON answer names in `output_file_url`.
-pub fn native(client: &Client, settings: &Settings, request: &SynthesisRequest, out: &mut Output) -> Result<(), PluginError> {
+pub fn native(
+    client: &Client,
+    settings: &Settings,
+    request: &SynthesisRequest,
+    out: &mut Output,
+) -> Result<(), PluginError> {
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.append_pair("text_input", &request.text)
         .append_pair("language", language_code(settings, request)?)
@@ -159,7 +172,8 @@ pub fn native(client: &Client, settings: &Settings, request: &SynthesisRequest, 
             _ => {}
         }
     }
-    let call = Call::post(client.url("/api/tts-generate"), "application/x-www-form-urlencoded", form.finish().into_bytes());
+    let call =
+        Call::post(client.url("/api/tts-generate"), "application/x-www-form-urlencoded", form.finish().into_bytes());
     if out.status("generating (native endpoint)").is_stop() {
         return Ok(());
     }
@@ -181,9 +195,10 @@ fn output_file_url(client: &Client, answer: &Value) -> Result<String, PluginErro
         let detail = answer.get("error").and_then(Value::as_str).unwrap_or("no status in the answer");
         return Err(PluginError::unavailable(format!("AllTalk did not generate the audio: {detail}")));
     }
-    let url = answer.get("output_file_url").and_then(Value::as_str).ok_or_else(|| {
-        PluginError::unavailable("AllTalk answered generate-success without output_file_url")
-    })?;
+    let url = answer
+        .get("output_file_url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| PluginError::unavailable("AllTalk answered generate-success without output_file_url"))?;
     let path = url.find("/audio/").map_or(url, |at| &url[at..]);
     if !path.to_ascii_lowercase().ends_with(".wav") {
         return Err(PluginError::unsupported(format!(
@@ -195,12 +210,19 @@ fn output_file_url(client: &Client, answer: &Value) -> Result<String, PluginErro
 
 /// GET /api/tts-generate-streaming?text&voice&language&output_file (`apifunction_generate_streaming`):
 /// a WAV header with zero length, then 16-bit PCM as the engine produces it.
-pub fn streaming(client: &Client, settings: &Settings, request: &SynthesisRequest, out: &mut Output) -> Result<(), PluginError> {
+pub fn streaming(
+    client: &Client,
+    settings: &Settings,
+    request: &SynthesisRequest,
+    out: &mut Output,
+) -> Result<(), PluginError> {
     let voice = match engine_voice(settings, &request.voice) {
         Some(voice) => voice,
         // The endpoint requires a voice; take the server's first one.
         None => voices(client)?.into_iter().next().ok_or_else(|| {
-            PluginError::not_configured("AllTalk lists no voices; set voice in [backends.alltalk] or name one in the request")
+            PluginError::not_configured(
+                "AllTalk lists no voices; set voice in [backends.alltalk] or name one in the request",
+            )
         })?,
     };
     let query = form_urlencoded::Serializer::new(String::new())

@@ -74,7 +74,8 @@ impl Settings {
             // The native endpoint answers only when the whole file is generated.
             client.read_timeout = Duration::from_secs(300);
         }
-        let text = |key: &str| c.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let text =
+            |key: &str| c.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let mode = match text("mode") {
             None => Mode::Native,
             Some(m) => Mode::parse(&m).ok_or_else(|| {
@@ -93,7 +94,9 @@ impl Settings {
                     None => Err(PluginError::not_configured(format!("alltalk: voice_map.{k} must be a voice name"))),
                 })
                 .collect::<Result<_, _>>()?,
-            Some(other) => return Err(PluginError::not_configured(format!("alltalk: voice_map must be a table, got {other}"))),
+            Some(other) => {
+                return Err(PluginError::not_configured(format!("alltalk: voice_map must be a table, got {other}")));
+            }
         };
         Ok(Self {
             base_url: text("base_url").unwrap_or_else(|| DEFAULT_BASE_URL.into()),
@@ -115,7 +118,8 @@ mod tests {
         let s = Settings::from_json("{}").unwrap();
         assert_eq!((s.base_url.as_str(), s.mode, s.language.as_str()), (DEFAULT_BASE_URL, Mode::Native, "auto"));
         assert_eq!(s.client.connect_timeout, Duration::from_secs(5));
-        let s = Settings::from_json(r#"{"mode":"streaming","voice_map":{"alloy":"male_01.wav"},"read_timeout":2}"#).unwrap();
+        let s = Settings::from_json(r#"{"mode":"streaming","voice_map":{"alloy":"male_01.wav"},"read_timeout":2}"#)
+            .unwrap();
         assert_eq!(s.mode, Mode::Streaming);
         assert_eq!(s.voice_map["alloy"], "male_01.wav");
         assert_eq!(s.client.read_timeout, Duration::from_secs(2));

@@ -31,7 +31,8 @@ const MAX_CHARS: usize = 3000;
 
 /// Languages of the multilingual model (app/core/mtl.py `SUPPORTED_LANGUAGES`).
 const LANGUAGES: [&str; 22] = [
-    "ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja", "ko", "ms", "nl", "no", "pl", "pt", "ru", "sv", "sw", "tr",
+    "ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja", "ko", "ms", "nl", "no", "pl", "pt", "ru",
+    "sv", "sw", "tr",
 ];
 
 pub struct ChatterboxEngine {
@@ -77,7 +78,8 @@ impl ChatterboxEngine {
                     };
                     form = form.text(key, &text);
                 }
-                let (content_type, body) = form.file("voice_file", &format!("reference.{ext}"), mime, &reference.data).finish();
+                let (content_type, body) =
+                    form.file("voice_file", &format!("reference.{ext}"), mime, &reference.data).finish();
                 Ok(Call::post(self.endpoint(true), content_type, body))
             }
         }
@@ -88,7 +90,8 @@ impl Engine for ChatterboxEngine {
     const NAME: &'static str = "chatterbox";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const PATTERNS: &'static [&'static str] = &["chatterbox/*"];
-    const DESCRIPTION: &'static str = "A self-hosted chatterbox-tts-api server: streaming speech, voice library and cloning from reference audio";
+    const DESCRIPTION: &'static str =
+        "A self-hosted chatterbox-tts-api server: streaming speech, voice library and cloning from reference audio";
     const LICENSE: &'static str = "MIT OR Apache-2.0";
     const CAPABILITIES: Capabilities =
         Capabilities::STREAMING.union(Capabilities::VOICE_CLONING).union(Capabilities::REMOTE);
@@ -123,14 +126,20 @@ impl Engine for ChatterboxEngine {
     fn voices(&self) -> Result<Vec<Voice>, PluginError> {
         let answer = self.client.get_json(&Call::get(self.client.url("/v1/voices")))?;
         let list = answer.get("voices").and_then(Value::as_array).ok_or_else(|| {
-            PluginError::unavailable(format!("Chatterbox at {}: /v1/voices answered without a voices list", self.client.base_url()))
+            PluginError::unavailable(format!(
+                "Chatterbox at {}: /v1/voices answered without a voices list",
+                self.client.base_url()
+            ))
         })?;
         Ok(list
             .iter()
             .filter_map(|v| {
                 let name = v.get("name")?.as_str()?;
-                let aliases: Vec<&str> =
-                    v.get("aliases").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                let aliases: Vec<&str> = v
+                    .get("aliases")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
                 let description = if aliases.is_empty() {
                     "Chatterbox voice library".to_string()
                 } else {
@@ -150,7 +159,9 @@ impl Engine for ChatterboxEngine {
 
     fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
         if request.text.chars().count() > MAX_CHARS {
-            return Err(PluginError::bad_request(format!("Chatterbox takes at most {MAX_CHARS} characters per request")));
+            return Err(PluginError::bad_request(format!(
+                "Chatterbox takes at most {MAX_CHARS} characters per request"
+            )));
         }
         if (request.speed - 1.0).abs() > 1e-3 {
             return Err(PluginError::unsupported(format!(

@@ -25,12 +25,18 @@ use std::time::Duration;
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:4123";
 
 /// Numeric generation options and their bounds (app/models/requests.py `TTSRequest`).
-pub const NUMBERS: [(&str, f64, f64); 4] =
-    [("exaggeration", 0.25, 2.0), ("cfg_weight", 0.0, 1.0), ("temperature", 0.05, 5.0), ("streaming_chunk_size", 50.0, 500.0)];
+pub const NUMBERS: [(&str, f64, f64); 4] = [
+    ("exaggeration", 0.25, 2.0),
+    ("cfg_weight", 0.0, 1.0),
+    ("temperature", 0.05, 5.0),
+    ("streaming_chunk_size", 50.0, 500.0),
+];
 
 /// Text generation options and their allowed values (the validators in app/models/requests.py).
-pub const CHOICES: [(&str, &[&str]); 2] =
-    [("streaming_strategy", &["sentence", "paragraph", "fixed", "word"]), ("streaming_quality", &["fast", "balanced", "high"])];
+pub const CHOICES: [(&str, &[&str]); 2] = [
+    ("streaming_strategy", &["sentence", "paragraph", "fixed", "word"]),
+    ("streaming_quality", &["fast", "balanced", "high"]),
+];
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -53,12 +59,16 @@ impl Settings {
             // The non-streaming endpoint answers only when the whole text is generated.
             client.read_timeout = Duration::from_secs(300);
         }
-        let text = |key: &str| c.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let text =
+            |key: &str| c.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let streaming = match c.get("streaming") {
             None => true,
-            Some(v) => v.as_bool().ok_or_else(|| PluginError::not_configured(format!("chatterbox: streaming must be true or false, got {v}")))?,
+            Some(v) => v.as_bool().ok_or_else(|| {
+                PluginError::not_configured(format!("chatterbox: streaming must be true or false, got {v}"))
+            })?,
         };
-        let options = generation_options(&c).map_err(|e| PluginError::not_configured(format!("chatterbox config: {}", e.message)))?;
+        let options = generation_options(&c)
+            .map_err(|e| PluginError::not_configured(format!("chatterbox config: {}", e.message)))?;
         Ok(Self {
             base_url: text("base_url").unwrap_or_else(|| DEFAULT_BASE_URL.into()),
             voice: text("voice").unwrap_or_default(),

@@ -43,7 +43,13 @@ impl<'t> WordAligner<'t> {
 
     /// Feed one chunk's alignment; `chunk_audio_start` is the audio (seconds, this request only)
     /// received before the chunk. Returns the words completed by it.
-    pub fn push(&mut self, chars: &[String], starts: &[f64], ends: &[f64], chunk_audio_start: f64) -> Vec<WordTimestamp> {
+    pub fn push(
+        &mut self,
+        chars: &[String],
+        starts: &[f64],
+        ends: &[f64],
+        chunk_audio_start: f64,
+    ) -> Vec<WordTimestamp> {
         let n = chars.len().min(starts.len()).min(ends.len());
         if n == 0 {
             return Vec::new();

@@ -48,7 +48,9 @@ impl ElevenLabs {
             match provider.table.get(key) {
                 None => Ok(default),
                 Some(v) => v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
-                    PluginError::not_configured(format!("[backends.cloud.elevenlabs] {key} must be a whole number above 0, got {v}"))
+                    PluginError::not_configured(format!(
+                        "[backends.cloud.elevenlabs] {key} must be a whole number above 0, got {v}"
+                    ))
                 }),
             }
         };
@@ -79,9 +81,10 @@ impl ElevenLabs {
 
     pub fn voices(&self) -> Result<Vec<Voice>, PluginError> {
         let json = self.client.get_json(&self.call(Call::get(self.client.url("/v1/voices")))?)?;
-        let items = json.get("voices").and_then(Value::as_array).ok_or_else(|| {
-            PluginError::unavailable("ElevenLabs: the voices answer has no \"voices\" list")
-        })?;
+        let items = json
+            .get("voices")
+            .and_then(Value::as_array)
+            .ok_or_else(|| PluginError::unavailable("ElevenLabs: the voices answer has no \"voices\" list"))?;
         Ok(items.iter().filter_map(parse_voice).collect())
     }
 
@@ -100,14 +103,21 @@ impl ElevenLabs {
     pub fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
         let model = request.model.as_str().strip_prefix("elevenlabs/").unwrap_or(request.model.as_str());
         if model.is_empty() {
-            return Err(PluginError::bad_request("name an ElevenLabs model: elevenlabs/eleven_multilingual_v2, elevenlabs/eleven_flash_v2_5, …"));
+            return Err(PluginError::bad_request(
+                "name an ElevenLabs model: elevenlabs/eleven_multilingual_v2, elevenlabs/eleven_flash_v2_5, …",
+            ));
         }
         let voice = if request.voice.is_empty() { DEFAULT_VOICE } else { request.voice.as_str() };
         let options = parse_options(request.options_json.as_str())?;
-        let timestamps = ["word_timestamps", "timestamps"].iter().any(|k| options.get(*k).and_then(Value::as_bool) == Some(true));
+        let timestamps =
+            ["word_timestamps", "timestamps"].iter().any(|k| options.get(*k).and_then(Value::as_bool) == Some(true));
         let rate = self.pcm_rate(request.preferred_sample_rate);
         let base_body = body_fields(model, request, &options)?;
-        let path = format!("/v1/text-to-speech/{}/stream{}", encode_segment(voice), if timestamps { "/with-timestamps" } else { "" });
+        let path = format!(
+            "/v1/text-to-speech/{}/stream{}",
+            encode_segment(voice),
+            if timestamps { "/with-timestamps" } else { "" }
+        );
         let url = format!("{}?output_format=pcm_{rate}", self.client.url(&path));
 
         let text = request.text.as_str();
@@ -138,7 +148,14 @@ impl ElevenLabs {
     }
 
     /// Read the with-timestamps stream: audio from `audio_base64`, words from `alignment`.
-    fn stream_with_timestamps(&self, call: &Call, rate: u32, piece: &str, piece_byte: usize, out: &mut Output) -> Result<Ended, PluginError> {
+    fn stream_with_timestamps(
+        &self,
+        call: &Call,
+        rate: u32,
+        piece: &str,
+        piece_byte: usize,
+        out: &mut Output,
+    ) -> Result<Ended, PluginError> {
         if out.status("sending request").is_stop() {
             return Ok(Ended::Stopped);
         }
@@ -155,7 +172,9 @@ impl ElevenLabs {
                 continue;
             }
             let chunk: Value = serde_json::from_str(&line).map_err(|e| {
-                PluginError::unavailable(format!("ElevenLabs: a timestamp chunk is not JSON ({e}); the audio is incomplete"))
+                PluginError::unavailable(format!(
+                    "ElevenLabs: a timestamp chunk is not JSON ({e}); the audio is incomplete"
+                ))
             })?;
             chunks += 1;
             let audio = chunk.get("audio_base64").and_then(Value::as_str).unwrap_or_default();
@@ -198,7 +217,11 @@ fn parse_options(json: &str) -> Result<Map<String, Value>, PluginError> {
 
 /// Body fields other than `text`: model, voice settings (flat in the options or under
 /// `voice_settings`; the request's speed when not 1.0), language and the pass-through fields.
-fn body_fields(model: &str, request: &SynthesisRequest, options: &Map<String, Value>) -> Result<Map<String, Value>, PluginError> {
+fn body_fields(
+    model: &str,
+    request: &SynthesisRequest,
+    options: &Map<String, Value>,
+) -> Result<Map<String, Value>, PluginError> {
     let mut body = Map::new();
     body.insert("model_id".into(), json!(model));
     let mut settings = match options.get("voice_settings") {
@@ -226,7 +249,8 @@ fn body_fields(model: &str, request: &SynthesisRequest, options: &Map<String, Va
     let language = options.get("language_code").and_then(Value::as_str).map(str::to_string).or_else(|| {
         let lang = request.language.as_str();
         // ISO 639-1: the primary subtag of `en-us`.
-        (!lang.is_empty() && !model.starts_with("eleven_multilingual_v2")).then(|| lang.split(['-', '_']).next().unwrap_or(lang).to_ascii_lowercase())
+        (!lang.is_empty() && !model.starts_with("eleven_multilingual_v2"))
+            .then(|| lang.split(['-', '_']).next().unwrap_or(lang).to_ascii_lowercase())
     });
     if let Some(language) = language {
         body.insert("language_code".into(), json!(language));
@@ -241,10 +265,18 @@ fn body_fields(model: &str, request: &SynthesisRequest, options: &Map<String, Va
 
 fn alignment_arrays(alignment: &Value) -> (Vec<String>, Vec<f64>, Vec<f64>) {
     let strings = |k: &str| -> Vec<String> {
-        alignment.get(k).and_then(Value::as_array).map(|a| a.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+        alignment
+            .get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default()
     };
     let numbers = |k: &str| -> Vec<f64> {
-        alignment.get(k).and_then(Value::as_array).map(|a| a.iter().map(|t| t.as_f64().unwrap_or(0.0)).collect()).unwrap_or_default()
+        alignment
+            .get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|t| t.as_f64().unwrap_or(0.0)).collect())
+            .unwrap_or_default()
     };
     (strings("characters"), numbers("character_start_times_seconds"), numbers("character_end_times_seconds"))
 }
@@ -252,13 +284,19 @@ fn alignment_arrays(alignment: &Value) -> (Vec<String>, Vec<f64>, Vec<f64>) {
 fn parse_voice(item: &Value) -> Option<Voice> {
     let id = item.get("voice_id")?.as_str()?;
     let label = |k: &str| item.pointer(&format!("/labels/{k}")).and_then(Value::as_str).unwrap_or_default();
-    let language = item
-        .pointer("/verified_languages/0/language")
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| label("language"));
-    let description = item.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()).map(str::to_string).unwrap_or_else(|| {
-        [label("accent"), label("age"), label("descriptive"), label("use_case")].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(", ")
-    });
+    let language =
+        item.pointer("/verified_languages/0/language").and_then(Value::as_str).unwrap_or_else(|| label("language"));
+    let description =
+        item.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()).map(str::to_string).unwrap_or_else(
+            || {
+                [label("accent"), label("age"), label("descriptive"), label("use_case")]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
     let category = item.get("category").and_then(Value::as_str).unwrap_or_default();
     Some(Voice {
         id: id.into(),
@@ -312,7 +350,10 @@ mod tests {
             "labels": {"accent": "british", "gender": "male", "age": "middle_aged"},
             "verified_languages": [{"language": "en", "model_id": "eleven_multilingual_v2"}]}))
         .unwrap();
-        assert_eq!((v.id.as_str(), v.name.as_str(), v.language.as_str(), v.gender.as_str()), ("JBFqnCBsd6RMkjVDRZzb", "George", "en", "male"));
+        assert_eq!(
+            (v.id.as_str(), v.name.as_str(), v.language.as_str(), v.gender.as_str()),
+            ("JBFqnCBsd6RMkjVDRZzb", "George", "en", "male")
+        );
         assert_eq!(v.description.as_str(), "british, middle_aged");
     }
 

@@ -46,8 +46,15 @@ impl Engine for CloudEngine {
 
     fn new(config_json: &str) -> Result<Self, PluginError> {
         let config = chorus_remote::config::parse(config_json)?;
-        let openai = settings::provider(&config, "openai", "OPENAI_API_KEY", Some("OPENAI_BASE_URL"), settings::OPENAI_DEFAULT_BASE)?;
-        let eleven = settings::provider(&config, "elevenlabs", "ELEVENLABS_API_KEY", None, settings::ELEVENLABS_DEFAULT_BASE)?;
+        let openai = settings::provider(
+            &config,
+            "openai",
+            "OPENAI_API_KEY",
+            Some("OPENAI_BASE_URL"),
+            settings::OPENAI_DEFAULT_BASE,
+        )?;
+        let eleven =
+            settings::provider(&config, "elevenlabs", "ELEVENLABS_API_KEY", None, settings::ELEVENLABS_DEFAULT_BASE)?;
         let (models, default_cost) = prices::models(&config)?;
         Ok(Self { openai: OpenAi::new(openai)?, elevenlabs: ElevenLabs::new(eleven)?, models, default_cost })
     }
@@ -57,7 +64,10 @@ impl Engine for CloudEngine {
             sample_rate: openai::PCM_RATE,
             capabilities: Self::CAPABILITIES,
             // Both services detect the language from the text; these are the ones both speak.
-            languages: ["en", "es", "fr", "de", "it", "pt", "nl", "pl", "ja", "zh", "ko", "hi"].iter().map(|l| (*l).into()).collect(),
+            languages: ["en", "es", "fr", "de", "it", "pt", "nl", "pl", "ja", "zh", "ko", "hi"]
+                .iter()
+                .map(|l| (*l).into())
+                .collect(),
             models: self.models.clone().into(),
             default_voice: openai::DEFAULT_VOICE.into(),
             default_cost: self.default_cost.clone(),
@@ -81,7 +91,9 @@ impl Engine for CloudEngine {
         } else if model.starts_with("elevenlabs/") {
             self.elevenlabs.synthesize(request, sink)
         } else {
-            Err(PluginError::bad_request(format!("the cloud plugin serves openai/* and elevenlabs/* models, not '{model}'")))
+            Err(PluginError::bad_request(format!(
+                "the cloud plugin serves openai/* and elevenlabs/* models, not '{model}'"
+            )))
         }
     }
 }

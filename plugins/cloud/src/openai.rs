@@ -62,7 +62,9 @@ impl OpenAi {
     pub fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
         let model = request.model.as_str().strip_prefix("openai/").unwrap_or(request.model.as_str());
         if model.is_empty() {
-            return Err(PluginError::bad_request("name an OpenAI model: openai/tts-1, openai/tts-1-hd, openai/gpt-4o-mini-tts"));
+            return Err(PluginError::bad_request(
+                "name an OpenAI model: openai/tts-1, openai/tts-1-hd, openai/gpt-4o-mini-tts",
+            ));
         }
         if !(0.25..=4.0).contains(&request.speed) {
             return Err(PluginError::bad_request(format!("OpenAI speed must be 0.25 to 4.0, got {}", request.speed)));
@@ -83,7 +85,11 @@ impl OpenAi {
             }
         }
         // A custom voice is sent as an object (speech_create_params.py, `VoiceID`).
-        let voice = if self.provider.official && voice_id.starts_with("voice_") { json!({"id": voice_id}) } else { json!(voice_id) };
+        let voice = if self.provider.official && voice_id.starts_with("voice_") {
+            json!({"id": voice_id})
+        } else {
+            json!(voice_id)
+        };
         let key = self.key()?;
         let text = request.text.as_str();
         let mut out = Output::new(sink, self.name, text, request.speed);
@@ -134,7 +140,12 @@ pub fn parse_voice_list(json: &Value) -> Vec<Voice> {
             }
             let field = |k: &str| item.get(k).and_then(Value::as_str);
             let id = field("id").or_else(|| field("voice_id")).or_else(|| field("name"))?;
-            let mut v = voice(id, field("name").unwrap_or(id), field("language").unwrap_or(""), field("description").unwrap_or(""));
+            let mut v = voice(
+                id,
+                field("name").unwrap_or(id),
+                field("language").unwrap_or(""),
+                field("description").unwrap_or(""),
+            );
             v.gender = field("gender").unwrap_or("").into();
             Some(v)
         })

@@ -48,7 +48,10 @@ pub fn defaults() -> Vec<(&'static str, &'static str, CostModel)> {
 
 /// The price for models not in the list.
 pub fn default_cost() -> CostModel {
-    per_chars(100.0, "ElevenLabs Multilingual rate, applied to models chorus does not list (set [backends.cloud.prices] to change)")
+    per_chars(
+        100.0,
+        "ElevenLabs Multilingual rate, applied to models chorus does not list (set [backends.cloud.prices] to change)",
+    )
 }
 
 /// The model list with overrides from `prices` applied; an override for an unlisted model adds it.
@@ -74,7 +77,8 @@ pub fn models(config: &Value) -> Result<(Vec<ModelInfo>, CostModel), PluginError
 }
 
 fn parse_override(id: &str, value: &Value) -> Result<CostModel, PluginError> {
-    let table = value.as_object().ok_or_else(|| PluginError::not_configured(format!("prices.\"{id}\" must be a table")))?;
+    let table =
+        value.as_object().ok_or_else(|| PluginError::not_configured(format!("prices.\"{id}\" must be a table")))?;
     let mut cost = CostModel { source: "configured in [backends.cloud.prices]".into(), ..Default::default() };
     for (key, v) in table {
         let number = || {

@@ -44,7 +44,13 @@ impl Provider {
 }
 
 /// Resolve `section` (`openai` / `elevenlabs`) of `config`.
-pub fn provider(config: &Value, section: &str, key_env: &str, base_env: Option<&str>, default_base: &str) -> Result<Provider, PluginError> {
+pub fn provider(
+    config: &Value,
+    section: &str,
+    key_env: &str,
+    base_env: Option<&str>,
+    default_base: &str,
+) -> Result<Provider, PluginError> {
     let mut merged = Map::new();
     for key in ["connect_timeout", "read_timeout", "max_retries"] {
         if let Some(v) = config.get(key) {
@@ -54,7 +60,9 @@ pub fn provider(config: &Value, section: &str, key_env: &str, base_env: Option<&
     match config.get(section) {
         None => {}
         Some(Value::Object(table)) => merged.extend(table.clone()),
-        Some(other) => return Err(PluginError::not_configured(format!("[backends.cloud.{section}] must be a table, got {other}"))),
+        Some(other) => {
+            return Err(PluginError::not_configured(format!("[backends.cloud.{section}] must be a table, got {other}")));
+        }
     }
     let table = Value::Object(merged);
     let options = config::client_options(&table)?;
@@ -79,7 +87,8 @@ mod tests {
 
     #[test]
     fn provider_tables_and_defaults() {
-        let c: Value = serde_json::json!({"read_timeout": 5, "openai": {"base_url": "http://127.0.0.1:9/v1/", "api_key": "k"}});
+        let c: Value =
+            serde_json::json!({"read_timeout": 5, "openai": {"base_url": "http://127.0.0.1:9/v1/", "api_key": "k"}});
         let p = provider(&c, "openai", "CHORUS_TEST_UNSET_KEY", None, OPENAI_DEFAULT_BASE).unwrap();
         assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
         assert!(!p.official);

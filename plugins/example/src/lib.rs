@@ -7,8 +7,8 @@
 //! Config (JSON, from the `[backends.example]` table): `{"ms_per_char": 40}`.
 
 use chorus_plugin_api::{
-    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Progress, Sink, Summary,
-    SynthesisRequest, Voice, WordTimestamp, export_plugin,
+    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Progress, Sink, Summary, SynthesisRequest,
+    Voice, WordTimestamp, export_plugin,
 };
 
 const RATE: u32 = 24_000;
@@ -40,8 +40,12 @@ impl Engine for ExampleEngine {
             sample_rate: RATE,
             capabilities: Self::CAPABILITIES,
             languages: vec!["en-us".into()].into(),
-            models: vec![ModelInfo { id: "example".into(), description: Self::DESCRIPTION.into(), cost: CostModel::default() }]
-                .into(),
+            models: vec![ModelInfo {
+                id: "example".into(),
+                description: Self::DESCRIPTION.into(),
+                cost: CostModel::default(),
+            }]
+            .into(),
             default_voice: VOICES[0].0.into(),
             default_cost: CostModel::default(),
             extra_json: "{}".into(),
@@ -64,11 +68,10 @@ impl Engine for ExampleEngine {
 
     fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
         let voice = if request.voice.is_empty() { VOICES[0].0 } else { request.voice.as_str() };
-        let pitch = VOICES
-            .iter()
-            .find(|(id, _)| *id == voice)
-            .map(|(_, p)| *p)
-            .ok_or_else(|| PluginError::unknown_voice(format!("example has no voice '{voice}' (try: tone, low)")))?;
+        let pitch =
+            VOICES.iter().find(|(id, _)| *id == voice).map(|(_, p)| *p).ok_or_else(|| {
+                PluginError::unknown_voice(format!("example has no voice '{voice}' (try: tone, low)"))
+            })?;
         if !(0.25..=4.0).contains(&request.speed) {
             return Err(PluginError::bad_request(format!("speed must be 0.25..=4.0, got {}", request.speed)));
         }
@@ -105,7 +108,9 @@ impl Engine for ExampleEngine {
                 audio_seconds: summary.audio_seconds,
                 metrics_json: "{}".into(),
             };
-            if sink.audio(&audio, RATE, 1).is_stop() || sink.words(&[word]).is_stop() || sink.progress(&progress).is_stop()
+            if sink.audio(&audio, RATE, 1).is_stop()
+                || sink.words(&[word]).is_stop()
+                || sink.progress(&progress).is_stop()
             {
                 break;
             }

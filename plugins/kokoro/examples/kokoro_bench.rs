@@ -45,10 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: kokoro_bench SENTENCES.txt OUTDIR [VOICE] [CONFIG_JSON]".into());
     };
     let voice = args.get(2).cloned().unwrap_or_default();
-    let config = args
-        .get(3)
-        .cloned()
-        .unwrap_or_else(|| serde_json::json!({ "data_dir": data_dir() }).to_string());
+    let config = args.get(3).cloned().unwrap_or_else(|| serde_json::json!({ "data_dir": data_dir() }).to_string());
     std::fs::create_dir_all(outdir)?;
     let engine = KokoroEngine::new(&config)?;
     let mut warm = Sink::new(FfiSink_TO::from_value(Collect::default(), TD_Opaque));
@@ -90,7 +87,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         audio_total += seconds;
         wall_total += wall;
         firsts.push(first);
-        let spec = hound::WavSpec { channels: 1, sample_rate: 24_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 24_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut wav = hound::WavWriter::create(format!("{outdir}/{n:02}.wav"), spec)?;
         for s in &audio {
             wav.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)?;

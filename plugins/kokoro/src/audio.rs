@@ -13,10 +13,8 @@ const FADE: usize = 120;
 /// Where sound starts and ends in `audio`: `(first, last)` sample indices of loud frames, or
 /// `None` when the whole chunk is silence.
 pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
-    let rms: Vec<f32> = audio
-        .chunks(FRAME)
-        .map(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt())
-        .collect();
+    let rms: Vec<f32> =
+        audio.chunks(FRAME).map(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt()).collect();
     let peak = rms.iter().copied().fold(0.0f32, f32::max);
     if peak < 1e-4 {
         return None;

@@ -81,7 +81,10 @@ impl KokoroEngine {
                 PluginError::not_configured(format!("kokoro: cannot read {}: {e}; {SETUP_HINT}", paths.vocab.display()))
             })?;
             Vocab::parse(&text).map_err(|e| {
-                PluginError::not_configured(format!("kokoro: {} is not a Kokoro vocab.json: {e}; {SETUP_HINT}", paths.vocab.display()))
+                PluginError::not_configured(format!(
+                    "kokoro: {} is not a Kokoro vocab.json: {e}; {SETUP_HINT}",
+                    paths.vocab.display()
+                ))
             })?
         };
         let threads = config.threads();
@@ -143,7 +146,9 @@ pub fn language(code: &str) -> Result<Lang, PluginError> {
         return Ok(Lang::EnUs);
     }
     Lang::parse(code).map_err(|e| {
-        PluginError::unsupported(format!("kokoro speaks English only (en-us, en-gb); language '{code}' is not available ({e})"))
+        PluginError::unsupported(format!(
+            "kokoro speaks English only (en-us, en-gb); language '{code}' is not available ({e})"
+        ))
     })
 }
 

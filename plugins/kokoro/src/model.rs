@@ -56,7 +56,10 @@ impl Model {
     ) -> Result<Self, PluginError> {
         crate::config::require_file(path, "Kokoro model")?;
         let mut bytes = std::fs::read(path).map_err(|e| {
-            PluginError::not_configured(format!("kokoro: cannot read the model at {}: {e}; {SETUP_HINT}", path.display()))
+            PluginError::not_configured(format!(
+                "kokoro: cannot read the model at {}: {e}; {SETUP_HINT}",
+                path.display()
+            ))
         })?;
         if durations {
             bytes.extend(graph::extra_output(graph::DURATIONS));
@@ -102,9 +105,8 @@ impl Model {
         let style = Tensor::from_array(([1usize, style.len()], style.to_vec())).map_err(fail)?;
         let speed = Tensor::from_array(([1usize], vec![speed])).map_err(fail)?;
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs!["tokens" => tokens, "style" => style, "speed" => speed])
-            .map_err(fail)?;
+        let outputs =
+            session.run(ort::inputs!["tokens" => tokens, "style" => style, "speed" => speed]).map_err(fail)?;
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
         let audio = audio.to_vec();
         let durations = if self.durations {

@@ -198,7 +198,14 @@ impl Job<'_> {
     }
 
     /// Progress after a chunk (`None`: after the last one, when it was not marked as the end).
-    fn progress(&self, p: Option<&Prepared>, tally: &Tally, started: Instant, detail: serde_json::Value, sink: &mut Sink) {
+    fn progress(
+        &self,
+        p: Option<&Prepared>,
+        tally: &Tally,
+        started: Instant,
+        detail: serde_json::Value,
+        sink: &mut Sink,
+    ) {
         let done = p.is_none_or(|p| p.end == Boundary::End);
         let fraction = if done || self.text.is_empty() {
             1.0

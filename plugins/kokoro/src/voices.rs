@@ -22,7 +22,8 @@ pub struct Blend {
 impl VoicePack {
     pub fn load(path: &Path) -> Result<Self, String> {
         let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let arrays = npy::read_npz(std::io::BufReader::new(file)).map_err(|e: NpyError| format!("{}: {e}", path.display()))?;
+        let arrays =
+            npy::read_npz(std::io::BufReader::new(file)).map_err(|e: NpyError| format!("{}: {e}", path.display()))?;
         Self::from_arrays(arrays).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -170,7 +171,8 @@ mod tests {
     #[test]
     fn malformed_blends_are_bad_requests_and_unknown_names_unknown_voices() {
         let p = pack();
-        for bad in ["jf_alpha(2", "jf_alpha(x)", "jf_alpha(0)", "jf_alpha(-1)+jm_kumo", "+jm_kumo", "jf_alpha()", "a b"] {
+        for bad in ["jf_alpha(2", "jf_alpha(x)", "jf_alpha(0)", "jf_alpha(-1)+jm_kumo", "+jm_kumo", "jf_alpha()", "a b"]
+        {
             let e = p.blend(bad).unwrap_err();
             assert_eq!(e.kind, chorus_plugin_api::ErrorKind::BAD_REQUEST, "{bad}: {e}");
         }

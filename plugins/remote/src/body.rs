@@ -111,7 +111,10 @@ impl BodyStream {
 
     fn utf8(&self, bytes: Vec<u8>) -> Result<String, PluginError> {
         String::from_utf8(bytes).map_err(|_| {
-            PluginError::unavailable(format!("{}: the response from {} is not valid UTF-8 text", self.service.name, self.url))
+            PluginError::unavailable(format!(
+                "{}: the response from {} is not valid UTF-8 text",
+                self.service.name, self.url
+            ))
         })
     }
 
@@ -141,7 +144,9 @@ impl BodyStream {
     pub fn read_json(self) -> Result<serde_json::Value, PluginError> {
         let (name, url) = (self.service.name.clone(), self.url.clone());
         let text = self.read_text()?;
-        serde_json::from_str(&text).map_err(|e| PluginError::unavailable(format!("{name}: the response from {url} is not the JSON expected ({e})")))
+        serde_json::from_str(&text).map_err(|e| {
+            PluginError::unavailable(format!("{name}: the response from {url} is not the JSON expected ({e})"))
+        })
     }
 
     /// The body of an error answer, best effort (empty when unreadable).

@@ -182,7 +182,11 @@ impl Client {
     }
 
     /// [`send`](Self::send), keeping the HTTP status of a final failure when there was one.
-    fn send_with_status(&self, call: &Call, observer: &mut dyn RetryObserver) -> Result<Option<Response>, (PluginError, Option<u16>)> {
+    fn send_with_status(
+        &self,
+        call: &Call,
+        observer: &mut dyn RetryObserver,
+    ) -> Result<Option<Response>, (PluginError, Option<u16>)> {
         let mut retry = 0;
         loop {
             let (failure, asked) = match self.attempt(call) {
@@ -232,9 +236,12 @@ impl Client {
                 let error = transport_error(&self.service, &call.url, &e, timeouts, None);
                 // Only failures to get any answer are worth another try; timeouts and bad URLs are not.
                 return match &e {
-                    ureq::Error::Io(io) if is_transient(io.kind()) => {
-                        Attempt::Retryable { error, reason: format!("connection failed: {io}"), retry_after: None, status: None }
-                    }
+                    ureq::Error::Io(io) if is_transient(io.kind()) => Attempt::Retryable {
+                        error,
+                        reason: format!("connection failed: {io}"),
+                        retry_after: None,
+                        status: None,
+                    },
                     _ => Attempt::Fatal(error, None),
                 };
             }

@@ -10,7 +10,8 @@ use std::time::Duration;
 /// Parse the plugin's config JSON (`{}` when empty).
 pub fn parse(config_json: &str) -> Result<Value, PluginError> {
     let text = if config_json.trim().is_empty() { "{}" } else { config_json };
-    let value: Value = serde_json::from_str(text).map_err(|e| PluginError::not_configured(format!("the plugin config is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| PluginError::not_configured(format!("the plugin config is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(PluginError::not_configured("the plugin config must be a table"));
     }
@@ -19,7 +20,8 @@ pub fn parse(config_json: &str) -> Result<Value, PluginError> {
 
 /// A string setting: the config's non-empty value, else the non-empty environment variable `env`.
 pub fn string_or_env(config: &Value, key: &str, env: Option<&str>) -> Option<String> {
-    let from_config = config.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let from_config =
+        config.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     from_config.or_else(|| {
         env.and_then(|name| std::env::var(name).ok()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
     })
@@ -44,11 +46,10 @@ pub fn client_options(config: &Value) -> Result<ClientOptions, PluginError> {
         options.read_timeout = d;
     }
     if let Some(v) = config.get("max_retries") {
-        options.retry.max_retries = v
-            .as_u64()
-            .filter(|n| *n <= 10)
-            .ok_or_else(|| PluginError::not_configured(format!("max_retries must be a whole number 0..=10, got {v}")))?
-            as u32;
+        options.retry.max_retries =
+            v.as_u64().filter(|n| *n <= 10).ok_or_else(|| {
+                PluginError::not_configured(format!("max_retries must be a whole number 0..=10, got {v}"))
+            })? as u32;
     }
     Ok(options)
 }

@@ -49,7 +49,10 @@ impl HttpFailure {
             )),
             402 | 403 => PluginError::not_configured(format!("{name}: access refused (HTTP {status}){detail}")),
             429 => {
-                let wait = self.retry_after.map(|d| format!(", retry after {:.0} s", d.as_secs_f64().ceil())).unwrap_or_default();
+                let wait = self
+                    .retry_after
+                    .map(|d| format!(", retry after {:.0} s", d.as_secs_f64().ceil()))
+                    .unwrap_or_default();
                 PluginError::rate_limited(format!("{name}: rate limited or out of quota (HTTP 429{wait}){detail}"))
             }
             408 => PluginError::unavailable(format!("{name} timed out the request (HTTP 408){detail}")),
@@ -97,7 +100,13 @@ fn shorten(text: &str, max_chars: usize) -> String {
 
 /// A transport failure (no HTTP answer, or a body that broke) as a user-facing error.
 /// `audio_bytes` is how much audio had arrived when it happened.
-pub fn transport_error(service: &Service, url: &str, err: &ureq::Error, timeouts: (Duration, Duration), audio_bytes: Option<u64>) -> PluginError {
+pub fn transport_error(
+    service: &Service,
+    url: &str,
+    err: &ureq::Error,
+    timeouts: (Duration, Duration),
+    audio_bytes: Option<u64>,
+) -> PluginError {
     let name = &service.name;
     let base = &service.base_url;
     let (connect, read) = timeouts;
@@ -140,7 +149,10 @@ fn seconds(d: Duration) -> String {
 
 fn is_connect_failure(kind: std::io::ErrorKind) -> bool {
     use std::io::ErrorKind as K;
-    matches!(kind, K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable | K::NotFound)
+    matches!(
+        kind,
+        K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable | K::NotFound
+    )
 }
 
 /// A short cause for messages; ureq's own wording for I/O errors is terse.
@@ -185,10 +197,15 @@ mod tests {
 
     #[test]
     fn elevenlabs_and_fastapi_bodies() {
-        let (m, c) = extract_message(r#"{"detail":{"status":"voice_not_found","message":"A voice with that ID was not found."}}"#);
+        let (m, c) = extract_message(
+            r#"{"detail":{"status":"voice_not_found","message":"A voice with that ID was not found."}}"#,
+        );
         assert_eq!((m.as_str(), c.as_deref()), ("A voice with that ID was not found.", Some("voice_not_found")));
         assert_eq!(extract_message(r#"{"detail":"Not Found"}"#).0, "Not Found");
-        assert_eq!(extract_message(r#"{"detail":[{"loc":["body","input"],"msg":"field required"}]}"#).0, "field required");
+        assert_eq!(
+            extract_message(r#"{"detail":[{"loc":["body","input"],"msg":"field required"}]}"#).0,
+            "field required"
+        );
         assert_eq!(extract_message("plain failure\n").0, "plain failure");
     }
 
@@ -199,13 +216,24 @@ mod tests {
         assert_eq!(k(400), ErrorKind::BAD_REQUEST);
         assert_eq!(k(503), ErrorKind::UNAVAILABLE);
         assert_eq!(k(403), ErrorKind::NOT_CONFIGURED);
-        assert!(HttpFailure::from_body(429, "", Some(Duration::from_secs(3))).to_error(&svc()).message.contains("retry after 3 s"));
+        assert!(
+            HttpFailure::from_body(429, "", Some(Duration::from_secs(3)))
+                .to_error(&svc())
+                .message
+                .contains("retry after 3 s")
+        );
     }
 
     #[test]
     fn refused_connection_names_the_service_and_url() {
         let err = ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        let e = transport_error(&svc(), "http://127.0.0.1:7851/api/ready", &err, (Duration::from_secs(5), Duration::from_secs(5)), None);
+        let e = transport_error(
+            &svc(),
+            "http://127.0.0.1:7851/api/ready",
+            &err,
+            (Duration::from_secs(5), Duration::from_secs(5)),
+            None,
+        );
         assert_eq!(e.kind, ErrorKind::UNAVAILABLE);
         assert!(e.message.starts_with("AllTalk is not reachable at http://127.0.0.1:7851"), "{}", e.message);
     }

@@ -41,6 +41,6 @@ pub use output::Output;
 pub use pcm::{AudioDecoder, AudioFormat, PcmS16Le, s16le_to_f32};
 pub use pump::{Ended, stream_audio};
 pub use retry::RetryPolicy;
-pub use wav::WavDecoder;
 /// The HTTP client crate, for plugins that need more than [`Client`] offers.
 pub use ureq;
+pub use wav::WavDecoder;

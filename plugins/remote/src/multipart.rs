@@ -21,7 +21,9 @@ impl Multipart {
     }
 
     fn start_part(&mut self, disposition: &str, content_type: Option<&str>) {
-        self.body.extend_from_slice(format!("--{}\r\nContent-Disposition: form-data; {disposition}\r\n", self.boundary).as_bytes());
+        self.body.extend_from_slice(
+            format!("--{}\r\nContent-Disposition: form-data; {disposition}\r\n", self.boundary).as_bytes(),
+        );
         if let Some(ct) = content_type {
             self.body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
         }
@@ -62,10 +64,13 @@ mod tests {
 
     #[test]
     fn form_layout() {
-        let (ct, body) = Multipart::new().text("input", "Hi").file("voice_file", "ref.wav", "audio/wav", b"RIFF").finish();
+        let (ct, body) =
+            Multipart::new().text("input", "Hi").file("voice_file", "ref.wav", "audio/wav", b"RIFF").finish();
         let boundary = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
         let text = String::from_utf8(body).unwrap();
-        assert!(text.starts_with(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\nHi\r\n")));
+        assert!(
+            text.starts_with(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\nHi\r\n"))
+        );
         assert!(text.contains("name=\"voice_file\"; filename=\"ref.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF\r\n"));
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
     }

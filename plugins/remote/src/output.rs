@@ -57,7 +57,8 @@ impl<'s> Output<'s> {
     }
 
     fn pending_seconds(&self) -> f64 {
-        self.pending_format.map_or(0.0, |f| self.pending.len() as f64 / f.channels.max(1) as f64 / f.sample_rate.max(1) as f64)
+        self.pending_format
+            .map_or(0.0, |f| self.pending.len() as f64 / f.channels.max(1) as f64 / f.sample_rate.max(1) as f64)
     }
 
     fn fraction(&self) -> f32 {

@@ -65,7 +65,9 @@ impl AudioDecoder for PcmS16Le {
 
     fn finish(&mut self) -> Result<(), PluginError> {
         match self.carry.take() {
-            Some(_) => Err(PluginError::unavailable("the PCM stream ended in the middle of a sample (an odd number of bytes)")),
+            Some(_) => {
+                Err(PluginError::unavailable("the PCM stream ended in the middle of a sample (an odd number of bytes)"))
+            }
             None => Ok(()),
         }
     }

@@ -25,7 +25,12 @@ pub enum Ended {
 const READ_SIZE: usize = 16 * 1024;
 
 /// Send `call` and stream its audio body through a fresh clone of `decoder` into `out`.
-pub fn stream_audio<D: AudioDecoder + Clone>(client: &Client, call: &Call, decoder: &D, out: &mut Output) -> Result<Ended, PluginError> {
+pub fn stream_audio<D: AudioDecoder + Clone>(
+    client: &Client,
+    call: &Call,
+    decoder: &D,
+    out: &mut Output,
+) -> Result<Ended, PluginError> {
     let policy = &client.options().retry;
     let mut retry = 0;
     loop {
@@ -33,7 +38,8 @@ pub fn stream_audio<D: AudioDecoder + Clone>(client: &Client, call: &Call, decod
             return Ok(Ended::Stopped);
         }
         let Some(response) = client.send(call, out)? else { return Ok(Ended::Stopped) };
-        let content_type = response.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let content_type =
+            response.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
         if let Some(ct) = content_type.filter(|ct| ct.starts_with("application/json") || ct.starts_with("text/")) {
             // A 2xx answer that is JSON or text where audio was expected carries the server's error.
             let (message, _) = extract_message(&response.body.read_text().unwrap_or_default());
@@ -69,7 +75,9 @@ pub fn stream_audio<D: AudioDecoder + Clone>(client: &Client, call: &Call, decod
                 )));
             }
             None => {
-                decoder.finish().map_err(|e| PluginError::new(e.kind, format!("{}: {}", client.service().name, e.message)))?;
+                decoder
+                    .finish()
+                    .map_err(|e| PluginError::new(e.kind, format!("{}: {}", client.service().name, e.message)))?;
                 if out.flush().is_stop() {
                     return Ok(Ended::Stopped);
                 }
@@ -78,7 +86,8 @@ pub fn stream_audio<D: AudioDecoder + Clone>(client: &Client, call: &Call, decod
             Some(error) if body.bytes_read() == 0 => {
                 let Some(delay) = policy.delay(retry, None) else { return Err(error) };
                 retry += 1;
-                let notice = RetryNotice { retry, max_retries: policy.max_retries, delay, reason: error.message.to_string() };
+                let notice =
+                    RetryNotice { retry, max_retries: policy.max_retries, delay, reason: error.message.to_string() };
                 if out.retrying(&notice).is_stop() {
                     return Ok(Ended::Stopped);
                 }

@@ -20,14 +20,10 @@ pub struct Timed {
 pub fn timed(program: &Path, args: &[&str], scratch: &Path) -> Result<Timed> {
     let report = scratch.join("time-v.txt");
     let started = Instant::now();
-    let output = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg("-o")
-        .arg(&report)
-        .arg(program)
-        .args(args)
-        .output()
-        .with_context(|| format!("cannot run /usr/bin/time {} (is the `time` package installed?)", program.display()))?;
+    let output =
+        Command::new("/usr/bin/time").arg("-v").arg("-o").arg(&report).arg(program).args(args).output().with_context(
+            || format!("cannot run /usr/bin/time {} (is the `time` package installed?)", program.display()),
+        )?;
     let wall_s = started.elapsed().as_secs_f64();
     if !output.status.success() {
         bail!(
@@ -57,14 +53,25 @@ fn field(line: &str, key: &str) -> Option<f64> {
 }
 
 /// The peer: peer_bench.py over `sentences`, WAVs in `outdir`.
-pub fn peer(python: &Path, script: &Path, model: &Path, voices: &Path, voice: &str, sentences: &Path, outdir: &Path, scratch: &Path) -> Result<Series> {
+pub fn peer(
+    python: &Path,
+    script: &Path,
+    model: &Path,
+    voices: &Path,
+    voice: &str,
+    sentences: &Path,
+    outdir: &Path,
+    scratch: &Path,
+) -> Result<Series> {
     let load_start = load_average();
     let p = |p: &Path| p.display().to_string();
     let run = timed(python, &[&p(script), &p(model), &p(voices), voice, &p(sentences), &p(outdir)], scratch)?;
     let stdout = String::from_utf8_lossy(&run.output.stdout);
     let mut s = Series { peak_rss_kib: run.peak_rss_kib, load: (load_start, load_average()), ..Default::default() };
     for line in stdout.lines().filter(|l| !l.starts_with("TOTAL")) {
-        if let (Some(first), Some(wall), Some(audio)) = (field(line, "first="), field(line, "wall="), field(line, "audio=")) {
+        if let (Some(first), Some(wall), Some(audio)) =
+            (field(line, "first="), field(line, "wall="), field(line, "audio="))
+        {
             s.first_ms.push(first * 1e3);
             s.wall_ms.push(wall * 1e3);
             s.audio_s.push(audio);
@@ -77,16 +84,31 @@ pub fn peer(python: &Path, script: &Path, model: &Path, voices: &Path, voice: &s
 }
 
 /// chorus in-process: the `bench_library` example (host library API) over `sentences`.
-pub fn library(exe: &Path, host_args: &[String], voice: &str, sentences: &Path, outdir: &Path, scratch: &Path) -> Result<Series> {
+pub fn library(
+    exe: &Path,
+    host_args: &[String],
+    voice: &str,
+    sentences: &Path,
+    outdir: &Path,
+    scratch: &Path,
+) -> Result<Series> {
     let load_start = load_average();
     let mut args: Vec<String> = host_args.to_vec();
-    args.extend(["speak".into(), "kokoro".into(), voice.into(), sentences.display().to_string(), outdir.display().to_string()]);
+    args.extend([
+        "speak".into(),
+        "kokoro".into(),
+        voice.into(),
+        sentences.display().to_string(),
+        outdir.display().to_string(),
+    ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = timed(exe, &args, scratch)?;
     let stdout = String::from_utf8_lossy(&run.output.stdout);
     let mut s = Series { peak_rss_kib: run.peak_rss_kib, load: (load_start, load_average()), ..Default::default() };
     for line in stdout.lines() {
-        if let (Some(first), Some(wall), Some(audio)) = (json_number(line, "first_audio_ms"), json_number(line, "wall_ms"), json_number(line, "audio_seconds")) {
+        if let (Some(first), Some(wall), Some(audio)) =
+            (json_number(line, "first_audio_ms"), json_number(line, "wall_ms"), json_number(line, "audio_seconds"))
+        {
             s.first_ms.push(first);
             s.wall_ms.push(wall);
             s.audio_s.push(audio);
@@ -149,10 +171,8 @@ pub fn wer(python: &Path, judge: &Path, sentences: &Path, outdir: &Path) -> Resu
     if !out.status.success() {
         bail!("wer.py failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let per_line = stdout
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("wer=")?.parse().ok())
-        .collect();
+    let per_line =
+        stdout.lines().filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("wer=")?.parse().ok()).collect();
     let total = stdout
         .lines()
         .find_map(|l| l.strip_prefix("WER ")?.split_whitespace().next()?.parse().ok())

@@ -103,8 +103,16 @@ pub fn markdown(r: &Results) -> String {
         };
         format!("| peak RSS, {name} | {} | {} | {rt} |", mib(c), mib(p))
     };
-    let _ = writeln!(md, "{}", rss("speaking the dev set (library process vs peer_bench.py)", r.library_dev.peak_rss_kib, peer.peak_rss_kib));
-    let _ = writeln!(md, "{}", rss("cold start, one sentence (`chorus speak` vs python one-liner)", r.cold_chorus.1, r.cold_peer.1));
+    let _ = writeln!(
+        md,
+        "{}",
+        rss("speaking the dev set (library process vs peer_bench.py)", r.library_dev.peak_rss_kib, peer.peak_rss_kib)
+    );
+    let _ = writeln!(
+        md,
+        "{}",
+        rss("cold start, one sentence (`chorus speak` vs python one-liner)", r.cold_chorus.1, r.cold_peer.1)
+    );
     if let (Some(c), Some(p)) = (&r.library_long, &r.peer_long) {
         let _ = writeln!(md, "{}", rss("long passage", c.peak_rss_kib, p.peak_rss_kib));
     }
@@ -125,9 +133,13 @@ pub fn markdown(r: &Results) -> String {
          Peak RSS from `/usr/bin/time -v`.\n"
     );
 
-    let _ = writeln!(md, "![time to first audio per sentence](bench_ttfa.png)\n\n![throughput](bench_throughput.png)\n");
+    let _ =
+        writeln!(md, "![time to first audio per sentence](bench_ttfa.png)\n\n![throughput](bench_throughput.png)\n");
     let _ = writeln!(md, "## Per sentence (dev_en.txt)\n");
-    let _ = writeln!(md, "| # | audio s | peer first ms | chorus serve first ms | chorus library first ms | WER peer | WER chorus |");
+    let _ = writeln!(
+        md,
+        "| # | audio s | peer first ms | chorus serve first ms | chorus library first ms | WER peer | WER chorus |"
+    );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|");
     for i in 0..peer.first_ms.len() {
         let get = |v: &[f64]| v.get(i).map_or("–".into(), |x| format!("{x:.0}"));
@@ -152,7 +164,8 @@ pub fn markdown(r: &Results) -> String {
         r.server_limit.0 + r.server_limit.1
     );
     for l in &r.load_runs {
-        let growth = l.rss_growth_kib().map_or(String::new(), |g| format!(" (RSS growth {:.1} MiB)", g as f64 / 1024.0));
+        let growth =
+            l.rss_growth_kib().map_or(String::new(), |g| format!(" (RSS growth {:.1} MiB)", g as f64 / 1024.0));
         let _ = writeln!(md, "- {l}{growth}");
     }
     let (cps, mbps, chunks, bytes) = r.overhead;
@@ -183,7 +196,12 @@ pub fn markdown(r: &Results) -> String {
         phase("peer, long passage", p);
         phase("chorus library, long passage", c);
     }
-    let _ = writeln!(md, "\nCold start times (s): chorus {:?}, peer {:?}.\n", round(&r.cold_chorus.0), round(&r.cold_peer.0));
+    let _ = writeln!(
+        md,
+        "\nCold start times (s): chorus {:?}, peer {:?}.\n",
+        round(&r.cold_chorus.0),
+        round(&r.cold_peer.0)
+    );
     md.push_str(NOTES);
     md
 }
@@ -237,7 +255,14 @@ mod tests {
     use super::*;
 
     fn series(first: f64, wall: f64, audio: f64, rss: u64) -> Series {
-        Series { first_ms: vec![first; 3], wall_ms: vec![wall; 3], audio_s: vec![audio; 3], chunks: vec![2.0; 3], peak_rss_kib: Some(rss), load: (1.0, 1.0) }
+        Series {
+            first_ms: vec![first; 3],
+            wall_ms: vec![wall; 3],
+            audio_s: vec![audio; 3],
+            chunks: vec![2.0; 3],
+            peak_rss_kib: Some(rss),
+            load: (1.0, 1.0),
+        }
     }
 
     #[test]

@@ -60,7 +60,8 @@ impl Flac {
             self.frame.resize(self.block.len());
         }
         self.frame.fill_interleaved(&self.block).map_err(error)?;
-        let frame = flacenc::encode_fixed_size_frame(&self.config, &self.frame, self.frames, &self.sent_info).map_err(error)?;
+        let frame =
+            flacenc::encode_fixed_size_frame(&self.config, &self.frame, self.frames, &self.sent_info).map_err(error)?;
         let mut sink = ByteSink::new();
         frame.write(&mut sink).map_err(error)?;
         out.extend_from_slice(sink.as_slice());

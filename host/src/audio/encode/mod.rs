@@ -1,12 +1,12 @@
 //! Streaming encoders: each turns mono f32 PCM at its own rate into bytes as the samples arrive,
 //! and can complete its headers afterwards when the output is a seekable file.
 
+#[cfg(feature = "aac")]
+mod aac;
 mod flac;
 mod mp3;
 mod ogg_opus;
 mod pcm;
-#[cfg(feature = "aac")]
-mod aac;
 
 use super::{AudioError, Format};
 use std::fs::File;

@@ -61,7 +61,8 @@ impl OggOpus {
         let frames = self.pending.len() / self.frame;
         let mut buf = vec![0u8; MAX_PACKET];
         for i in 0..frames {
-            let len = self.opus.encode_float(&self.pending[i * self.frame..(i + 1) * self.frame], &mut buf).map_err(error)?;
+            let len =
+                self.opus.encode_float(&self.pending[i * self.frame..(i + 1) * self.frame], &mut buf).map_err(error)?;
             self.packets += 1;
             let end_of_call = i + 1 == frames;
             let (info, granule) = match (end_of_call, last) {

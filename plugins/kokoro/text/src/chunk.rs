@@ -86,7 +86,13 @@ pub struct ChunkPolicy {
 
 impl Default for ChunkPolicy {
     fn default() -> Self {
-        ChunkPolicy { first_max_tokens: 80, max_tokens: 400, first_cut_at_word: true, min_cut_words: 3, pack_sentences: true }
+        ChunkPolicy {
+            first_max_tokens: 80,
+            max_tokens: 400,
+            first_cut_at_word: true,
+            min_cut_words: 3,
+            pack_sentences: true,
+        }
     }
 }
 
@@ -250,7 +256,8 @@ impl<'a> Chunks<'a> {
                         pieces = clause.pieces;
                         end = clause.end;
                     } else {
-                        let (head, tail) = cut_at_word(self.text, &clause.pieces, max, 1).unwrap_or_else(|| split_piece(&clause.pieces, max));
+                        let (head, tail) = cut_at_word(self.text, &clause.pieces, max, 1)
+                            .unwrap_or_else(|| split_piece(&clause.pieces, max));
                         clause.pieces = tail;
                         self.clauses.push_front(clause);
                         pieces = head;
@@ -398,9 +405,9 @@ fn word_starts(pieces: &[Piece]) -> Vec<usize> {
 /// Words that open a phrase: cutting before one sounds like a natural pause.
 const PHRASE_STARTERS: &[&str] = &[
     "and", "or", "but", "nor", "so", "yet", "because", "before", "after", "while", "when", "where", "which", "who",
-    "that", "if", "though", "although", "unless", "until", "since", "as", "with", "without", "for", "from", "in",
-    "on", "at", "to", "into", "onto", "of", "by", "about", "over", "under", "through", "during", "between", "then",
-    "toward", "towards", "down", "up", "across", "against", "along", "around", "behind", "beyond", "near",
+    "that", "if", "though", "although", "unless", "until", "since", "as", "with", "without", "for", "from", "in", "on",
+    "at", "to", "into", "onto", "of", "by", "about", "over", "under", "through", "during", "between", "then", "toward",
+    "towards", "down", "up", "across", "against", "along", "around", "behind", "beyond", "near",
 ];
 
 /// Cuts a clause between two words so that the head stays within `limit` and each side keeps
@@ -446,7 +453,8 @@ fn split_piece(pieces: &[Piece], limit: usize) -> (Vec<Piece>, Vec<Piece>) {
             return (head, pieces[i..].to_vec());
         }
         let chars: Vec<char> = p.phonemes.chars().collect();
-        let cut = chars[..room.min(chars.len())].iter().rposition(|&c| c == ' ').filter(|&k| k > 0).unwrap_or(room.max(1));
+        let cut =
+            chars[..room.min(chars.len())].iter().rposition(|&c| c == ' ').filter(|&k| k > 0).unwrap_or(room.max(1));
         let left: String = chars[..cut].iter().collect();
         let right: String = chars[cut..].iter().collect();
         if !left.trim().is_empty() {

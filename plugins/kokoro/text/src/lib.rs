@@ -20,9 +20,9 @@ mod normalize;
 mod numbers;
 mod phonemize;
 
-pub use chunk::{Boundary, Chunk, ChunkPolicy, Chunks, Piece, MAX_TOKENS};
+pub use chunk::{Boundary, Chunk, ChunkPolicy, Chunks, MAX_TOKENS, Piece};
 pub use error::TextError;
 pub use fallback::{EspeakSearch, FallbackKind};
 pub use frontend::{Frontend, FrontendOptions};
 pub use lang::Lang;
-pub use normalize::{normalize, normalize_with, NormToken, TokenKind};
+pub use normalize::{NormToken, TokenKind, normalize, normalize_with};

@@ -3,11 +3,28 @@
 use crate::Lang;
 
 const ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
-const TENS: [&str; 10] =
-    ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 const SCALES: [&str; 5] = ["", "thousand", "million", "billion", "trillion"];
 
 /// Largest value read as a cardinal; longer digit strings are read digit by digit.
@@ -118,11 +135,7 @@ pub fn year(n: u64, lang: Lang) -> String {
 
 /// "0199" → "zero one nine nine".
 pub fn digits(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| c.to_digit(10))
-        .map(|d| ONES[d as usize])
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.chars().filter_map(|c| c.to_digit(10)).map(|d| ONES[d as usize]).collect::<Vec<_>>().join(" ")
 }
 
 /// "3.14" → "three point one four"; "0.5" → "zero point five"; ".5" → "point five".
@@ -152,8 +165,20 @@ pub fn value(s: &str) -> Option<f64> {
 pub fn fraction(num: u64, den: u64, lang: Lang) -> String {
     let n = cardinal(num, lang);
     let d = match den {
-        2 => if num == 1 { "half".to_string() } else { "halves".to_string() },
-        4 => if num == 1 { "quarter".to_string() } else { "quarters".to_string() },
+        2 => {
+            if num == 1 {
+                "half".to_string()
+            } else {
+                "halves".to_string()
+            }
+        }
+        4 => {
+            if num == 1 {
+                "quarter".to_string()
+            } else {
+                "quarters".to_string()
+            }
+        }
         _ => {
             let o = ordinal(den, lang);
             if num == 1 { o } else { format!("{o}s") }
@@ -171,7 +196,10 @@ mod tests {
         assert_eq!(cardinal(0, Lang::EnUs), "zero");
         assert_eq!(cardinal(42, Lang::EnUs), "forty-two");
         assert_eq!(cardinal(100, Lang::EnUs), "one hundred");
-        assert_eq!(cardinal(1_234_567, Lang::EnUs), "one million two hundred thirty-four thousand five hundred sixty-seven");
+        assert_eq!(
+            cardinal(1_234_567, Lang::EnUs),
+            "one million two hundred thirty-four thousand five hundred sixty-seven"
+        );
         assert_eq!(cardinal(105, Lang::EnGb), "one hundred and five");
         assert_eq!(cardinal(1005, Lang::EnGb), "one thousand and five");
         assert_eq!(cardinal_str("1,250", Lang::EnUs).unwrap(), "one thousand two hundred fifty");

@@ -8,7 +8,7 @@ use misaki_rs::{G2P, Language};
 
 use crate::chunk::Piece;
 use crate::fallback::WordFallback;
-use crate::normalize::{NormToken, TokenKind, LINK};
+use crate::normalize::{LINK, NormToken, TokenKind};
 use crate::{Lang, TextError};
 
 /// misaki's G2P for one language, with our fallback for words outside its lexicon.
@@ -99,7 +99,9 @@ impl Phonemizer {
                 _ => (cursor, cursor),
             };
             cursor = end;
-            let span = spans.iter().find(|s| s.word.is_some() && s.range.start < end.max(at + 1) && at < s.range.end)
+            let span = spans
+                .iter()
+                .find(|s| s.word.is_some() && s.range.start < end.max(at + 1) && at < s.range.end)
                 .or_else(|| spans.iter().find(|s| s.range.start <= at && at < s.range.end));
             let word = span.and_then(|s| s.word.clone());
             let forced = span.and_then(|s| s.overrides.iter().find(|(r, _)| r.start < end.max(at + 1) && at < r.end));
@@ -129,7 +131,9 @@ impl Phonemizer {
             if s.word.is_some() || !t.spoken.contains(['.', ',', '!', '?', ';', ':', '—', '…']) {
                 continue;
             }
-            let spoken_here = said.iter().any(|(r, p)| r.start < s.range.end && s.range.start < r.end.max(r.start + 1) && p.contains(t.spoken.as_str()));
+            let spoken_here = said.iter().any(|(r, p)| {
+                r.start < s.range.end && s.range.start < r.end.max(r.start + 1) && p.contains(t.spoken.as_str())
+            });
             if !spoken_here {
                 segs.push((s.range.start, None, t.spoken.clone()));
             }
@@ -153,7 +157,9 @@ impl Phonemizer {
 }
 
 fn is_caps_word(w: &str) -> bool {
-    w.chars().count() >= 2 && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '’') && w.chars().any(char::is_alphabetic)
+    w.chars().count() >= 2
+        && w.chars().all(|c| c.is_uppercase() || c == '\'' || c == '’')
+        && w.chars().any(char::is_alphabetic)
 }
 
 impl Phonemizer {
@@ -181,7 +187,10 @@ impl Phonemizer {
                     .split(' ')
                     .map(|w| {
                         let lower = w.to_lowercase();
-                        if is_caps_word(w) && !lex.golds.contains_key(w) && (lex.golds.contains_key(&lower) || lex.silvers.contains_key(&lower)) {
+                        if is_caps_word(w)
+                            && !lex.golds.contains_key(w)
+                            && (lex.golds.contains_key(&lower) || lex.silvers.contains_key(&lower))
+                        {
                             lower
                         } else {
                             w.to_string()
@@ -201,8 +210,14 @@ impl Phonemizer {
                 segs.push((s.range.start, None, " ".to_string()));
             }
             let ph = match &s.word {
-                Some(_) if !s.overrides.is_empty() => s.overrides.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(" "),
-                Some(_) => stripped[s.range.clone()].split_whitespace().map(|w| self.fallback.phonemes(w)).collect::<Vec<_>>().join(" "),
+                Some(_) if !s.overrides.is_empty() => {
+                    s.overrides.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(" ")
+                }
+                Some(_) => stripped[s.range.clone()]
+                    .split_whitespace()
+                    .map(|w| self.fallback.phonemes(w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 None => t.spoken.clone(),
             };
             segs.push((s.range.start, s.word.clone(), ph));

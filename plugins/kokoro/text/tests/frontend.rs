@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::LazyLock;
 
 use chorus_kokoro_text::{
-    Boundary, ChunkPolicy, EspeakSearch, FallbackKind, Frontend, FrontendOptions, Lang, Piece, TextError, MAX_TOKENS,
+    Boundary, ChunkPolicy, EspeakSearch, FallbackKind, Frontend, FrontendOptions, Lang, MAX_TOKENS, Piece, TextError,
 };
 use proptest::prelude::*;
 
@@ -81,7 +81,8 @@ fn dev_set_hard_lines() {
     assert_eq!(word_phonemes(lines[3], "help@example.com"), "hˈɛlp æt ɪɡzˈæmpəl dˈɑt kˈɑm");
     assert_eq!(word_phonemes(lines[4], "50%"), "fˈɪfti pəɹsˈɛnt");
     // Prosody punctuation survives as inter-word pieces.
-    let p4: String = chunks(lines[4], &ChunkPolicy::default()).iter().map(|c| c.phonemes()).collect::<Vec<_>>().join(" ");
+    let p4: String =
+        chunks(lines[4], &ChunkPolicy::default()).iter().map(|c| c.phonemes()).collect::<Vec<_>>().join(" ");
     assert!(p4.contains('?') && p4.contains('“') && p4.contains("!”"), "{p4}");
 }
 
@@ -196,7 +197,12 @@ fn punctuation_spacing_survives_chunking() {
                 let ph: Vec<char> = c.phonemes().chars().collect();
                 for (k, w) in ph.windows(2).enumerate() {
                     if matches!(w[0], ',' | ';' | '.' | '?' | '!' | '—') {
-                        assert!(matches!(w[1], ' ' | '”' | ')' | '“'), "no space after {:?} at {k} in {:?}", w[0], c.phonemes());
+                        assert!(
+                            matches!(w[1], ' ' | '”' | ')' | '“'),
+                            "no space after {:?} at {k} in {:?}",
+                            w[0],
+                            c.phonemes()
+                        );
                     }
                 }
             }
@@ -207,7 +213,8 @@ fn punctuation_spacing_survives_chunking() {
 /// A cut inside a clause falls before a phrase-opening word where the budget allows.
 #[test]
 fn word_cuts_prefer_phrase_boundaries() {
-    let text = "The old fisherman carried his heavy nets slowly down the hill toward the harbor before the storm arrived";
+    let text =
+        "The old fisherman carried his heavy nets slowly down the hill toward the harbor before the storm arrived";
     let policy = ChunkPolicy { first_max_tokens: 56, ..ChunkPolicy::default() };
     let cs = chunks(text, &policy);
     assert_eq!(cs[0].end, Boundary::Word);
@@ -274,7 +281,8 @@ fn thirty_minute_text_is_chunked_lazily() {
 /// sentence is split between blocks.
 #[test]
 fn normalization_blocks_never_split_a_sentence() {
-    let text = vec!["The small boat drifted slowly toward the quiet harbor at dawn, and Mr. Hale watched it."; 130].join(" ");
+    let text =
+        vec!["The small boat drifted slowly toward the quiet harbor at dawn, and Mr. Hale watched it."; 130].join(" ");
     assert!(text.len() > 8192 + 1000, "spans two normalization blocks");
     let mut n = 0;
     for c in FE.chunks(&text, Lang::EnUs, &ChunkPolicy { first_max_tokens: 400, ..ChunkPolicy::default() }) {
@@ -315,7 +323,9 @@ fn espeak_fallback_when_present_and_a_clear_error_when_misconfigured() {
         Err(TextError::Espeak { path, .. }) => assert!(path.contains("nonexistent")),
         other => panic!("expected an espeak error, got {:?}", other.err()),
     }
-    let none = Frontend::with_options(FrontendOptions { espeak: EspeakSearch { disabled: true, ..EspeakSearch::default() } }).unwrap();
+    let none =
+        Frontend::with_options(FrontendOptions { espeak: EspeakSearch { disabled: true, ..EspeakSearch::default() } })
+            .unwrap();
     assert_eq!(none.fallback(), FallbackKind::Rules);
     let rules = none.phonemes("Zorblaxian", Lang::EnUs).unwrap();
     assert!(rules.contains('ˈ'), "{rules}");
@@ -330,10 +340,56 @@ fn espeak_fallback_when_present_and_a_clear_error_when_misconfigured() {
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "the", "quiet", "harbor", "Ms.", "Dr.", "St.", "Ave.", "Nov.", "e.g.", "i.e.", "vs.", "etc.", "a.m.", "p.m.",
-            "&", "+", "=", "@", "#", "%", "—", "...", "\"quoted\"", "(aside)", "it's", "dogs'", "U.S.", "NASA", "iPhone",
-            "help@example.com", "https://example.com/a-b", "1-800-555-0199", "12B", "COVID-19", "20°C", "5km", "60",
-            "mph", "café", "naïve", "🙂", "x🙂y", "#tag", "@user", "C++", "AT&T", "1990s", "'90s", "3/4", "24/7",
+            "the",
+            "quiet",
+            "harbor",
+            "Ms.",
+            "Dr.",
+            "St.",
+            "Ave.",
+            "Nov.",
+            "e.g.",
+            "i.e.",
+            "vs.",
+            "etc.",
+            "a.m.",
+            "p.m.",
+            "&",
+            "+",
+            "=",
+            "@",
+            "#",
+            "%",
+            "—",
+            "...",
+            "\"quoted\"",
+            "(aside)",
+            "it's",
+            "dogs'",
+            "U.S.",
+            "NASA",
+            "iPhone",
+            "help@example.com",
+            "https://example.com/a-b",
+            "1-800-555-0199",
+            "12B",
+            "COVID-19",
+            "20°C",
+            "5km",
+            "60",
+            "mph",
+            "café",
+            "naïve",
+            "🙂",
+            "x🙂y",
+            "#tag",
+            "@user",
+            "C++",
+            "AT&T",
+            "1990s",
+            "'90s",
+            "3/4",
+            "24/7",
         ])
         .prop_map(String::from),
         (0u32..100_000).prop_map(|n| n.to_string()),

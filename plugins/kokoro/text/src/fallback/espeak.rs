@@ -1,7 +1,7 @@
 //! espeak-ng through `libloading`: found at run time, never linked (it is GPL-3). Its IPA is
 //! mapped onto misaki's phoneme set the way misaki's own espeak fallback does.
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -45,7 +45,13 @@ fn candidates(search: &EspeakSearch) -> Vec<PathBuf> {
     }
     if search.system {
         out.extend(names.iter().map(PathBuf::from));
-        for dir in ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib", "/opt/homebrew/lib"] {
+        for dir in [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/usr/lib",
+            "/usr/local/lib",
+            "/opt/homebrew/lib",
+        ] {
             out.extend(names.iter().map(|n| Path::new(dir).join(n)));
         }
     }
@@ -95,10 +101,9 @@ impl Espeak {
     /// a library was named explicitly and does not work.
     pub fn find(search: &EspeakSearch) -> Result<Option<Espeak>, TextError> {
         if let Some(lib) = &search.library {
-            return Espeak::load(lib, search.data.as_deref()).map(Some).map_err(|reason| TextError::Espeak {
-                path: lib.display().to_string(),
-                reason,
-            });
+            return Espeak::load(lib, search.data.as_deref())
+                .map(Some)
+                .map_err(|reason| TextError::Espeak { path: lib.display().to_string(), reason });
         }
         for cand in candidates(search) {
             if let Ok(e) = Espeak::load(&cand, search.data.as_deref()) {
@@ -127,7 +132,8 @@ impl Espeak {
             None => None,
         };
         // SAFETY: a valid (or null) NUL-terminated path; synchronous mode opens no audio device.
-        let rate = unsafe { init(AUDIO_OUTPUT_SYNCHRONOUS, 0, data_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()), 0) };
+        let rate =
+            unsafe { init(AUDIO_OUTPUT_SYNCHRONOUS, 0, data_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()), 0) };
         if rate <= 0 {
             return Err(format!(
                 "espeak_Initialize failed (data folder {}); set CHORUS_ESPEAK_DATA to its espeak-ng-data folder",
@@ -190,10 +196,30 @@ impl Espeak {
 /// espeak IPA (with '^' ties) to misaki's alphabet, after misaki's `EspeakFallback.E2M`.
 pub fn to_misaki(ipa: &str, lang: Lang) -> String {
     let mut map: Vec<(&str, &str)> = vec![
-        ("ʔˌn\u{329}", "tᵊn"), ("ʔn\u{329}", "tᵊn"), ("ʔn", "tᵊn"), ("ʔ", "t"),
-        ("a^ɪ", "I"), ("a^ʊ", "W"), ("d^ʒ", "ʤ"), ("e^ɪ", "A"), ("e", "A"), ("t^ʃ", "ʧ"),
-        ("ɔ^ɪ", "Y"), ("ə^l", "ᵊl"), ("ʲ", ""), ("x", "k"), ("ç", "k"), ("ɐ", "ə"), ("ɬ", "l"),
-        ("r", "ɹ"), ("ɚ", "əɹ"), ("\u{329}", ""), ("\u{361}", "^"), ("oː^ɹ", "ɔɹ"), ("oː", "ɔ"), ("o", "ɔ"),
+        ("ʔˌn\u{329}", "tᵊn"),
+        ("ʔn\u{329}", "tᵊn"),
+        ("ʔn", "tᵊn"),
+        ("ʔ", "t"),
+        ("a^ɪ", "I"),
+        ("a^ʊ", "W"),
+        ("d^ʒ", "ʤ"),
+        ("e^ɪ", "A"),
+        ("e", "A"),
+        ("t^ʃ", "ʧ"),
+        ("ɔ^ɪ", "Y"),
+        ("ə^l", "ᵊl"),
+        ("ʲ", ""),
+        ("x", "k"),
+        ("ç", "k"),
+        ("ɐ", "ə"),
+        ("ɬ", "l"),
+        ("r", "ɹ"),
+        ("ɚ", "əɹ"),
+        ("\u{329}", ""),
+        ("\u{361}", "^"),
+        ("oː^ɹ", "ɔɹ"),
+        ("oː", "ɔ"),
+        ("o", "ɔ"),
     ];
     match lang {
         Lang::EnGb => map.extend([("e^ə", "ɛː"), ("iə", "ɪə"), ("ə^ʊ", "Q"), ("a^ɪ", "I")]),

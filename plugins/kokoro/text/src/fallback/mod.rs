@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use misaki_rs::fallback::{Fallback, FallbackError};
 
-
 pub use espeak::Espeak;
 
 use crate::{Lang, TextError};
@@ -92,7 +91,9 @@ fn espeak_safe(word: &str) -> bool {
     word.chars().count() <= 48
         && word.chars().any(|c| c.is_alphabetic())
         && word.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '\'' | '’' | '-' | '.') || (('\u{c0}'..='\u{17f}').contains(&c) && c.is_alphabetic())
+            c.is_ascii_alphanumeric()
+                || matches!(c, '\'' | '’' | '-' | '.')
+                || (('\u{c0}'..='\u{17f}').contains(&c) && c.is_alphabetic())
         })
 }
 

@@ -9,26 +9,67 @@ pub const PHONEME_CHARS: &str = "AIOQWYabdfhijklmnpstuvwzæçðŋɐɑɒɔəɛɜ�
 
 fn letter_name(c: char, lang: Lang) -> &'static str {
     match c.to_ascii_lowercase() {
-        'a' => "ˈA", 'b' => "bˈi", 'c' => "sˈi", 'd' => "dˈi", 'e' => "ˈi", 'f' => "ˈɛf", 'g' => "ʤˈi",
-        'h' => "ˈAʧ", 'i' => "ˈI", 'j' => "ʤˈA", 'k' => "kˈA", 'l' => "ˈɛl", 'm' => "ˈɛm", 'n' => "ˈɛn",
-        'o' => if lang == Lang::EnGb { "ˈQ" } else { "ˈO" },
-        'p' => "pˈi", 'q' => "kjˈu",
-        'r' => if lang == Lang::EnGb { "ˈɑː" } else { "ˈɑɹ" },
-        's' => "ˈɛs", 't' => "tˈi", 'u' => "jˈu", 'v' => "vˈi", 'w' => "dˈʌbᵊlju", 'x' => "ˈɛks", 'y' => "wˈI",
-        'z' => if lang == Lang::EnGb { "zˈɛd" } else { "zˈi" },
-        '0' => "zˈɪɹO", '1' => "wˈʌn", '2' => "tˈu", '3' => "θɹˈi", '4' => "fˈɔɹ", '5' => "fˈIv",
-        '6' => "sˈɪks", '7' => "sˈɛvən", '8' => "ˈAt", '9' => "nˈIn",
+        'a' => "ˈA",
+        'b' => "bˈi",
+        'c' => "sˈi",
+        'd' => "dˈi",
+        'e' => "ˈi",
+        'f' => "ˈɛf",
+        'g' => "ʤˈi",
+        'h' => "ˈAʧ",
+        'i' => "ˈI",
+        'j' => "ʤˈA",
+        'k' => "kˈA",
+        'l' => "ˈɛl",
+        'm' => "ˈɛm",
+        'n' => "ˈɛn",
+        'o' => {
+            if lang == Lang::EnGb {
+                "ˈQ"
+            } else {
+                "ˈO"
+            }
+        }
+        'p' => "pˈi",
+        'q' => "kjˈu",
+        'r' => {
+            if lang == Lang::EnGb {
+                "ˈɑː"
+            } else {
+                "ˈɑɹ"
+            }
+        }
+        's' => "ˈɛs",
+        't' => "tˈi",
+        'u' => "jˈu",
+        'v' => "vˈi",
+        'w' => "dˈʌbᵊlju",
+        'x' => "ˈɛks",
+        'y' => "wˈI",
+        'z' => {
+            if lang == Lang::EnGb {
+                "zˈɛd"
+            } else {
+                "zˈi"
+            }
+        }
+        '0' => "zˈɪɹO",
+        '1' => "wˈʌn",
+        '2' => "tˈu",
+        '3' => "θɹˈi",
+        '4' => "fˈɔɹ",
+        '5' => "fˈIv",
+        '6' => "sˈɪks",
+        '7' => "sˈɛvən",
+        '8' => "ˈAt",
+        '9' => "nˈIn",
         _ => "",
     }
 }
 
 /// Spells a word letter by letter.
 pub fn spell(word: &str, lang: Lang) -> String {
-    word.chars()
-        .map(|c| letter_name(fold(c), lang))
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    word.chars().map(|c| letter_name(fold(c), lang)).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Accented Latin letters to their base letter.
@@ -148,10 +189,22 @@ fn read(w: &[char], lang: Lang) -> String {
                 ('a', _) => "æ",
                 ('e', _) => "ɛ",
                 ('i', _) => "ɪ",
-                ('o', _) => if i == n - 1 { "O" } else { "ɑ" },
+                ('o', _) => {
+                    if i == n - 1 {
+                        "O"
+                    } else {
+                        "ɑ"
+                    }
+                }
                 ('u', _) => "ʌ",
                 ('y', _) if i == 0 => "j",
-                ('y', _) => if i == n - 1 { "i" } else { "ɪ" },
+                ('y', _) => {
+                    if i == n - 1 {
+                        "i"
+                    } else {
+                        "ɪ"
+                    }
+                }
                 _ => "",
             };
             (v, 1)
@@ -163,18 +216,52 @@ fn read(w: &[char], lang: Lang) -> String {
     }
     let mut s = stress(&out);
     if lang == Lang::EnGb {
-        s = s.replace("ɑɹ", "ɑː").replace("ɔɹ", "ɔː").replace("ɜɹ", "ɜː").replace('O', "Q").replace('ɑ', "ɒ").replace("ɒː", "ɑː");
+        s = s
+            .replace("ɑɹ", "ɑː")
+            .replace("ɔɹ", "ɔː")
+            .replace("ɜɹ", "ɜː")
+            .replace('O', "Q")
+            .replace('ɑ', "ɒ")
+            .replace("ɒː", "ɑː");
     }
     s
 }
 
 fn single(c: char, next: char) -> &'static str {
     match c {
-        'c' => if matches!(next, 'e' | 'i' | 'y') { "s" } else { "k" },
-        'g' => if matches!(next, 'e' | 'i' | 'y') { "ʤ" } else { "ɡ" },
-        'j' => "ʤ", 'x' => "ks", 'q' => "k", 'r' => "ɹ", 'y' => "j",
-        'b' => "b", 'd' => "d", 'f' => "f", 'h' => "h", 'k' => "k", 'l' => "l", 'm' => "m", 'n' => "n",
-        'p' => "p", 's' => "s", 't' => "t", 'v' => "v", 'w' => "w", 'z' => "z",
+        'c' => {
+            if matches!(next, 'e' | 'i' | 'y') {
+                "s"
+            } else {
+                "k"
+            }
+        }
+        'g' => {
+            if matches!(next, 'e' | 'i' | 'y') {
+                "ʤ"
+            } else {
+                "ɡ"
+            }
+        }
+        'j' => "ʤ",
+        'x' => "ks",
+        'q' => "k",
+        'r' => "ɹ",
+        'y' => "j",
+        'b' => "b",
+        'd' => "d",
+        'f' => "f",
+        'h' => "h",
+        'k' => "k",
+        'l' => "l",
+        'm' => "m",
+        'n' => "n",
+        'p' => "p",
+        's' => "s",
+        't' => "t",
+        'v' => "v",
+        'w' => "w",
+        'z' => "z",
         _ => "",
     }
 }

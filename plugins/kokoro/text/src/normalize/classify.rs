@@ -12,8 +12,8 @@ use super::money::*;
 use super::tables::{self, AbbrKind};
 use super::web;
 use super::{NormToken, TokenKind};
-use crate::numbers;
 use crate::Lang;
+use crate::numbers;
 
 re!(CENTS, r"^(\d[\d,]*)¢$");
 
@@ -28,7 +28,6 @@ re!(NUM_SUFFIX, r"^([+-]?\d[\d,]*(?:\.\d+)?)([^\d,.].*)$");
 re!(HASH_NUM, r"^#(\d[\d,]*)$");
 
 re!(ALNUM, r"^[A-Za-z0-9]+$");
-
 
 pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<NormToken> {
     let cx = Cx { text, base, items, lang };
@@ -79,7 +78,6 @@ pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<N
     }
     out
 }
-
 
 fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     let lang = cx.lang;
@@ -178,7 +176,6 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     Out::Word(word_with_symbols(cx, t))
 }
 
-
 /// Punctuation and symbol groups with no letters or digits.
 fn symbols_only(t: &str) -> Out {
     if t.chars().all(|c| matches!(c, '-' | '–' | '—' | '―')) {
@@ -190,7 +187,6 @@ fn symbols_only(t: &str) -> Out {
     let words: Vec<&str> = t.chars().filter_map(tables::symbol).collect();
     if words.is_empty() { Out::Nothing } else { Out::Word(words.join(" ")) }
 }
-
 
 fn number(cx: &Cx, i: usize, t: &str) -> String {
     let lang = cx.lang;
@@ -212,7 +208,6 @@ fn number(cx: &Cx, i: usize, t: &str) -> String {
     signed_number(t, lang)
 }
 
-
 fn unit_after_number(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     let p = cx.prev_adj(i)?;
     if !is_plain_number(p) {
@@ -232,7 +227,6 @@ fn unit_after_number(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     Some(Out::Word(u.to_string()))
 }
 
-
 fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     let next = cx.next_adj(i);
     let prev = cx.prev_adj(i);
@@ -247,10 +241,20 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
         };
         let spoken = match t {
             "St." | "st." | "ST." => {
-                if prev_name && !(next_cap && prev.is_some_and(|p| p == "the" || p == "The")) { "Street" } else if next_cap { "Saint" } else { "Street" }
+                if prev_name && !(next_cap && prev.is_some_and(|p| p == "the" || p == "The")) {
+                    "Street"
+                } else if next_cap {
+                    "Saint"
+                } else {
+                    "Street"
+                }
             }
             "Dr." | "dr." | "DR." => {
-                if prev_name && !next_cap { "Drive" } else { "Doctor" }
+                if prev_name && !next_cap {
+                    "Drive"
+                } else {
+                    "Doctor"
+                }
             }
             _ => exp,
         };
@@ -260,9 +264,7 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
             AbbrKind::BeforeNumber if !next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit())) => {
                 plain_word_then_period(t)
             }
-            AbbrKind::Date if !date_context(cx, i, t, next) => {
-                plain_word_then_period(t)
-            }
+            AbbrKind::Date if !date_context(cx, i, t, next) => plain_word_then_period(t),
             _ => {
                 if t.ends_with('.') && kind != AbbrKind::BeforeNumber && ends_sentence(cx, i) {
                     Out::WordThenPeriod(spoken.into())
@@ -280,7 +282,11 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     }
     if tables::INITIAL.is_match(t) {
         let letter = tables::letter(t.chars().next().unwrap_or('A'));
-        return Some(if next.is_none() && cx.next(i).is_none() { Out::WordThenPeriod(letter) } else { Out::Word(letter) });
+        return Some(if next.is_none() && cx.next(i).is_none() {
+            Out::WordThenPeriod(letter)
+        } else {
+            Out::Word(letter)
+        });
     }
     if tables::LETTER_DOTS.is_match(t) {
         return Some(if cx.next(i).is_none() { Out::WordThenPeriod(t.into()) } else { Out::Word(t.into()) });
@@ -291,7 +297,6 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     }
     None
 }
-
 
 /// Letters and digits mixed: "12B" → "twelve B", "MP3" → "MP three", "B12" → "B twelve".
 fn alnum(t: &str, lang: Lang) -> String {
@@ -326,7 +331,6 @@ fn alnum(t: &str, lang: Lang) -> String {
     flush(&run, digit.unwrap_or(false), &mut parts);
     parts.join(" ")
 }
-
 
 /// A word that may carry symbols or digits inside ("AT&T", "C++", "5-year-old", "@user", "#tag").
 fn word_with_symbols(cx: &Cx, t: &str) -> String {
@@ -380,7 +384,6 @@ fn word_with_symbols(cx: &Cx, t: &str) -> String {
     words.join(" ")
 }
 
-
 fn classify_fragment(w: &str, lang: Lang) -> String {
     if is_plain_number(w) {
         signed_number(w, lang)
@@ -390,4 +393,3 @@ fn classify_fragment(w: &str, lang: Lang) -> String {
         w.to_string()
     }
 }
-

@@ -8,8 +8,8 @@ use regex::Regex;
 
 use super::lex::{Lex, LexKind};
 use super::tables;
-use crate::numbers;
 use crate::Lang;
+use crate::numbers;
 
 macro_rules! re {
     ($name:ident, $pat:expr) => {
@@ -17,7 +17,6 @@ macro_rules! re {
     };
 }
 pub(super) use re;
-
 
 re!(NUMBER, r"^([+-]|−)?(\d[\d,]*(?:\.\d+)?|\.\d+)$");
 
@@ -31,14 +30,12 @@ pub(super) enum Out {
     Nothing,
 }
 
-
 pub(super) struct Cx<'a> {
     pub(super) text: &'a str,
     pub(super) base: usize,
     pub(super) items: &'a [Lex],
     pub(super) lang: Lang,
 }
-
 
 impl<'a> Cx<'a> {
     pub(super) fn src(&self, r: &Range<usize>) -> &'a str {
@@ -84,7 +81,10 @@ impl<'a> Cx<'a> {
     pub(super) fn sentence_initial(&self, i: usize) -> bool {
         match i.checked_sub(1).and_then(|j| self.items.get(j)) {
             None => true,
-            Some(Lex { kind: LexKind::Punct(p), .. }) => p.contains(['.', '!', '?']) || (i >= 2 && matches!(&self.items[i - 2].kind, LexKind::Punct(q) if q.contains(['.', '!', '?']))),
+            Some(Lex { kind: LexKind::Punct(p), .. }) => {
+                p.contains(['.', '!', '?'])
+                    || (i >= 2 && matches!(&self.items[i - 2].kind, LexKind::Punct(q) if q.contains(['.', '!', '?'])))
+            }
             Some(_) => false,
         }
     }
@@ -99,27 +99,22 @@ impl<'a> Cx<'a> {
     }
 }
 
-
 pub(super) fn capitalized(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_uppercase())
 }
-
 
 pub(super) fn is_plain_number(s: &str) -> bool {
     NUMBER.is_match(s)
 }
 
-
 pub(super) fn int_value(s: &str) -> Option<u64> {
     s.replace(',', "").parse().ok()
 }
-
 
 pub(super) fn is_month_word(s: &str) -> bool {
     let w = s.trim_end_matches(['.', ',']);
     tables::month(w).is_some() && (w.len() > 3 || capitalized(w)) && w != "may" && w != "mar" && w != "jan"
 }
-
 
 pub(super) fn sign_word(s: Option<&str>) -> &'static str {
     match s {
@@ -129,7 +124,6 @@ pub(super) fn sign_word(s: Option<&str>) -> &'static str {
     }
 }
 
-
 pub(super) fn signed_number(s: &str, lang: Lang) -> String {
     let (sign, rest) = match s.chars().next() {
         Some('-') | Some('−') => ("minus ", &s[s.chars().next().unwrap().len_utf8()..]),
@@ -138,7 +132,6 @@ pub(super) fn signed_number(s: &str, lang: Lang) -> String {
     };
     format!("{sign}{}", numbers::number(rest, lang).unwrap_or_else(|| numbers::digits(rest)))
 }
-
 
 /// After a trailing abbreviation: does its period also end the sentence?
 pub(super) fn ends_sentence(cx: &Cx, i: usize) -> bool {
@@ -156,9 +149,7 @@ pub(super) fn ends_sentence(cx: &Cx, i: usize) -> bool {
     }
 }
 
-
 pub(super) fn plain_word_then_period(t: &str) -> Out {
     let w = t.trim_end_matches('.');
     if w.is_empty() { Out::Punct(".".into()) } else { Out::WordThenPeriod(w.into()) }
 }
-

@@ -7,8 +7,8 @@ use regex::Regex;
 use super::context::*;
 use super::lex::LexKind;
 use super::tables;
-use crate::numbers;
 use crate::Lang;
+use crate::numbers;
 
 re!(TIME, r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?i:(a\.?m\.?|p\.?m\.?))?$");
 
@@ -24,29 +24,29 @@ re!(ISO_DATE, r"^(\d{4})-(\d{1,2})-(\d{1,2})$");
 
 /// Words a year usually follows ("in 1999", "since 2001").
 pub(super) const YEAR_CUES: &[&str] = &[
-    "in", "since", "by", "until", "till", "from", "of", "year", "circa", "before", "after", "during", "through",
-    "to", "and", "or", "early", "late", "mid", "summer", "winter", "spring", "fall", "autumn", "around", "about",
+    "in", "since", "by", "until", "till", "from", "of", "year", "circa", "before", "after", "during", "through", "to",
+    "and", "or", "early", "late", "mid", "summer", "winter", "spring", "fall", "autumn", "around", "about",
 ];
 
 /// Words ending in "s" that are not plural nouns, for the year test.
-pub(super) const NOT_PLURAL: &[&str] = &["was", "is", "has", "as", "this", "its", "his", "us", "does", "yes", "thus", "plus", "versus"];
-
+pub(super) const NOT_PLURAL: &[&str] =
+    &["was", "is", "has", "as", "this", "its", "his", "us", "does", "yes", "thus", "plus", "versus"];
 
 pub(super) fn is_time(s: &str) -> bool {
-    TIME.captures(s).is_some_and(|c| c[1].parse::<u32>().is_ok_and(|h| h <= 24) && c[2].parse::<u32>().is_ok_and(|m| m < 60))
+    TIME.captures(s)
+        .is_some_and(|c| c[1].parse::<u32>().is_ok_and(|h| h <= 24) && c[2].parse::<u32>().is_ok_and(|m| m < 60))
 }
-
 
 pub(super) fn is_date_comma(cx: &Cx, i: usize) -> bool {
     if cx.items[i].kind != LexKind::Punct(",".into()) || i == 0 {
         return false;
     }
-    let day = cx.core(i - 1).is_some_and(|d| int_value(d).is_some_and(|n| (1..=31).contains(&n)) || ORDINAL.is_match(d));
+    let day =
+        cx.core(i - 1).is_some_and(|d| int_value(d).is_some_and(|n| (1..=31).contains(&n)) || ORDINAL.is_match(d));
     let after_month = day && cx.prev_adj(i - 1).is_some_and(is_month_word);
     let year = cx.core(i + 1).is_some_and(|y| y.len() == 4 && int_value(y).is_some_and(|n| (1000..=2099).contains(&n)));
     after_month && year
 }
-
 
 pub(super) fn time(cx: &Cx, i: usize, t: &str) -> String {
     let c = TIME.captures(t).unwrap();
@@ -73,9 +73,9 @@ pub(super) fn time(cx: &Cx, i: usize, t: &str) -> String {
     s
 }
 
-
 pub(super) fn ampm(cx: &Cx, i: usize, t: &str) -> Out {
-    let prev_is_time = cx.prev_adj(i).is_some_and(|p| is_time(p) || int_value(p).is_some_and(|n| (1..=12).contains(&n)));
+    let prev_is_time =
+        cx.prev_adj(i).is_some_and(|p| is_time(p) || int_value(p).is_some_and(|n| (1..=12).contains(&n)));
     let dotted = t.contains('.');
     if !prev_is_time && !dotted {
         return Out::Word(t.to_string());
@@ -84,13 +84,11 @@ pub(super) fn ampm(cx: &Cx, i: usize, t: &str) -> Out {
     if t.ends_with('.') && ends_sentence(cx, i) { Out::WordThenPeriod(spoken.into()) } else { Out::Word(spoken.into()) }
 }
 
-
 pub(super) fn decade(d: &str, lang: Lang) -> String {
     let n: u64 = d.parse().unwrap_or(0);
     let words = if d.len() == 2 { numbers::cardinal(n, lang) } else { numbers::year(n, lang) };
     if let Some(stem) = words.strip_suffix('y') { format!("{stem}ies") } else { format!("{words}s") }
 }
-
 
 pub(super) fn numeric_date(t: &str, lang: Lang) -> Option<String> {
     let (y, m, d) = if let Some(c) = NUM_DATE.captures(t) {
@@ -113,7 +111,6 @@ pub(super) fn numeric_date(t: &str, lang: Lang) -> Option<String> {
     })
 }
 
-
 pub(super) fn looks_like_year(cx: &Cx, i: usize) -> bool {
     if let Some((p, _)) = cx.prev(i) {
         let pl = p.to_ascii_lowercase();
@@ -121,10 +118,8 @@ pub(super) fn looks_like_year(cx: &Cx, i: usize) -> bool {
         if is_month_word(p) || YEAR_CUES.contains(&pl.as_str()) {
             return true;
         }
-        let day_of_month = cx
-            .prev_idx(i)
-            .and_then(|(j, _)| cx.prev(j))
-            .is_some_and(|(q, punct)| !punct && is_month_word(q));
+        let day_of_month =
+            cx.prev_idx(i).and_then(|(j, _)| cx.prev(j)).is_some_and(|(q, punct)| !punct && is_month_word(q));
         if int_value(p).is_some_and(|d| (1..=31).contains(&d)) && day_of_month {
             return true;
         }
@@ -140,10 +135,11 @@ pub(super) fn looks_like_year(cx: &Cx, i: usize) -> bool {
     }
 }
 
-
 /// Words after which a roman numeral is a plain number ("Chapter IV", "World War II").
-pub(super) const ROMAN_CUES: &[&str] = &["chapter", "part", "book", "volume", "vol.", "act", "scene", "section", "phase", "episode", "season", "war", "round", "level", "stage", "type", "class"];
-
+pub(super) const ROMAN_CUES: &[&str] = &[
+    "chapter", "part", "book", "volume", "vol.", "act", "scene", "section", "phase", "episode", "season", "war",
+    "round", "level", "stage", "type", "class",
+];
 
 pub(super) fn roman_value(t: &str) -> Option<u64> {
     let val = |c| match c {
@@ -164,7 +160,9 @@ pub(super) fn roman_value(t: &str) -> Option<u64> {
     let canon = {
         let mut out = String::new();
         let mut m = n;
-        for (v, r) in [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")] {
+        for (v, r) in
+            [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+        {
             while m >= v {
                 out.push_str(r);
                 m -= v;
@@ -174,7 +172,6 @@ pub(super) fn roman_value(t: &str) -> Option<u64> {
     };
     (canon == t).then_some(n)
 }
-
 
 /// "Chapter IV" → "Chapter four"; "Henry VIII" → "Henry the eighth".
 pub(super) fn roman(cx: &Cx, i: usize, t: &str) -> Option<String> {
@@ -192,11 +189,9 @@ pub(super) fn roman(cx: &Cx, i: usize, t: &str) -> Option<String> {
     None
 }
 
-
 /// A month or weekday abbreviation is read as one before a day, a month, or (capitalized) a comma.
 pub(super) fn date_context(cx: &Cx, i: usize, t: &str, next: Option<&str>) -> bool {
     let before_date = next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()) || is_month_word(n));
     let before_comma = capitalized(t) && cx.items.get(i + 1).is_some_and(|x| x.kind == LexKind::Punct(",".into()));
     before_date || before_comma
 }
-

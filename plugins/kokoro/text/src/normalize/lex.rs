@@ -82,7 +82,8 @@ fn lex_token(text: &str, r: Range<usize>, base: usize, space_before: bool, out: 
     let (mut s, mut e) = (r.start, r.end);
     let mut lead: Vec<(Range<usize>, String)> = Vec::new();
     let mut trail: Vec<(Range<usize>, String)> = Vec::new();
-    let quoted_single = tok.starts_with(['\'', '‘']) && tok.trim_end_matches(TRAILING).trim_end_matches('.').ends_with(['\'', '’']);
+    let quoted_single =
+        tok.starts_with(['\'', '‘']) && tok.trim_end_matches(TRAILING).trim_end_matches('.').ends_with(['\'', '’']);
 
     // Leading openers. A leading apostrophe is a quote only when the token also closes one
     // (so "'90s" and "'tis" keep theirs).
@@ -169,7 +170,9 @@ fn split_core(text: &str, r: Range<usize>, base: usize, first: &mut bool, space_
             ('…'.len_utf8(), "…")
         } else if rest.starts_with("..") {
             (rest.len() - rest.trim_start_matches('.').len(), "…")
-        } else if rest.starts_with('–') && !(prev_digit && rest['–'.len_utf8()..].starts_with(|c: char| c.is_ascii_digit())) {
+        } else if rest.starts_with('–')
+            && !(prev_digit && rest['–'.len_utf8()..].starts_with(|c: char| c.is_ascii_digit()))
+        {
             ('–'.len_utf8(), "—")
         } else {
             i += rest.chars().next().unwrap().len_utf8();
@@ -213,7 +216,10 @@ mod tests {
 
     #[test]
     fn peels_punctuation_and_keeps_abbreviations() {
-        assert_eq!(show("\"Absolutely,\" she said."), ["P:\"", "C:Absolutely", "P:,", "P:\"", "C:she", "C:said", "P:."]);
+        assert_eq!(
+            show("\"Absolutely,\" she said."),
+            ["P:\"", "C:Absolutely", "P:,", "P:\"", "C:she", "C:said", "P:."]
+        );
         assert_eq!(show("Elm Ave. in"), ["C:Elm", "C:Ave.", "C:in"]);
         assert_eq!(show("9 a.m."), ["C:9", "C:a.m."]);
         assert_eq!(show("well—maybe... (no)"), ["C:well", "P:—", "C:maybe", "P:…", "P:(", "C:no", "P:)"]);

@@ -75,7 +75,8 @@ fn mark_sentence_ends(text: &str, base: usize, toks: &mut [NormToken]) {
     for i in 0..n {
         let t = &toks[i];
         let next = toks.get(i + 1);
-        let gap = next.map(|nx| &text[t.source.end.min(nx.source.start) - base..nx.source.start.max(t.source.end) - base]);
+        let gap =
+            next.map(|nx| &text[t.source.end.min(nx.source.start) - base..nx.source.start.max(t.source.end) - base]);
         let paragraph = gap.is_some_and(|g| g.matches('\n').count() >= 2);
         let line_then_capital = gap.is_some_and(|g| g.contains('\n'))
             && next.is_some_and(|nx| nx.spoken.starts_with(|c: char| c.is_uppercase()));
@@ -84,12 +85,13 @@ fn mark_sentence_ends(text: &str, base: usize, toks: &mut [NormToken]) {
             TokenKind::Punct if is_terminal(&t.spoken) => {
                 // Closing quotes and brackets right after belong to this sentence; a period
                 // before a lower-case word is an abbreviation's we do not know ("approx. five").
-                let lower_next = t.spoken == "." && next.is_some_and(|nx| nx.spoken.starts_with(|c: char| c.is_lowercase()));
-                next_spaced && !lower_next && !next.is_some_and(|nx| nx.kind == TokenKind::Punct && is_terminal(&nx.spoken))
+                let lower_next =
+                    t.spoken == "." && next.is_some_and(|nx| nx.spoken.starts_with(|c: char| c.is_lowercase()));
+                next_spaced
+                    && !lower_next
+                    && !next.is_some_and(|nx| nx.kind == TokenKind::Punct && is_terminal(&nx.spoken))
             }
-            TokenKind::Punct if is_closer(&t.spoken) => {
-                next_spaced && i > 0 && toks[i - 1].sentence_end_candidate()
-            }
+            TokenKind::Punct if is_closer(&t.spoken) => next_spaced && i > 0 && toks[i - 1].sentence_end_candidate(),
             TokenKind::Punct if t.spoken == "…" => {
                 next_spaced && next.is_some_and(|nx| nx.spoken.starts_with(|c: char| c.is_uppercase()))
             }

@@ -19,7 +19,6 @@ pub(super) fn currency_names(sym: &str) -> (&'static str, &'static str, &'static
     }
 }
 
-
 pub(super) fn money(cx: &Cx, i: usize, t: &str) -> Option<String> {
     let c = MONEY.captures(t)?;
     let lang = cx.lang;
@@ -60,7 +59,6 @@ pub(super) fn money(cx: &Cx, i: usize, t: &str) -> Option<String> {
     })
 }
 
-
 pub(super) fn magnitude_after_money(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     let lower = t.to_ascii_lowercase();
     if !tables::MAGNITUDES.contains(&lower.as_str()) {
@@ -74,4 +72,3 @@ pub(super) fn magnitude_after_money(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     let (_, many, _, _) = currency_names(&c[2]);
     Some(Out::Word(format!("{t} {many}")))
 }
-

@@ -7,8 +7,7 @@ use regex::Regex;
 /// "(555)": an area code whose parentheses belong to a phone number.
 pub static AREA_CODE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\(\d{3}\)$").unwrap());
 /// "U.S.", "e.g.", "a.m.", "Ph.D.": letters each followed by a period.
-pub static LETTER_DOTS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:[A-Za-z]{1,2}\.){2,}$").unwrap());
+pub static LETTER_DOTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:[A-Za-z]{1,2}\.){2,}$").unwrap());
 /// "J." — an initial.
 pub static INITIAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Z]\.$").unwrap());
 
@@ -139,8 +138,18 @@ fn unit_with_period(core: &str) -> bool {
 
 /// Full month names, January first.
 pub const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// The month a word names ("Nov", "Nov.", "November", "sept"), if any.
@@ -150,7 +159,11 @@ pub fn month(word: &str) -> Option<&'static str> {
         return None;
     }
     MONTHS.iter().copied().find(|m| {
-        m.eq_ignore_ascii_case(w) || (w.len() >= 3 && m.len() > w.len() && m[..w.len()].eq_ignore_ascii_case(w) && (w.len() == 3 || w.eq_ignore_ascii_case("sept")))
+        m.eq_ignore_ascii_case(w)
+            || (w.len() >= 3
+                && m.len() > w.len()
+                && m[..w.len()].eq_ignore_ascii_case(w)
+                && (w.len() == 3 || w.eq_ignore_ascii_case("sept")))
     })
 }
 

@@ -149,9 +149,15 @@ fn sentence_splitting_respects_abbreviations() {
     );
     assert_eq!(sentences("We met on Elm St. Then we left."), ["We met on Elm Street", "Then we left"]);
     assert_eq!(sentences("Call before 9 a.m. Tomorrow is late."), ["Call before nine a.m.", "Tomorrow is late"]);
-    assert_eq!(sentences("Is it 50% off? \"Absolutely,\" she said, \"until Sunday!\""), ["Is it fifty percent off", "Absolutely she said until Sunday"]);
+    assert_eq!(
+        sentences("Is it 50% off? \"Absolutely,\" she said, \"until Sunday!\""),
+        ["Is it fifty percent off", "Absolutely she said until Sunday"]
+    );
     assert_eq!(sentences("Title line\n\nBody text here."), ["Title line", "Body text here"]);
-    assert_eq!(sentences("It weighs approx. five tons. Call ext. 89 now."), ["It weighs approximately five tons", "Call extension eighty-nine now"]);
+    assert_eq!(
+        sentences("It weighs approx. five tons. Call ext. 89 now."),
+        ["It weighs approximately five tons", "Call extension eighty-nine now"]
+    );
     assert_eq!(sentences("We paid Acme Corp. to do it."), ["We paid Acme Corporation to do it"]);
 }
 

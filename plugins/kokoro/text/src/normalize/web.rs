@@ -138,11 +138,8 @@ pub fn email(s: &str) -> String {
 /// "https://www.example.com/docs" → "W W W dot example dot com slash docs" (the scheme is not read).
 pub fn url(s: &str) -> String {
     let lower = s.to_ascii_lowercase();
-    let rest = ["https://", "http://", "ftp://"]
-        .iter()
-        .find(|p| lower.starts_with(*p))
-        .map(|p| &s[p.len()..])
-        .unwrap_or(s);
+    let rest =
+        ["https://", "http://", "ftp://"].iter().find(|p| lower.starts_with(*p)).map(|p| &s[p.len()..]).unwrap_or(s);
     let rest = rest.trim_end_matches('/');
     dotted(rest)
 }
