@@ -61,7 +61,9 @@ pub fn provider(
         None => {}
         Some(Value::Object(table)) => merged.extend(table.clone()),
         Some(other) => {
-            return Err(PluginError::not_configured(format!("[backends.cloud.{section}] must be a table, got {other}")));
+            return Err(PluginError::not_configured(format!(
+                "[backends.cloud.{section}] must be a table, got {other}"
+            )));
         }
     }
     let table = Value::Object(merged);
