@@ -63,9 +63,15 @@ fn the_durations_output_leaves_the_audio_identical() {
     let data = k::data_dir();
     let env = model::init_runtime(&data.join("onnxruntime/libonnxruntime.so.1.31.1")).expect("ONNX Runtime");
     let path = data.join("kokoro/kokoro-v1.0.int8.onnx");
-    let with = model::Model::load(env, &path, 2, true).expect("patched model");
-    let without = model::Model::load(env, &path, 2, false).expect("original model");
-    assert!(with.has_durations() && !without.has_durations());
+    // The patched copy is written once into the cache folder and loaded by path; without a cache
+    // the model is patched in memory. Both must give the same graph.
+    let cache = tempfile::tempdir().expect("temp dir");
+    let with = model::Model::load(env, &path, 2, true, Some(cache.path())).expect("patched model");
+    let copies: Vec<_> = std::fs::read_dir(cache.path()).expect("cache").flatten().map(|e| e.path()).collect();
+    assert_eq!(copies.len(), 1, "one patched copy in the cache: {copies:?}");
+    let in_memory = model::Model::load(env, &path, 2, true, None).expect("patched model, in memory");
+    let without = model::Model::load(env, &path, 2, false, None).expect("original model");
+    assert!(with.has_durations() && in_memory.has_durations() && !without.has_durations());
     let vocab = Vocab::builtin();
     let mut ids = vec![0i64];
     ids.extend("ɐ ʤˈɛntᵊl bɹˈiz kˈæɹid ðə smˈɛl ʌv pˈIn tɹˈiz.".chars().filter_map(|c| vocab.id(c)));
@@ -74,6 +80,8 @@ fn the_durations_output_leaves_the_audio_identical() {
     let style = pack.style(&pack.blend("jf_alpha").expect("voice"), ids.len() - 2);
     let a = with.run(&ids, &style, 1.0).expect("run with durations");
     let b = without.run(&ids, &style, 1.0).expect("run without durations");
+    let c = in_memory.run(&ids, &style, 1.0).expect("run patched in memory");
+    assert!(a.audio == c.audio && a.durations == c.durations, "the cached copy and the in-memory patch agree");
     assert!(a.audio.len() > 24_000, "a second or more of audio: {}", a.audio.len());
     assert!(a.audio == b.audio, "audio differs: {} vs {} samples", a.audio.len(), b.audio.len());
     let durations = a.durations.expect("durations from the patched graph");

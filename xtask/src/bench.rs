@@ -236,7 +236,7 @@ pub fn run(args: &[String]) -> Result<()> {
     (r.cold_chorus, r.cold_peer) = (cold_c, cold_p);
 
     eprintln!("bench: plugin overhead (synthetic plugin)");
-    r.overhead = measure::overhead(&library, &host_args, 20_000)?;
+    r.overhead = measure::overhead(&library, &host_args, 15_000)?;
 
     eprintln!("bench: word error rate (judge)");
     let judge = eval.join("wer.py");

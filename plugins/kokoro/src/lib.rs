@@ -88,7 +88,8 @@ impl KokoroEngine {
             })?
         };
         let threads = config.threads();
-        let model = Model::load(env, &paths.model, threads, config.word_timestamps.unwrap_or(true))?;
+        let cache = config.data_dir.as_ref().map(|d| d.join("kokoro/derived"));
+        let model = Model::load(env, &paths.model, threads, config.word_timestamps.unwrap_or(true), cache.as_deref())?;
         // espeak-ng (for words outside misaki's lexicon) is looked for in the data folder first.
         let frontend = match &config.data_dir {
             Some(dir) => Frontend::with_options(FrontendOptions::with_data_dir(dir)),

@@ -23,6 +23,12 @@ pub struct Model {
     durations: bool,
 }
 
+/// Where the session's model comes from.
+enum Source {
+    File(PathBuf),
+    Memory(Vec<u8>),
+}
+
 /// The ONNX Runtime environment, created once per process from the first library path given.
 static ENVIRONMENT: OnceLock<Result<(PathBuf, ort::environment::Environment), String>> = OnceLock::new();
 
@@ -53,17 +59,30 @@ impl Model {
         path: &Path,
         threads: usize,
         durations: bool,
+        cache: Option<&Path>,
     ) -> Result<Self, PluginError> {
         crate::config::require_file(path, "Kokoro model")?;
-        let mut bytes = std::fs::read(path).map_err(|e| {
+        let read_error = |e: std::io::Error| {
             PluginError::not_configured(format!(
                 "kokoro: cannot read the model at {}: {e}; {SETUP_HINT}",
                 path.display()
             ))
-        })?;
-        if durations {
-            bytes.extend(graph::extra_output(graph::DURATIONS));
-        }
+        };
+        // Loading by path keeps the model's bytes out of this process (ONNX Runtime frees its
+        // parse buffer after building the session): the durations variant is written once to
+        // `cache` and loaded from there. Without a writable cache it is patched in memory.
+        let source = if !durations {
+            Source::File(path.to_path_buf())
+        } else {
+            match cache.and_then(|dir| graph::patched_copy(path, dir, graph::DURATIONS).ok()) {
+                Some(patched) => Source::File(patched),
+                None => {
+                    let mut bytes = std::fs::read(path).map_err(read_error)?;
+                    bytes.extend(graph::extra_output(graph::DURATIONS));
+                    Source::Memory(bytes)
+                }
+            }
+        };
         let broken = |e: String| {
             PluginError::not_configured(format!(
                 "kokoro: the model at {} does not load ({e}); it may be corrupt or not a Kokoro v1.0 ONNX model — \
@@ -72,7 +91,7 @@ impl Model {
             ))
         };
         let options = |e: ort::Error<ort::session::builder::SessionBuilder>| broken(e.to_string());
-        let session = Session::builder(env)
+        let mut builder = Session::builder(env)
             .map_err(|e| broken(e.to_string()))?
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(options)?
@@ -82,9 +101,13 @@ impl Model {
             .map_err(options)?
             // No busy-waiting: the text thread runs beside inference, and cores are often shared.
             .with_intra_op_spinning(false)
-            .map_err(options)?
-            .commit_from_memory(&bytes)
-            .map_err(|e| broken(e.to_string()))?;
+            .map_err(options)?;
+        let session = match &source {
+            Source::File(file) => builder.commit_from_file(file),
+            Source::Memory(bytes) => builder.commit_from_memory(bytes),
+        }
+        .map_err(|e| broken(e.to_string()))?;
+        drop(source);
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for needed in ["tokens", "style", "speed"] {
             if !inputs.contains(&needed) {

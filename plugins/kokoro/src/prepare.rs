@@ -55,12 +55,14 @@ pub struct Prepared {
     pub end: Boundary,
     /// The end of the last byte of the text this chunk covers (for progress).
     pub text_end: usize,
+    /// Context ids after the last word (see `Chunk::lookahead`): the audio is cut at the last word's end.
+    pub lookahead: usize,
 }
 
 impl Prepared {
-    /// Phoneme tokens without the pads.
+    /// Phoneme tokens spoken (without the pads and the lookahead context).
     pub fn token_count(&self) -> usize {
-        self.ids.len() - 2
+        self.ids.len() - 2 - self.lookahead
     }
 }
 
@@ -86,8 +88,11 @@ pub fn prepare(chunk: &Chunk, vocab: &Vocab) -> Prepared {
             _ => words.push(WordSpan { bytes, tokens: start..ids.len() }),
         }
     }
+    let before = ids.len();
+    ids.extend(chunk.lookahead.chars().filter_map(|c| vocab.id(c)).take((MAX_TOKENS + 1).saturating_sub(before)));
+    let lookahead = ids.len() - before;
     ids.push(0);
-    Prepared { ids, words, end: chunk.end, text_end }
+    Prepared { ids, words, end: chunk.end, text_end, lookahead }
 }
 
 #[cfg(test)]
@@ -108,6 +113,7 @@ mod tests {
             ],
             end: Boundary::End,
             source: 0..11,
+            lookahead: String::new(),
         };
         let p = prepare(&chunk, &vocab);
         // 0, h ə l ˈ O, space, w ˈ ɜ ɹ l d (the snowman is not in the vocabulary), ., 0
@@ -115,6 +121,22 @@ mod tests {
         assert_eq!((p.ids[0], *p.ids.last().unwrap()), (0, 0));
         assert_eq!(p.words, vec![WordSpan { bytes: 0..5, tokens: 1..6 }, WordSpan { bytes: 6..11, tokens: 7..13 }]);
         assert_eq!(p.text_end, 11);
+        assert_eq!(p.lookahead, 0);
+    }
+
+    #[test]
+    fn lookahead_ids_follow_the_words_but_belong_to_none() {
+        let vocab = Vocab::builtin();
+        let chunk = Chunk {
+            pieces: vec![Piece { phonemes: "bˈOt".into(), word: Some(0..4) }],
+            end: Boundary::Word,
+            source: 0..4,
+            lookahead: " dɹˈɪftᵻd".into(),
+        };
+        let p = prepare(&chunk, &vocab);
+        assert_eq!(p.lookahead, 9);
+        assert_eq!(p.ids.len(), 1 + 4 + 9 + 1);
+        assert_eq!(p.words, vec![WordSpan { bytes: 0..4, tokens: 1..5 }]);
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Job<'_> {
         let mut detail = serde_json::Value::Null;
         if has_words && p.token_count() > 0 {
             let t = Instant::now();
-            let style = self.voices.style(&self.blend, p.token_count());
+            let style = self.voices.style(&self.blend, p.ids.len() - 2);
             let out = self.model.run(&p.ids, &style, self.speed)?;
             tally.inference += t.elapsed().as_secs_f64();
             let mut raw = out.audio;
@@ -125,7 +125,7 @@ impl Job<'_> {
                 let last = p.words.iter().rev().find(|w| !w.tokens.is_empty())?;
                 Some((e[first.tokens.start], e[last.tokens.end]))
             });
-            let (head, tail) = audio::cut_points(&raw, keep);
+            let (head, tail) = audio::cut_points(&raw, keep, p.lookahead > 0);
             raw.truncate(tail);
             let mut speech = raw.split_off(head);
             audio::fade_edges(&mut speech, head > 0, true);

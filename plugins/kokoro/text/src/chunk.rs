@@ -43,6 +43,11 @@ pub struct Chunk {
     pub end: Boundary,
     /// Byte range of the input from the first to the last word this chunk speaks.
     pub source: Range<usize>,
+    /// After a cut between two words: the phonemes of the next few words (with the space before
+    /// them), spoken only as context so the last word of this chunk keeps its in-sentence
+    /// intonation and length; their audio is cut off at the last word's end and they are spoken
+    /// again, in full, by the next chunk. Empty otherwise.
+    pub lookahead: String,
 }
 
 impl Chunk {
@@ -87,7 +92,7 @@ pub struct ChunkPolicy {
 impl Default for ChunkPolicy {
     fn default() -> Self {
         ChunkPolicy {
-            first_max_tokens: 80,
+            first_max_tokens: 24,
             max_tokens: 400,
             first_cut_at_word: true,
             min_cut_words: 3,
@@ -302,7 +307,11 @@ impl<'a> Chunks<'a> {
             (Some(a), Some(b)) => a.start..b.end,
             _ => 0..0,
         };
-        Ok(Some(Chunk { pieces, end, source }))
+        let lookahead = match (end, self.clauses.front()) {
+            (Boundary::Word, Some(next)) => lookahead(&next.pieces, LOOKAHEAD_WORDS),
+            _ => String::new(),
+        };
+        Ok(Some(Chunk { pieces, end, source, lookahead }))
     }
 }
 
@@ -400,6 +409,33 @@ fn word_starts(pieces: &[Piece]) -> Vec<usize> {
         }
     }
     out
+}
+
+/// Words spoken as context after a cut between two words (see [`Chunk::lookahead`]).
+const LOOKAHEAD_WORDS: usize = 1;
+
+/// The phonemes of the first `words` words of `pieces`, with a leading space, without any
+/// trailing punctuation (so the context never sounds like an ending).
+fn lookahead(pieces: &[Piece], words: usize) -> String {
+    let mut out = String::from(" ");
+    let mut seen: Option<&Range<usize>> = None;
+    let mut count = 0;
+    for p in pieces {
+        match &p.word {
+            Some(w) if seen != Some(w) => {
+                if count == words {
+                    break;
+                }
+                count += 1;
+                seen = Some(w);
+                out.push_str(&p.phonemes);
+            }
+            Some(_) => out.push_str(&p.phonemes),
+            None if count > 0 && p.phonemes.trim().is_empty() => out.push(' '),
+            None => {}
+        }
+    }
+    if count == 0 { String::new() } else { out.trim_end().to_string() }
 }
 
 /// Words that open a phrase: cutting before one sounds like a natural pause.

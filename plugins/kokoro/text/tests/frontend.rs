@@ -228,11 +228,23 @@ fn first_chunk_is_short_and_later_chunks_pack_sentences() {
                 Please remind me to buy milk, eggs, and bread on the way home. \
                 My sister painted the kitchen a bright shade of yellow last spring. \
                 The library will stay open late during the final exam week.";
-    let cs = chunks(text, &ChunkPolicy::default());
-    assert!(cs[0].token_len() <= 80, "{}", cs[0].token_len());
-    assert_eq!(cs[0].end, Boundary::Clause);
-    assert!(cs.len() <= 3, "later sentences are packed: {}", cs.len());
-    assert!(cs[1].phonemes().contains(". "), "two sentences in one chunk: {}", cs[1].phonemes());
+    let policy = ChunkPolicy::default();
+    let cs = chunks(text, &policy);
+    assert!(cs[0].token_len() <= policy.first_max_tokens, "{}", cs[0].token_len());
+    // The first clause is longer than the first chunk's budget, so it is cut between two words,
+    // with the next word as context; later chunks are whole clauses and sentences, no context.
+    assert_eq!(cs[0].end, Boundary::Word);
+    assert!(cs[1].phonemes().starts_with(cs[0].lookahead.trim()), "{:?} then {:?}", cs[0].lookahead, cs[1].phonemes());
+    let context = cs[0].lookahead.trim();
+    assert!(!context.is_empty() && !context.contains(' '), "one word of context: {:?}", cs[0].lookahead);
+    assert!(cs[1..].iter().all(|c| c.end == Boundary::Word || c.lookahead.is_empty()));
+    assert!(cs.len() <= 4, "later sentences are packed: {}", cs.len());
+    assert!(cs.iter().any(|c| c.phonemes().contains(". ")), "two sentences in one chunk");
+
+    // With a budget over the first clause, the first chunk is that clause, without context.
+    let whole = chunks(text, &ChunkPolicy { first_max_tokens: 80, ..ChunkPolicy::default() });
+    assert_eq!(whole[0].end, Boundary::Clause);
+    assert!(whole[0].lookahead.is_empty());
 }
 
 /// A 30-minute chapter: ~25k words. The first chunk arrives after one sentence is phonemized and
