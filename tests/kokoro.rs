@@ -92,7 +92,24 @@ fn the_durations_output_leaves_the_audio_identical() {
 
 #[test]
 fn word_timestamps_are_the_durations_summed_per_word() {
-    let b = backend(k::config());
+    word_timestamps_follow_the_durations(k::config());
+}
+
+/// The same with a context word after each cut between words, crossfaded into the next chunk:
+/// the words and their times must not move, and the context word's audio must not be heard twice.
+#[test]
+fn word_timestamps_hold_with_a_context_word_at_cuts() {
+    let mut config = k::config();
+    config["lookahead_words"] = 1.into();
+    let (plain, context) =
+        (word_timestamps_follow_the_durations(k::config()), word_timestamps_follow_the_durations(config));
+    let (a, b) = (plain.audio.len() as f64 / 24_000.0, context.audio.len() as f64 / 24_000.0);
+    // A context word heard twice would add about its length (a quarter second or more).
+    assert!(b <= a + 0.1, "with context {b:.2} s against {a:.2} s without");
+}
+
+fn word_timestamps_follow_the_durations(config: serde_json::Value) -> k::Recording {
+    let b = backend(config);
     // Long enough for several chunks (the first is short), with clause and sentence joins.
     let text = "My sister painted the kitchen a bright shade of yellow last spring, and then she \
                 painted the hallway too. Our flight was delayed because of strong winds over the mountains; \
@@ -140,6 +157,7 @@ fn word_timestamps_are_the_durations_summed_per_word() {
     let audio_end = rec.audio.len() as f64 / 24_000.0;
     let last = rec.words.last().unwrap();
     assert!(last.end <= audio_end + 1e-9 && audio_end - last.end <= 0.05, "last word ends {} of {audio_end}", last.end);
+    rec
 }
 
 #[test]

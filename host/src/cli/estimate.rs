@@ -1,9 +1,8 @@
 //! `chorus estimate`: characters and price of a request before making it, from the serving
 //! backend's price model (or the config's override), with audio length estimated from the text.
 
+use super::input::TextInput;
 use crate::Chorus;
-use anyhow::Context;
-use std::path::PathBuf;
 
 /// Speech runs at about this many characters per second (English at a normal pace); the audio
 /// length of per-minute prices is estimated with it.
@@ -11,11 +10,8 @@ pub const CHARS_PER_SECOND: f64 = 15.0;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The text to price; `-` reads standard input.
-    pub text: Option<String>,
-    /// Read the text from a UTF-8 file.
-    #[arg(long, short, value_name = "FILE", conflicts_with = "text")]
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: TextInput,
     /// Model name (default: the configured default model).
     #[arg(long, short)]
     pub model: Option<String>,
@@ -24,14 +20,7 @@ pub struct Args {
 }
 
 pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
-    let text = match (&args.text, &args.file) {
-        (_, Some(path)) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
-        (Some(t), None) if t == "-" => {
-            std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
-        }
-        (Some(t), None) => t.clone(),
-        (None, None) => anyhow::bail!("give the text to price, or --file FILE"),
-    };
+    let text = args.input.read("give the text to price: chorus estimate \"Hello\" (or - for stdin, or --file F)")?;
     chorus.validate_text(&text)?;
     let (route, backend) = chorus.backend(args.model.as_deref())?;
     let price = chorus.price(&backend, &route.model);

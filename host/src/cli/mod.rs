@@ -1,6 +1,7 @@
 //! The `chorus` command line: argument parsing and dispatch. One module per subcommand.
 
 mod estimate;
+mod input;
 mod plugins;
 mod serve;
 mod speak;

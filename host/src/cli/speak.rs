@@ -1,6 +1,7 @@
 //! `chorus speak`: text (argument, stdin or file) to an audio file, stdout or the sound device,
 //! encoded while it is synthesized (see [`crate::audio`]).
 
+use super::input::TextInput;
 use crate::{
     Chorus, Event, Request,
     audio::{AudioError, Boundary, DEFAULT_RATE, Format, OutputSpec, Pipeline, Seam, SeamMode},
@@ -9,17 +10,14 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::{
     fs::File,
-    io::{IsTerminal, Read, Write},
+    io::{IsTerminal, Write},
     path::{Path, PathBuf},
 };
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The text to speak; `-` reads standard input.
-    pub text: Option<String>,
-    /// Read the text from a UTF-8 file.
-    #[arg(long, short, value_name = "FILE", conflicts_with = "text")]
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: TextInput,
     #[arg(long, short)]
     pub model: Option<String>,
     #[arg(long, short)]
@@ -66,7 +64,8 @@ pub struct Args {
 const PROGRESS_BAR_CHARS: usize = 400;
 
 pub async fn run(chorus: &Chorus, args: Args) -> anyhow::Result<()> {
-    let text = read_text(&args)?;
+    let text =
+        args.input.read("give the text to speak: chorus speak \"Hello\" -o hello.wav (or - for stdin, or --file F)")?;
     let spec = output_spec(&args)?;
     // Check everything the user chose before synthesizing anything.
     let mut out = match &args.output {
@@ -225,25 +224,6 @@ fn open_player(_: &OutputSpec) -> Result<Player, AudioError> {
 #[cfg(not(feature = "play"))]
 fn close_player(player: Player) -> Result<(), AudioError> {
     match player {}
-}
-
-fn read_text(args: &Args) -> anyhow::Result<String> {
-    let bytes = match (&args.text, &args.file) {
-        (_, Some(path)) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-        (Some(t), None) if t == "-" => {
-            let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
-            buf
-        }
-        (Some(t), None) => return Ok(t.clone()),
-        (None, None) => {
-            bail!("give the text to speak: chorus speak \"Hello\" -o hello.wav (or - for stdin, or --file F)")
-        }
-    };
-    let source = args.file.as_ref().map_or("standard input".to_string(), |p| p.display().to_string());
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("{source} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
-    })
 }
 
 fn progress_bar() -> ProgressBar {

@@ -7,12 +7,10 @@
 
 use super::{
     AppState,
-    body::{Feed, Piece},
-    encode::Encoder,
+    body::Piece,
     error::ApiError,
-    params::{Dialect, SpeechParams},
-    read_body,
-    synth::{record, start},
+    params::Dialect,
+    synth::{Opened, open},
 };
 use crate::Word;
 use axum::{
@@ -35,14 +33,8 @@ pub async fn captioned_speech(State(state): State<AppState>, body: Result<Bytes,
 }
 
 async fn respond(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let body = read_body(state, body).map_err(|e| record(state, ENDPOINT, "unknown", e))?;
-    let params = SpeechParams::parse(&body, Dialect::Captioned).map_err(|e| record(state, ENDPOINT, "unknown", e))?;
-    let mut encoder = Encoder::new(&params)?;
-    let started = start(state, &params, ENDPOINT).await?;
-    let first = encoder.push(&started.first).map_err(ApiError::internal)?;
-    let mut captions =
-        Captions { mime: params.format.mime(), timestamps: params.timestamps, audio: Vec::new(), words: started.words };
-    let feed = Feed::new(started.session, encoder, first, state.clone(), ENDPOINT, state.settings.request_timeout);
+    let Opened { params, feed, words, .. } = open(state, body, Dialect::Captioned, ENDPOINT).await?;
+    let mut captions = Captions { mime: params.format.mime(), timestamps: params.timestamps, audio: Vec::new(), words };
     let mut stream = Box::pin(feed.into_stream());
     let mut response = if params.stream {
         let lines = stream

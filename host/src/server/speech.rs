@@ -4,12 +4,10 @@
 
 use super::{
     AppState,
-    body::{Feed, Piece},
-    encode::Encoder,
+    body::Piece,
     error::ApiError,
-    params::{Dialect, SpeechParams, StreamFormat},
-    read_body,
-    synth::{record, start},
+    params::{Dialect, StreamFormat},
+    synth::{Opened, open},
 };
 use axum::{
     body::{Body, Bytes},
@@ -31,13 +29,7 @@ pub async fn speech(State(state): State<AppState>, body: Result<Bytes, BytesReje
 }
 
 async fn respond(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let body = read_body(state, body).map_err(|e| record(state, ENDPOINT, "unknown", e))?;
-    let params = SpeechParams::parse(&body, Dialect::OpenAi).map_err(|e| record(state, ENDPOINT, "unknown", e))?;
-    let mut encoder = Encoder::new(&params)?;
-    let started = start(state, &params, ENDPOINT).await?;
-    let first = encoder.push(&started.first).map_err(ApiError::internal)?;
-    let model = started.session.model.clone();
-    let feed = Feed::new(started.session, encoder, first, state.clone(), ENDPOINT, state.settings.request_timeout);
+    let Opened { params, feed, model, characters, .. } = open(state, body, Dialect::OpenAi, ENDPOINT).await?;
     let response = match params.stream_format {
         StreamFormat::Audio => {
             let body = Body::from_stream(feed.into_stream().filter_map(|piece| async move {
@@ -59,7 +51,6 @@ async fn respond(state: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
             response
         }
         StreamFormat::Sse => {
-            let characters = started.characters;
             let body = Body::from_stream(feed.into_stream().filter_map(move |piece| async move {
                 let event = match piece {
                     Piece::Audio(bytes) if bytes.is_empty() => return None,

@@ -2,8 +2,18 @@
 //! limits, voice aliases, backend admission, and every error the backend reports before its first
 //! audio. Only after this succeeds does a handler send response headers.
 
-use super::{AppState, error::ApiError, params::SpeechParams, session::Session, voice::map_blend};
+use super::{
+    AppState,
+    body::Feed,
+    encode::Encoder,
+    error::ApiError,
+    params::{Dialect, SpeechParams},
+    read_body,
+    session::Session,
+    voice::map_blend,
+};
 use crate::{AudioChunk, Event, Request, Word};
+use axum::{body::Bytes, extract::rejection::BytesRejection};
 use std::time::Instant;
 
 /// A synthesis with its first audio in hand.
@@ -13,6 +23,34 @@ pub struct Started {
     /// Word timestamps that arrived before the first audio.
     pub words: Vec<Word>,
     pub characters: usize,
+}
+
+/// A request opened by [`open`]: its parameters, the encoded stream (first audio already in it),
+/// the words that came before the first audio and the model that serves it.
+pub struct Opened {
+    pub params: SpeechParams,
+    pub feed: Feed,
+    pub words: Vec<Word>,
+    pub model: String,
+    pub characters: usize,
+}
+
+/// What every speech endpoint does before its response: read and validate the body, start the
+/// synthesis, wait for the first audio and encode it. Errors are recorded in the metrics.
+pub async fn open(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+    dialect: Dialect,
+    endpoint: &'static str,
+) -> Result<Opened, ApiError> {
+    let body = read_body(state, body).map_err(|e| record(state, endpoint, "unknown", e))?;
+    let params = SpeechParams::parse(&body, dialect).map_err(|e| record(state, endpoint, "unknown", e))?;
+    let mut encoder = Encoder::new(&params)?;
+    let started = start(state, &params, endpoint).await?;
+    let first = encoder.push(&started.first).map_err(ApiError::internal)?;
+    let (model, characters) = (started.session.model.clone(), started.characters);
+    let feed = Feed::new(started.session, encoder, first, state.clone(), endpoint, state.settings.request_timeout);
+    Ok(Opened { params, feed, words: started.words, model, characters })
 }
 
 /// Start `params` on its backend and wait (at most the request timeout, queue included) for the

@@ -16,7 +16,7 @@
 use chorus_plugin_api::PluginError;
 use chorus_remote::{ClientOptions, config};
 use serde_json::Value;
-use std::{collections::BTreeMap, time::Duration};
+use std::collections::BTreeMap;
 
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:7851";
 
@@ -65,17 +65,8 @@ pub struct Settings {
 impl Settings {
     pub fn from_json(config_json: &str) -> Result<Self, PluginError> {
         let c = config::parse(config_json)?;
-        let mut client = config::client_options(&c)?;
-        if c.get("connect_timeout").is_none() {
-            // A local server either answers at once or is not running.
-            client.connect_timeout = Duration::from_secs(5);
-        }
-        if c.get("read_timeout").is_none() {
-            // The native endpoint answers only when the whole file is generated.
-            client.read_timeout = Duration::from_secs(300);
-        }
-        let text =
-            |key: &str| c.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let client = config::local_server_client_options(&c)?;
+        let text = |key: &str| config::text(&c, key);
         let mode = match text("mode") {
             None => Mode::Native,
             Some(m) => Mode::parse(&m).ok_or_else(|| {
@@ -112,6 +103,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn defaults_and_overrides() {

@@ -20,7 +20,6 @@
 use chorus_plugin_api::PluginError;
 use chorus_remote::{ClientOptions, config};
 use serde_json::{Map, Value};
-use std::time::Duration;
 
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:4123";
 
@@ -51,16 +50,8 @@ pub struct Settings {
 impl Settings {
     pub fn from_json(config_json: &str) -> Result<Self, PluginError> {
         let c = config::parse(config_json)?;
-        let mut client = config::client_options(&c)?;
-        if c.get("connect_timeout").is_none() {
-            client.connect_timeout = Duration::from_secs(5);
-        }
-        if c.get("read_timeout").is_none() {
-            // The non-streaming endpoint answers only when the whole text is generated.
-            client.read_timeout = Duration::from_secs(300);
-        }
-        let text =
-            |key: &str| c.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let client = config::local_server_client_options(&c)?;
+        let text = |key: &str| config::text(&c, key);
         let streaming = match c.get("streaming") {
             None => true,
             Some(v) => v.as_bool().ok_or_else(|| {

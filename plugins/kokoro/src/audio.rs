@@ -9,6 +9,8 @@ pub const LEAD_MARGIN: usize = 480;
 pub const TAIL_MARGIN: usize = 960;
 /// Raised-cosine fade length at a cut, so a cut never clicks.
 const FADE: usize = 120;
+/// Length of the crossfade joining two chunks cut between words (20 ms).
+pub const CROSSFADE: usize = 480;
 
 /// Where sound starts and ends in `audio`: `(first, last)` sample indices of loud frames, or
 /// `None` when the whole chunk is silence.
@@ -56,6 +58,15 @@ pub fn fade_edges(audio: &mut [f32], fade_in: bool, fade_out: bool) {
     }
 }
 
+/// Fade `held` out while `next` fades in over its first `held.len()` samples (equal-power).
+pub fn crossfade(held: &[f32], next: &mut [f32]) {
+    let n = held.len().min(next.len());
+    for i in 0..n {
+        let t = (i as f32 + 0.5) / n as f32 * std::f32::consts::FRAC_PI_2;
+        next[i] = held[i] * t.cos() + next[i] * t.sin();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +83,16 @@ mod tests {
         let a = tone(4800, 2400, 7200);
         assert_eq!(sound_span(&a), Some((4800, 7200)));
         assert_eq!(sound_span(&vec![0.0; 1000]), None);
+    }
+
+    #[test]
+    fn a_crossfade_moves_from_one_signal_to_the_other() {
+        let held = vec![1.0f32; 100];
+        let mut next = vec![-1.0f32; 150];
+        crossfade(&held, &mut next);
+        assert!(next[0] > 0.95 && next[99] < -0.95, "starts as held, ends as next: {} {}", next[0], next[99]);
+        assert!(next.windows(2).take(99).all(|w| w[1] <= w[0]), "monotonic between two constants");
+        assert!(next[100..].iter().all(|&x| x == -1.0), "untouched after the crossfade");
     }
 
     #[test]

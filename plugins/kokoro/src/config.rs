@@ -28,6 +28,8 @@ pub struct Config {
     pub first_max_tokens: Option<usize>,
     pub max_tokens: Option<usize>,
     pub first_cut_at_word: Option<bool>,
+    /// Words of context synthesized after a cut between two words and crossfaded away (0: none).
+    pub lookahead_words: Option<usize>,
     /// Seconds of silence after a sentence and after a clause when chunks are joined.
     pub sentence_pause: Option<f32>,
     pub clause_pause: Option<f32>,
@@ -51,7 +53,7 @@ impl Config {
         serde_json::from_str(json).map_err(|e| {
             PluginError::bad_request(format!(
                 "kokoro config: {e} (known keys: data_dir, model, voices, vocab, ort_library, threads, default_voice, \
-                 first_max_tokens, max_tokens, first_cut_at_word, sentence_pause, clause_pause, word_timestamps)"
+                 first_max_tokens, max_tokens, first_cut_at_word, lookahead_words, sentence_pause, clause_pause, word_timestamps)"
             ))
         })
     }

@@ -106,6 +106,13 @@ impl KokoroEngine {
         if let Some(b) = config.first_cut_at_word {
             policy.first_cut_at_word = b;
         }
+        if let Some(n) = config.lookahead_words {
+            policy.lookahead_words = n.min(3);
+        }
+        if !model.has_durations() {
+            // Without per-token durations the context word's audio cannot be found and cut off.
+            policy.lookahead_words = 0;
+        }
         let default_voice = match &config.default_voice {
             Some(v) => {
                 voices.blend(v).map_err(|e| PluginError::bad_request(format!("kokoro config default_voice: {e}")))?;

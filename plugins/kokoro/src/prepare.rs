@@ -55,8 +55,10 @@ pub struct Prepared {
     pub end: Boundary,
     /// The end of the last byte of the text this chunk covers (for progress).
     pub text_end: usize,
-    /// Context ids after the last word (see `Chunk::lookahead`): the audio is cut at the last word's end.
+    /// Context ids after the last word (see `Chunk::lookahead`), spoken but not kept.
     pub lookahead: usize,
+    /// Index in `ids` of the context word's first phoneme (after the space before it).
+    pub context_start: Option<usize>,
 }
 
 impl Prepared {
@@ -89,10 +91,21 @@ pub fn prepare(chunk: &Chunk, vocab: &Vocab) -> Prepared {
         }
     }
     let before = ids.len();
-    ids.extend(chunk.lookahead.chars().filter_map(|c| vocab.id(c)).take((MAX_TOKENS + 1).saturating_sub(before)));
+    let mut context_start = None;
+    for c in chunk.lookahead.chars() {
+        if ids.len() > MAX_TOKENS {
+            break;
+        }
+        if let Some(id) = vocab.id(c) {
+            if context_start.is_none() && !c.is_whitespace() {
+                context_start = Some(ids.len());
+            }
+            ids.push(id);
+        }
+    }
     let lookahead = ids.len() - before;
     ids.push(0);
-    Prepared { ids, words, end: chunk.end, text_end, lookahead }
+    Prepared { ids, words, end: chunk.end, text_end, lookahead, context_start }
 }
 
 #[cfg(test)]
@@ -121,7 +134,7 @@ mod tests {
         assert_eq!((p.ids[0], *p.ids.last().unwrap()), (0, 0));
         assert_eq!(p.words, vec![WordSpan { bytes: 0..5, tokens: 1..6 }, WordSpan { bytes: 6..11, tokens: 7..13 }]);
         assert_eq!(p.text_end, 11);
-        assert_eq!(p.lookahead, 0);
+        assert_eq!((p.lookahead, p.context_start), (0, None));
     }
 
     #[test]
@@ -135,6 +148,7 @@ mod tests {
         };
         let p = prepare(&chunk, &vocab);
         assert_eq!(p.lookahead, 9);
+        assert_eq!(p.context_start, Some(1 + 4 + 1), "after the pad, the word and the space");
         assert_eq!(p.ids.len(), 1 + 4 + 9 + 1);
         assert_eq!(p.words, vec![WordSpan { bytes: 0..4, tokens: 1..5 }]);
     }

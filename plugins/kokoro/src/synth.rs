@@ -4,7 +4,7 @@
 use crate::audio;
 use crate::graph::SAMPLES_PER_UNIT;
 use crate::model::{Model, SAMPLE_RATE};
-use crate::prepare::{Prepared, Vocab, prepare};
+use crate::prepare::{Prepared, Vocab, WordSpan, prepare};
 use crate::voices::{Blend, VoicePack};
 use chorus_kokoro_text::{Boundary, ChunkPolicy, Frontend, Lang};
 use chorus_plugin_api::{PluginError, Progress, Sink, Summary, WordTimestamp};
@@ -40,7 +40,20 @@ struct Tally {
     inference: f64,
     /// Silence owed after the previous chunk, pushed before the next one so the audio never ends in a pause.
     pending_pause: usize,
+    /// The end of a chunk cut between two words, held back to be crossfaded into the next chunk.
+    carry: Vec<f32>,
     last_end: Option<Boundary>,
+}
+
+/// Push a held chunk end on its own (its next chunk never came or has no audio), faded out.
+fn flush_carry(tally: &mut Tally, sink: &mut Sink) {
+    let mut carry = std::mem::take(&mut tally.carry);
+    if carry.is_empty() {
+        return;
+    }
+    audio::fade_edges(&mut carry, false, true);
+    tally.samples += carry.len();
+    let _ = sink.audio(&carry, SAMPLE_RATE, 1);
 }
 
 impl Job<'_> {
@@ -69,6 +82,9 @@ impl Job<'_> {
             }
             Ok(())
         })?;
+        if !sink.stopped() {
+            flush_carry(&mut tally, sink);
+        }
         if tally.last_end != Some(Boundary::End) && tally.chunks > 0 && !sink.stopped() {
             self.progress(None, &tally, started, serde_json::Value::Null, sink);
         }
@@ -120,15 +136,36 @@ impl Job<'_> {
                 }));
                 e
             });
+            let first_word = p.words.iter().find(|w| !w.tokens.is_empty());
             let keep = edges.as_ref().and_then(|e| {
-                let first = p.words.iter().find(|w| !w.tokens.is_empty())?;
                 let last = p.words.iter().rev().find(|w| !w.tokens.is_empty())?;
-                Some((e[first.tokens.start], e[last.tokens.end]))
+                Some((e[first_word?.tokens.start], e[last.tokens.end]))
             });
-            let (head, tail) = audio::cut_points(&raw, keep, p.lookahead > 0);
+            let (mut head, mut tail) = audio::cut_points(&raw, keep, p.lookahead > 0);
+            // A chunk cut between two words was synthesized with the next word as context: keep its
+            // audio up to that word's start plus half a crossfade; the next chunk, which starts with
+            // the same word, fades in over the held tail, aligned on that word's first phoneme.
+            let ends_in_cut = edges.as_ref().zip(p.context_start).map(|(e, i)| e[i]);
+            if let Some(at) = ends_in_cut {
+                tail = (at + audio::CROSSFADE / 2).min(raw.len()).max(head);
+            }
+            let joining = !tally.carry.is_empty();
+            if let (true, Some(e), Some(w)) = (joining, &edges, first_word) {
+                head = e[w.tokens.start].saturating_sub(audio::CROSSFADE / 2).min(tail);
+            } else if joining {
+                flush_carry(tally, sink);
+            }
             raw.truncate(tail);
             let mut speech = raw.split_off(head);
-            audio::fade_edges(&mut speech, head > 0, true);
+            let joining = !tally.carry.is_empty();
+            if joining {
+                audio::crossfade(&std::mem::take(&mut tally.carry), &mut speech);
+            }
+            if let Some(at) = ends_in_cut {
+                let hold = at.saturating_sub(audio::CROSSFADE / 2).clamp(head, tail) - head;
+                tally.carry = speech.split_off(hold);
+            }
+            audio::fade_edges(&mut speech, head > 0 && !joining, ends_in_cut.is_none());
             let lead = std::mem::take(&mut tally.pending_pause);
             let mut cut = vec![0.0f32; lead];
             cut.extend_from_slice(&speech);
@@ -151,17 +188,7 @@ impl Job<'_> {
             }
             if let Some(e) = &edges {
                 let at = |i: usize| (offset + e[i] - head.min(e[i])) as f64 / SAMPLE_RATE as f64;
-                let words: Vec<WordTimestamp> = p
-                    .words
-                    .iter()
-                    .map(|w| WordTimestamp {
-                        word: self.text.get(w.bytes.clone()).unwrap_or("").into(),
-                        start_byte: w.bytes.start as u64,
-                        end_byte: w.bytes.end as u64,
-                        start: at(w.tokens.start),
-                        end: at(w.tokens.end),
-                    })
-                    .collect();
+                let words = self.stamps(&p, |w| (at(w.tokens.start), at(w.tokens.end)));
                 tally.words += words.len();
                 if sink.words(&words).is_stop() {
                     return Ok(());
@@ -175,19 +202,10 @@ impl Job<'_> {
                 }
             }
         } else if has_words {
+            flush_carry(tally, sink);
             // Words whose phonemes are all outside the vocabulary: stamp them at the current point.
             let at = tally.samples as f64 / SAMPLE_RATE as f64;
-            let words: Vec<WordTimestamp> = p
-                .words
-                .iter()
-                .map(|w| WordTimestamp {
-                    word: self.text.get(w.bytes.clone()).unwrap_or("").into(),
-                    start_byte: w.bytes.start as u64,
-                    end_byte: w.bytes.end as u64,
-                    start: at,
-                    end: at,
-                })
-                .collect();
+            let words = self.stamps(&p, |_| (at, at));
             tally.words += words.len();
             if sink.words(&words).is_stop() {
                 return Ok(());
@@ -195,6 +213,23 @@ impl Job<'_> {
         }
         self.progress(Some(&p), tally, started, detail, sink);
         Ok(())
+    }
+
+    /// One timestamp per input word of `p`, `times` giving its (start, end) in seconds.
+    fn stamps(&self, p: &Prepared, times: impl Fn(&WordSpan) -> (f64, f64)) -> Vec<WordTimestamp> {
+        p.words
+            .iter()
+            .map(|w| {
+                let (start, end) = times(w);
+                WordTimestamp {
+                    word: self.text.get(w.bytes.clone()).unwrap_or("").into(),
+                    start_byte: w.bytes.start as u64,
+                    end_byte: w.bytes.end as u64,
+                    start,
+                    end,
+                }
+            })
+            .collect()
     }
 
     /// Progress after a chunk (`None`: after the last one, when it was not marked as the end).

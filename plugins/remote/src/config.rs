@@ -27,6 +27,25 @@ pub fn string_or_env(config: &Value, key: &str, env: Option<&str>) -> Option<Str
     })
 }
 
+/// A non-empty, trimmed string setting.
+pub fn text(config: &Value, key: &str) -> Option<String> {
+    string_or_env(config, key, None)
+}
+
+/// Client options for a server on the user's own machine or network: it either answers at once
+/// or is not running (connect timeout 5 s), and endpoints that answer only when the whole text is
+/// generated need a long read timeout (300 s). The config's own values win.
+pub fn local_server_client_options(config: &Value) -> Result<ClientOptions, PluginError> {
+    let mut client = client_options(config)?;
+    if config.get("connect_timeout").is_none() {
+        client.connect_timeout = Duration::from_secs(5);
+    }
+    if config.get("read_timeout").is_none() {
+        client.read_timeout = Duration::from_secs(300);
+    }
+    Ok(client)
+}
+
 /// Client options from `connect_timeout`, `read_timeout` (seconds, > 0) and `max_retries`.
 pub fn client_options(config: &Value) -> Result<ClientOptions, PluginError> {
     let mut options = ClientOptions::default();

@@ -87,16 +87,20 @@ pub struct ChunkPolicy {
     pub min_cut_words: usize,
     /// Later chunks may hold several sentences (better prosody, fewer calls).
     pub pack_sentences: bool,
+    /// Words of context after a cut between two words ([`Chunk::lookahead`]); 0 for none. An
+    /// engine that cannot locate word ends in its audio must set 0.
+    pub lookahead_words: usize,
 }
 
 impl Default for ChunkPolicy {
     fn default() -> Self {
         ChunkPolicy {
             first_max_tokens: 24,
-            max_tokens: 400,
+            max_tokens: 150,
             first_cut_at_word: true,
             min_cut_words: 3,
             pack_sentences: true,
+            lookahead_words: 0,
         }
     }
 }
@@ -308,7 +312,7 @@ impl<'a> Chunks<'a> {
             _ => 0..0,
         };
         let lookahead = match (end, self.clauses.front()) {
-            (Boundary::Word, Some(next)) => lookahead(&next.pieces, LOOKAHEAD_WORDS),
+            (Boundary::Word, Some(next)) => lookahead(&next.pieces, p.lookahead_words),
             _ => String::new(),
         };
         Ok(Some(Chunk { pieces, end, source, lookahead }))
@@ -410,9 +414,6 @@ fn word_starts(pieces: &[Piece]) -> Vec<usize> {
     }
     out
 }
-
-/// Words spoken as context after a cut between two words (see [`Chunk::lookahead`]).
-const LOOKAHEAD_WORDS: usize = 1;
 
 /// The phonemes of the first `words` words of `pieces`, with a leading space, without any
 /// trailing punctuation (so the context never sounds like an ending).

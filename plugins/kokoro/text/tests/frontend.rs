@@ -228,7 +228,7 @@ fn first_chunk_is_short_and_later_chunks_pack_sentences() {
                 Please remind me to buy milk, eggs, and bread on the way home. \
                 My sister painted the kitchen a bright shade of yellow last spring. \
                 The library will stay open late during the final exam week.";
-    let policy = ChunkPolicy::default();
+    let policy = ChunkPolicy { lookahead_words: 1, ..ChunkPolicy::default() };
     let cs = chunks(text, &policy);
     assert!(cs[0].token_len() <= policy.first_max_tokens, "{}", cs[0].token_len());
     // The first clause is longer than the first chunk's budget, so it is cut between two words,
@@ -242,9 +242,13 @@ fn first_chunk_is_short_and_later_chunks_pack_sentences() {
     assert!(cs.iter().any(|c| c.phonemes().contains(". ")), "two sentences in one chunk");
 
     // With a budget over the first clause, the first chunk is that clause, without context.
-    let whole = chunks(text, &ChunkPolicy { first_max_tokens: 80, ..ChunkPolicy::default() });
+    let whole = chunks(text, &ChunkPolicy { first_max_tokens: 80, ..policy.clone() });
     assert_eq!(whole[0].end, Boundary::Clause);
     assert!(whole[0].lookahead.is_empty());
+    // By default a cut carries no context.
+    let plain = chunks(text, &ChunkPolicy::default());
+    assert_eq!(plain[0].end, Boundary::Word);
+    assert!(plain.iter().all(|c| c.lookahead.is_empty()));
 }
 
 /// A 30-minute chapter: ~25k words. The first chunk arrives after one sentence is phonemized and
