@@ -259,6 +259,16 @@ impl<'a> Chunks<'a> {
                     pieces = head;
                     end = Boundary::Word;
                 }
+                None if first && p.first_cut_at_word && shortest_cut(&clause.pieces, 2, max).is_some() => {
+                    // No cut fits the first chunk's budget (a long word such as a phone number or
+                    // an amount comes early): cut after the first two words rather than wait for
+                    // the whole clause.
+                    let (head, tail) = shortest_cut(&clause.pieces, 2, max).expect("checked above");
+                    clause.pieces = tail;
+                    self.clauses.push_front(clause);
+                    pieces = head;
+                    end = Boundary::Word;
+                }
                 None => {
                     // Cannot cut with enough words on both sides: take the clause whole if allowed.
                     if clen <= max {
@@ -471,6 +481,17 @@ fn cut_at_word(text: &str, pieces: &[Piece], limit: usize, min_words: usize) -> 
     }
     let i = best_phrase.or(best)?;
     Some((trimmed(pieces[..i].to_vec()), trim_start(pieces[i..].to_vec())))
+}
+
+/// The cut after the first `words` words, when at least as many follow and the head fits `max`.
+fn shortest_cut(pieces: &[Piece], words: usize, max: usize) -> Option<(Vec<Piece>, Vec<Piece>)> {
+    let starts = word_starts(pieces);
+    if words == 0 || starts.len() < 2 * words {
+        return None;
+    }
+    let i = starts[words];
+    let head = trimmed(pieces[..i].to_vec());
+    (plen(&head) <= max).then(|| (head, trim_start(pieces[i..].to_vec())))
 }
 
 /// Last resort for one word longer than the limit (a very long spelled-out string): cut its

@@ -486,3 +486,22 @@ proptest! {
         assert_covers(&text, &ps);
     }
 }
+
+/// A long word early in the first clause (a phone number, an amount) leaves no cut within the
+/// first chunk's budget: the first chunk is then the first two words, not the whole clause.
+#[test]
+fn a_long_early_word_still_gives_a_short_first_chunk() {
+    let words_of = |c: &chorus_kokoro_text::Chunk, text: &str| -> Vec<String> {
+        c.words().into_iter().map(|w| text[w].to_string()).collect()
+    };
+    let text = "Call 1-800-555-0199 or email help@example.com before 9 a.m.";
+    let cs = chunks(text, &ChunkPolicy::default());
+    assert_eq!(words_of(&cs[0], text), ["Call", "1-800-555-0199"]);
+    assert_eq!(cs[0].end, Boundary::Word);
+    let text = "Tickets cost $7.25 each, or $60 for a family pass of 10.";
+    let cs = chunks(text, &ChunkPolicy::default());
+    assert_eq!(words_of(&cs[0], text), ["Tickets", "cost"]);
+    // Every word is spoken exactly once across the chunks.
+    let all: Vec<String> = cs.iter().flat_map(|c| words_of(c, text)).collect();
+    assert_eq!(all, ["Tickets", "cost", "$7.25", "each", "or", "$60", "for", "a", "family", "pass", "of", "10"]);
+}
