@@ -13,7 +13,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 struct Gate {
     slots: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    /// Requests running or waiting. Counted apart from the semaphore so that a finished
+    /// synthesis frees its place in the same instant it releases its slot: a waiter handed that
+    /// slot may not have run yet, and must not make the next request look like one too many.
+    admitted: AtomicUsize,
+    concurrency: usize,
     queue: usize,
 }
 
@@ -28,12 +32,25 @@ pub struct Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// Counts a waiting request until dropped (also when its wait is abandoned).
-struct Waiting<'a>(&'a AtomicUsize);
+/// One admitted request: its place in the count until dropped (also when its wait is abandoned).
+struct Admitted(Arc<Gate>);
 
-impl Drop for Waiting<'_> {
+impl Drop for Admitted {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A running synthesis's slot on its backend; dropping it frees the slot and the place.
+pub struct Slot {
+    // Field order is drop order: the place is given back before the permit wakes a waiter.
+    _admitted: Admitted,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Slot")
     }
 }
 
@@ -50,7 +67,8 @@ impl Limits {
                 let limit = (self.limit_of)(plugin);
                 Arc::new(Gate {
                     slots: Arc::new(Semaphore::new(limit.concurrency)),
-                    waiting: AtomicUsize::new(0),
+                    admitted: AtomicUsize::new(0),
+                    concurrency: limit.concurrency,
                     queue: limit.queue,
                 })
             })
@@ -58,28 +76,23 @@ impl Limits {
     }
 
     /// A slot for one synthesis on `plugin`: at once if one is free, after waiting in the queue
-    /// if there is room in it, else [`Full`]. Hold the permit until the plugin has returned.
-    pub async fn enter(&self, plugin: &str) -> Result<OwnedSemaphorePermit, Full> {
+    /// if there is room in it, else [`Full`]. Hold the slot until the plugin has returned.
+    pub async fn enter(&self, plugin: &str) -> Result<Slot, Full> {
         let gate = self.gate(plugin);
-        if let Ok(permit) = gate.slots.clone().try_acquire_owned() {
-            return Ok(permit);
-        }
-        let admitted = gate
-            .waiting
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < gate.queue).then_some(n + 1))
-            .is_ok();
-        if !admitted {
-            return Err(Full);
-        }
-        let _waiting = Waiting(&gate.waiting);
-        gate.slots.clone().acquire_owned().await.map_err(|_| Full)
+        let room = gate.concurrency + gate.queue;
+        gate.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < room).then_some(n + 1))
+            .map_err(|_| Full)?;
+        let admitted = Admitted(gate.clone());
+        let permit = gate.slots.clone().acquire_owned().await.map_err(|_| Full)?;
+        Ok(Slot { _admitted: admitted, _permit: permit })
     }
 
     /// (running, waiting) for `plugin`.
     pub fn load(&self, plugin: &str) -> (usize, usize) {
         let gate = self.gate(plugin);
-        let limit = (self.limit_of)(plugin);
-        (limit.concurrency - gate.slots.available_permits(), gate.waiting.load(Ordering::Acquire))
+        let running = gate.concurrency - gate.slots.available_permits();
+        (running, gate.admitted.load(Ordering::Acquire).saturating_sub(running))
     }
 }
 
@@ -104,5 +117,29 @@ mod tests {
         drop(first);
         assert_eq!(waiter.await.unwrap(), Ok(()));
         assert_eq!(limits.load("p"), (0, 0));
+    }
+
+    /// A request that finishes makes room at once, even while the waiter it hands its slot to has
+    /// not run yet: the next request is queued, not refused.
+    #[tokio::test]
+    async fn a_finished_request_makes_room_before_its_waiter_runs() {
+        use std::future::Future;
+        let limits = Limits::new(|_| Limit { concurrency: 1, queue: 1 });
+        let first = limits.enter("p").await.unwrap();
+        let waiter = {
+            let limits = limits.clone();
+            tokio::spawn(async move { limits.enter("p").await.map(drop) })
+        };
+        while limits.load("p").1 == 0 {
+            tokio::task::yield_now().await;
+        }
+        drop(first);
+        // Polled before the runtime gets to run the waiter, which holds the slot but has not
+        // been polled since.
+        let mut next = std::pin::pin!(limits.enter("p"));
+        let polled = next.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        assert!(!matches!(polled, std::task::Poll::Ready(Err(Full))), "refused although a place was free");
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert!(next.await.is_ok());
     }
 }

@@ -3,13 +3,13 @@
 //! timeout), it cancels the synthesis and keeps draining in the background until the plugin has
 //! returned, so the slot and the in-flight gauge are released only when the backend is free.
 
+use super::limits::Slot;
 use super::metrics::{InFlight, Metrics};
 use crate::{Event, SynthesisStream};
-use tokio::sync::OwnedSemaphorePermit;
 
 pub struct Session {
     stream: Option<SynthesisStream>,
-    slot: Option<(OwnedSemaphorePermit, InFlight)>,
+    slot: Option<(Slot, InFlight)>,
     metrics: Metrics,
     /// The model as routed, for metric labels.
     pub model: String,
@@ -17,7 +17,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(stream: SynthesisStream, permit: OwnedSemaphorePermit, metrics: Metrics) -> Self {
+    pub fn new(stream: SynthesisStream, permit: Slot, metrics: Metrics) -> Self {
         let model = stream.model.clone();
         let in_flight = metrics.in_flight(&model);
         Self { stream: Some(stream), slot: Some((permit, in_flight)), metrics, model, audio_seconds: 0.0 }
