@@ -100,8 +100,8 @@ impl Limits {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn refuses_beyond_slots_plus_queue() {
+    /// Backend "p" with one slot and a queue of one: the slot taken, one request waiting.
+    async fn one_running_one_waiting() -> (Limits, Slot, tokio::task::JoinHandle<Result<(), Full>>) {
         let limits = Limits::new(|_| Limit { concurrency: 1, queue: 1 });
         let first = limits.enter("p").await.unwrap();
         let waiter = {
@@ -111,6 +111,12 @@ mod tests {
         while limits.load("p").1 == 0 {
             tokio::task::yield_now().await;
         }
+        (limits, first, waiter)
+    }
+
+    #[tokio::test]
+    async fn refuses_beyond_slots_plus_queue() {
+        let (limits, first, waiter) = one_running_one_waiting().await;
         assert_eq!(limits.enter("p").await.unwrap_err(), Full);
         // Another backend has its own gate.
         assert!(limits.enter("q").await.is_ok());
@@ -124,15 +130,7 @@ mod tests {
     #[tokio::test]
     async fn a_finished_request_makes_room_before_its_waiter_runs() {
         use std::future::Future;
-        let limits = Limits::new(|_| Limit { concurrency: 1, queue: 1 });
-        let first = limits.enter("p").await.unwrap();
-        let waiter = {
-            let limits = limits.clone();
-            tokio::spawn(async move { limits.enter("p").await.map(drop) })
-        };
-        while limits.load("p").1 == 0 {
-            tokio::task::yield_now().await;
-        }
+        let (limits, first, waiter) = one_running_one_waiting().await;
         drop(first);
         // Polled before the runtime gets to run the waiter, which holds the slot but has not
         // been polled since.
