@@ -29,8 +29,7 @@ pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
 
 /// The cut points `(head, tail)` for a chunk: trim silence but never inside `keep` (the span of
 /// the words, in samples), so no word loses its start or end.
-/// With `hard_end`, the audio ends exactly at `keep`'s end (context spoken after it is dropped).
-pub fn cut_points(audio: &[f32], keep: Option<(usize, usize)>, hard_end: bool) -> (usize, usize) {
+pub fn cut_points(audio: &[f32], keep: Option<(usize, usize)>) -> (usize, usize) {
     let len = audio.len();
     let (mut head, mut tail) = match sound_span(audio) {
         Some((first, last)) => (first.saturating_sub(LEAD_MARGIN), (last + TAIL_MARGIN).min(len)),
@@ -38,7 +37,7 @@ pub fn cut_points(audio: &[f32], keep: Option<(usize, usize)>, hard_end: bool) -
     };
     if let Some((start, end)) = keep {
         head = head.min(start.min(len));
-        tail = if hard_end { end.min(len) } else { tail.max(end.min(len)) };
+        tail = tail.max(end.min(len));
     }
     (head, tail.max(head))
 }
@@ -98,14 +97,11 @@ mod tests {
     #[test]
     fn cuts_keep_margins_and_never_enter_the_words() {
         let a = tone(4800, 2400, 7200);
-        assert_eq!(cut_points(&a, None, false), (4800 - LEAD_MARGIN, 7200 + TAIL_MARGIN));
+        assert_eq!(cut_points(&a, None), (4800 - LEAD_MARGIN, 7200 + TAIL_MARGIN));
         // Words said to run past the sound are kept whole.
-        assert_eq!(cut_points(&a, Some((1000, 9000)), false), (1000, 9000));
-        assert_eq!(
-            cut_points(&a, Some((5000, 6000)), true),
-            (4800 - LEAD_MARGIN, 6000),
-            "a hard end drops what follows"
-        );
+        assert_eq!(cut_points(&a, Some((1000, 9000))), (1000, 9000));
+        // Words inside the sound never shrink the cut to them.
+        assert_eq!(cut_points(&a, Some((5000, 6000))), (4800 - LEAD_MARGIN, 7200 + TAIL_MARGIN));
     }
 
     #[test]

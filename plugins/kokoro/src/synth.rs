@@ -141,7 +141,7 @@ impl Job<'_> {
                 let last = p.words.iter().rev().find(|w| !w.tokens.is_empty())?;
                 Some((e[first_word?.tokens.start], e[last.tokens.end]))
             });
-            let (mut head, mut tail) = audio::cut_points(&raw, keep, p.lookahead > 0);
+            let (mut head, mut tail) = audio::cut_points(&raw, keep);
             // A chunk cut between two words was synthesized with the next word as context: keep its
             // audio up to that word's start plus half a crossfade; the next chunk, which starts with
             // the same word, fades in over the held tail, aligned on that word's first phoneme.
@@ -149,15 +149,19 @@ impl Job<'_> {
             if let Some(at) = ends_in_cut {
                 tail = (at + audio::CROSSFADE / 2).min(raw.len()).max(head);
             }
-            let joining = !tally.carry.is_empty();
-            if let (true, Some(e), Some(w)) = (joining, &edges, first_word) {
-                head = e[w.tokens.start].saturating_sub(audio::CROSSFADE / 2).min(tail);
-            } else if joining {
-                flush_carry(tally, sink);
-            }
+            // A held tail is joined on this chunk's first word; without one to align on, it goes out alone.
+            let joining = match (&edges, first_word) {
+                (Some(e), Some(w)) if !tally.carry.is_empty() => {
+                    head = e[w.tokens.start].saturating_sub(audio::CROSSFADE / 2).min(tail);
+                    true
+                }
+                _ => {
+                    flush_carry(tally, sink);
+                    false
+                }
+            };
             raw.truncate(tail);
             let mut speech = raw.split_off(head);
-            let joining = !tally.carry.is_empty();
             if joining {
                 audio::crossfade(&std::mem::take(&mut tally.carry), &mut speech);
             }
