@@ -242,6 +242,11 @@ fn missing_or_corrupt_assets_say_how_to_fix_them() {
     std::fs::write(&bad_model, b"this is not an onnx model").unwrap();
     let e = k::backend(&json!({"data_dir": data, "model": bad_model})).err().expect("corrupt model refused");
     assert!(e.kind == ErrorKind::NOT_CONFIGURED && e.message.contains("cargo xtask setup"), "{e:?}");
+    // Its patched copy (the durations output appended) is not left in the cache.
+    let copies: Vec<_> = std::fs::read_dir(data.join("kokoro/derived"))
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert!(!copies.iter().any(|n| n.starts_with("kokoro-v1.0.") && !n.starts_with("kokoro-v1.0.int8.")), "{copies:?}");
 
     let bad_voices = empty.path().join("voices-v1.0.bin");
     std::fs::write(&bad_voices, b"PK garbage").unwrap();

@@ -34,17 +34,21 @@ pub fn patched_copy(model: &std::path::Path, dir: &std::path::Path, name: &str) 
         return Ok(out);
     }
     std::fs::create_dir_all(dir)?;
-    let tmp = out.with_extension(format!("partial{}", std::process::id()));
+    // Unique per writer (process and call), so concurrent loads never write the same file.
+    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = out.with_extension(format!("partial-{}-{n}", std::process::id()));
     let mut file = std::fs::File::create(&tmp)?;
     std::io::copy(&mut std::fs::File::open(model)?, &mut file)?;
     std::io::Write::write_all(&mut file, &extra)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(&tmp, &out)?;
-    // Copies of earlier versions of the same source are stale now.
+    // Copies of earlier versions of the same source (same stem exactly) are stale now.
     for old in std::fs::read_dir(dir)?.flatten().map(|e| e.path()) {
         let name = old.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if old != out && name.starts_with(&format!("{stem}.")) && name.ends_with(".durations.onnx") {
+        let old_stem = name.strip_suffix(".durations.onnx").and_then(|n| n.rsplit_once('.')).map(|(s, _)| s);
+        if old != out && old_stem == Some(stem) {
             let _ = std::fs::remove_file(old);
         }
     }

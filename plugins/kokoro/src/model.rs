@@ -106,7 +106,16 @@ impl Model {
             Source::File(file) => builder.commit_from_file(file),
             Source::Memory(bytes) => builder.commit_from_memory(bytes),
         }
-        .map_err(|e| broken(e.to_string()))?;
+        .map_err(|e| {
+            // A patched copy of a model that does not load is useless: remove it, so a fixed
+            // model gets a fresh copy rather than this one.
+            if let Source::File(file) = &source {
+                if file != path {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            broken(e.to_string())
+        })?;
         drop(source);
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for needed in ["tokens", "style", "speed"] {
