@@ -252,18 +252,22 @@ impl<'a> Chunks<'a> {
         let clen = plen(&trimmed(clause.pieces.clone()));
         if clen > limit && (!first || p.first_cut_at_word || clen > max) {
             let lim = if first && !p.first_cut_at_word { max } else { limit };
-            match cut_at_word(self.text, &clause.pieces, lim, p.min_cut_words) {
+            match cut_at_word(self.text, &clause.pieces, lim, max, p.min_cut_words) {
                 Some((head, tail)) => {
                     clause.pieces = tail;
                     self.clauses.push_front(clause);
                     pieces = head;
                     end = Boundary::Word;
                 }
-                None if first && p.first_cut_at_word && shortest_cut(&clause.pieces, 2, max).is_some() => {
+                None if first
+                    && p.first_cut_at_word
+                    && clen > 2 * limit
+                    && shortest_cut(self.text, &clause.pieces, 2, max).is_some() =>
+                {
                     // No cut fits the first chunk's budget (a long word such as a phone number or
-                    // an amount comes early): cut after the first two words rather than wait for
-                    // the whole clause.
-                    let (head, tail) = shortest_cut(&clause.pieces, 2, max).expect("checked above");
+                    // an amount comes early) and the clause is much longer: cut after the first
+                    // words rather than wait for the whole clause.
+                    let (head, tail) = shortest_cut(self.text, &clause.pieces, 2, max).expect("checked above");
                     clause.pieces = tail;
                     self.clauses.push_front(clause);
                     pieces = head;
@@ -275,7 +279,7 @@ impl<'a> Chunks<'a> {
                         pieces = clause.pieces;
                         end = clause.end;
                     } else {
-                        let (head, tail) = cut_at_word(self.text, &clause.pieces, max, 1)
+                        let (head, tail) = cut_at_word(self.text, &clause.pieces, max, max, 1)
                             .unwrap_or_else(|| split_piece(&clause.pieces, max));
                         clause.pieces = tail;
                         self.clauses.push_front(clause);
@@ -457,41 +461,78 @@ const PHRASE_STARTERS: &[&str] = &[
     "towards", "down", "up", "across", "against", "along", "around", "behind", "beyond", "near",
 ];
 
+/// Words that lean on the word after them: a cut right after one leaves a dangling article,
+/// preposition, auxiliary or subject ("painted the | kitchen"), which the model closes like a
+/// phrase end and a listener mishears.
+const LEANS_FORWARD: &[&str] = &[
+    "a", "an", "the", "my", "your", "his", "her", "its", "our", "their", "this", "these", "those", "some", "any",
+    "every", "each", "no", "to", "of", "in", "on", "at", "for", "with", "from", "by", "into", "onto", "about", "over",
+    "under", "through", "during", "between", "toward", "towards", "across", "against", "along", "around", "behind",
+    "beyond", "near", "and", "or", "but", "nor", "if", "because", "before", "after", "while", "when", "where", "which",
+    "who", "that", "than", "as", "is", "are", "was", "were", "am", "be", "been", "will", "would", "can", "could",
+    "shall", "should", "may", "might", "must", "has", "have", "had", "do", "does", "did", "not", "very", "i", "he",
+    "she", "we", "they", "you",
+];
+
+fn word_is(text: &str, piece: &Piece, list: &[&str]) -> bool {
+    let word = piece.word.as_ref().and_then(|w| text.get(w.clone())).unwrap_or_default();
+    list.contains(&word.to_lowercase().as_str())
+}
+
 /// Cuts a clause between two words so that the head stays within `limit` and each side keeps
-/// at least `min_words` words. Prefers the last cut before a phrase-opening word ("… 0199 | or
-/// email …") when that keeps at least half the budget; else the last cut that fits.
-fn cut_at_word(text: &str, pieces: &[Piece], limit: usize, min_words: usize) -> Option<(Vec<Piece>, Vec<Piece>)> {
+/// at least `min_words` words, never right after a word that leans on the next one. In order of
+/// preference: the last cut before a phrase-opening word ("… 0199 | or email …") that keeps at
+/// least half the budget; the last cut that fits; the first within half as much again (never
+/// over `hard`). Failing those, a clause within half as much again as the budget is better left
+/// whole (`None`); a longer one takes the last cut that fits with only two words on a side, and
+/// only as the last resort a cut after a leaning word.
+fn cut_at_word(
+    text: &str,
+    pieces: &[Piece],
+    limit: usize,
+    hard: usize,
+    min_words: usize,
+) -> Option<(Vec<Piece>, Vec<Piece>)> {
     let starts = word_starts(pieces);
     let total = starts.len();
-    let mut best = None;
-    let mut best_phrase = None;
-    for (k, &i) in starts.iter().enumerate().skip(1) {
-        if k < min_words || total - k < min_words {
-            continue;
-        }
-        let len = plen(&trimmed(pieces[..i].to_vec()));
-        if len > limit {
-            break;
-        }
-        best = Some(i);
-        let word = pieces[i].word.as_ref().and_then(|w| text.get(w.clone())).unwrap_or_default();
-        if len * 2 >= limit && PHRASE_STARTERS.contains(&word.to_lowercase().as_str()) {
-            best_phrase = Some(i);
-        }
-    }
-    let i = best_phrase.or(best)?;
+    let stretch = (limit + limit / 2).min(hard.max(limit));
+    // (piece index, head length, words on the shorter side, leans, before a phrase opener)
+    let cuts: Vec<(usize, usize, usize, bool, bool)> = starts
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(k, &i)| {
+            let len = plen(&trimmed(pieces[..i].to_vec()));
+            let leaning = word_is(text, &pieces[starts[k - 1]], LEANS_FORWARD);
+            (i, len, k.min(total - k), leaning, word_is(text, &pieces[i], PHRASE_STARTERS))
+        })
+        .take_while(|&(_, len, ..)| len <= stretch)
+        .collect();
+    let fits =
+        |min: usize| cuts.iter().filter(move |&&(_, len, side, leaning, _)| len <= limit && side >= min && !leaning);
+    let phrase = fits(min_words).filter(|&&(_, len, _, _, opener)| opener && len * 2 >= limit).last();
+    let stretched = cuts.iter().find(|&&(_, _, side, leaning, _)| side >= min_words && !leaning);
+    let relaxed = fits(min_words.min(2)).last();
+    let whole = plen(&trimmed(pieces.to_vec()));
+    let leaning = cuts.iter().filter(|&&(_, len, side, ..)| len <= limit && side >= min_words).last();
+    let &(i, ..) =
+        phrase.or_else(|| fits(min_words).last()).or(stretched).or(relaxed.or(leaning).filter(|_| whole > stretch))?;
     Some((trimmed(pieces[..i].to_vec()), trim_start(pieces[i..].to_vec())))
 }
 
-/// The cut after the first `words` words, when at least as many follow and the head fits `max`.
-fn shortest_cut(pieces: &[Piece], words: usize, max: usize) -> Option<(Vec<Piece>, Vec<Piece>)> {
+/// The earliest cut after at least `words` words, not after a leaning word, when at least as
+/// many words follow and the head fits `max`.
+fn shortest_cut(text: &str, pieces: &[Piece], words: usize, max: usize) -> Option<(Vec<Piece>, Vec<Piece>)> {
     let starts = word_starts(pieces);
-    if words == 0 || starts.len() < 2 * words {
+    if words == 0 {
         return None;
     }
-    let i = starts[words];
-    let head = trimmed(pieces[..i].to_vec());
-    (plen(&head) <= max).then(|| (head, trim_start(pieces[i..].to_vec())))
+    (words..starts.len().saturating_sub(words - 1))
+        .filter(|&k| !word_is(text, &pieces[starts[k - 1]], LEANS_FORWARD))
+        .map(|k| (trimmed(pieces[..starts[k]].to_vec()), k))
+        .take_while(|(head, _)| plen(head) <= max)
+        .map(|(head, k)| (head, trim_start(pieces[starts[k]..].to_vec())))
+        .next()
 }
 
 /// Last resort for one word longer than the limit (a very long spelled-out string): cut its

@@ -222,6 +222,39 @@ fn word_cuts_prefer_phrase_boundaries() {
     assert!(["toward", "down", "before"].contains(&next_word), "cut before {next_word:?}: {}", cs[0].phonemes());
 }
 
+/// A cut never leaves an article, preposition, auxiliary or conjunction dangling at a chunk's
+/// end ("painted the | kitchen"); a clause just over the budget with no other cut stays whole.
+#[test]
+fn word_cuts_never_leave_a_leaning_word_behind() {
+    let leaning = ["the", "a", "at", "is", "on", "to", "of", "and", "will"];
+    let lines = [
+        "My sister painted the kitchen a bright shade of yellow last spring.",
+        "Nobody expected the old clock tower to ring again after so many years.",
+        "The committee approved the new budget after a long discussion.",
+        "The bakery on the corner sells the best cinnamon rolls in town.",
+        "Turn left at the gas station, then follow the road past the school.",
+        "The garden is full of tomatoes, peppers, and sweet green beans.",
+    ];
+    for text in lines {
+        for first_max_tokens in [10, 14, 18, 24, 30] {
+            let cs = chunks(text, &ChunkPolicy { first_max_tokens, ..ChunkPolicy::default() });
+            for c in cs.iter().filter(|c| c.end == Boundary::Word) {
+                let last = &text[c.words().last().expect("words").clone()];
+                assert!(!leaning.contains(&last.to_lowercase().as_str()), "cut after {last:?}: {}", c.phonemes());
+            }
+        }
+    }
+    // With three words on each side only "at |" would fit: the clause stays whole; with a smaller
+    // budget it is cut with two words on a side.
+    let text = "Turn left at the gas station, then follow the road past the school.";
+    let cs = chunks(text, &ChunkPolicy::default());
+    assert_eq!(cs[0].end, Boundary::Clause, "{}", cs[0].phonemes());
+    let cs = chunks(text, &ChunkPolicy { first_max_tokens: 14, ..ChunkPolicy::default() });
+    assert_eq!(&text[cs[1].words()[0].clone()], "at", "{}", cs[0].phonemes());
+    let cs = chunks("Is it 50% off? \"Absolutely,\" she said.", &ChunkPolicy::default());
+    assert_eq!(cs[0].end, Boundary::Sentence, "a clause just over the budget stays whole: {}", cs[0].phonemes());
+}
+
 #[test]
 fn first_chunk_is_short_and_later_chunks_pack_sentences() {
     let text = "The small boat drifted slowly toward the quiet harbor at dawn, while the town slept and the gulls circled overhead. \
