@@ -56,7 +56,9 @@ fn sentences_are_intelligible_to_the_judge() {
 }
 
 /// The model itself, run once on the original graph and once with the durations output appended
-/// (the plugin's own trimming uses the durations, so this compares the model's raw output).
+/// (the plugin's own trimming uses the durations, so this compares the model's raw output), and
+/// from ONNX Runtime's optimized graph saved in the cache: every derived model chorus runs gives
+/// bit-identical audio.
 #[test]
 fn the_durations_output_leaves_the_audio_identical() {
     use chorus_plugin_kokoro::{model, prepare::Vocab, voices::VoicePack};
@@ -65,10 +67,24 @@ fn the_durations_output_leaves_the_audio_identical() {
     let path = data.join("kokoro/kokoro-v1.0.int8.onnx");
     // The patched copy is written once into the cache folder and loaded by path; without a cache
     // the model is patched in memory. Both must give the same graph.
+    // The first load with a cache also saves ONNX Runtime's optimized graph there; the second
+    // load reads that graph instead of optimizing again (the saved file is not rewritten).
     let cache = tempfile::tempdir().expect("temp dir");
     let with = model::Model::load(env, &path, 2, true, Some(cache.path())).expect("patched model");
-    let copies: Vec<_> = std::fs::read_dir(cache.path()).expect("cache").flatten().map(|e| e.path()).collect();
-    assert_eq!(copies.len(), 1, "one patched copy in the cache: {copies:?}");
+    let names = || -> Vec<(String, std::time::SystemTime)> {
+        let mut v: Vec<_> = std::fs::read_dir(cache.path())
+            .expect("cache")
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().modified().unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let copies = names();
+    assert_eq!(copies.len(), 2, "the patched copy and its optimized graph: {copies:?}");
+    assert!(copies.iter().any(|(n, _)| n.ends_with(".durations-optimized.onnx")), "{copies:?}");
+    let again = model::Model::load(env, &path, 2, true, Some(cache.path())).expect("saved optimized graph");
+    assert_eq!(names(), copies, "the cache is reused as it is");
     let in_memory = model::Model::load(env, &path, 2, true, None).expect("patched model, in memory");
     let without = model::Model::load(env, &path, 2, false, None).expect("original model");
     assert!(with.has_durations() && in_memory.has_durations() && !without.has_durations());
@@ -82,6 +98,8 @@ fn the_durations_output_leaves_the_audio_identical() {
     let b = without.run(&ids, &style, 1.0).expect("run without durations");
     let c = in_memory.run(&ids, &style, 1.0).expect("run patched in memory");
     assert!(a.audio == c.audio && a.durations == c.durations, "the cached copy and the in-memory patch agree");
+    let d = again.run(&ids, &style, 1.0).expect("run the saved optimized graph");
+    assert!(a.audio == d.audio && a.durations == d.durations, "the saved optimized graph gives the same audio");
     assert!(a.audio.len() > 24_000, "a second or more of audio: {}", a.audio.len());
     assert!(a.audio == b.audio, "audio differs: {} vs {} samples", a.audio.len(), b.audio.len());
     let durations = a.durations.expect("durations from the patched graph");

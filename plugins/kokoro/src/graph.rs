@@ -5,6 +5,8 @@
 //! (field 12) adds that value to the graph's outputs: ONNX Runtime then keeps the tensor and
 //! returns it. The audio is unchanged (a test checks it).
 
+use crate::derived;
+
 /// The tensor of per-token durations inside Kokoro's graph: i64 `[1, T+2]`, one unit = 600 samples.
 pub const DURATIONS: &str = "/encoder/Cast_output_0";
 /// Samples of 24 kHz audio per duration unit.
@@ -25,33 +27,26 @@ pub fn extra_output(name: &str) -> Vec<u8> {
 /// holds the source's name, size and modification time, so a changed source gets a new copy.
 /// Written to a temporary file first, then renamed, so a crash never leaves a torn copy.
 pub fn patched_copy(model: &std::path::Path, dir: &std::path::Path, name: &str) -> std::io::Result<std::path::PathBuf> {
-    let meta = std::fs::metadata(model)?;
-    let stamp = meta.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
     let extra = extra_output(name);
-    let out = dir.join(format!("{stem}.{}-{stamp}.durations.onnx", meta.len()));
-    if std::fs::metadata(&out).is_ok_and(|m| m.len() == meta.len() + extra.len() as u64) {
+    let out = derived::path_for(model, dir, "durations", None)?;
+    let full = std::fs::metadata(model)?.len() + extra.len() as u64;
+    if std::fs::metadata(&out).is_ok_and(|m| m.len() == full) {
         return Ok(out);
     }
     std::fs::create_dir_all(dir)?;
-    // Unique per writer (process and call), so concurrent loads never write the same file.
-    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = out.with_extension(format!("partial-{}-{n}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp)?;
-    std::io::copy(&mut std::fs::File::open(model)?, &mut file)?;
-    std::io::Write::write_all(&mut file, &extra)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, &out)?;
-    // Copies of earlier versions of the same source (same stem exactly) are stale now.
-    for old in std::fs::read_dir(dir)?.flatten().map(|e| e.path()) {
-        let name = old.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let old_stem = name.strip_suffix(".durations.onnx").and_then(|n| n.rsplit_once('.')).map(|(s, _)| s);
-        if old != out && old_stem == Some(stem) {
-            let _ = std::fs::remove_file(old);
-        }
+    let tmp = derived::temporary(&out);
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::copy(&mut std::fs::File::open(model)?, &mut file)?;
+        std::io::Write::write_all(&mut file, &extra)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &out)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
+    written?;
+    derived::evict_others(dir, model, "durations", &out);
     Ok(out)
 }
 

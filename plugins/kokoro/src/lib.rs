@@ -33,6 +33,7 @@
 
 pub mod audio;
 pub mod config;
+pub mod derived;
 pub mod graph;
 pub mod model;
 pub mod npy;

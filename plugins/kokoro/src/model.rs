@@ -3,7 +3,11 @@
 use crate::config::SETUP_HINT;
 use crate::graph;
 use chorus_plugin_api::PluginError;
-use ort::session::{Session, builder::GraphOptimizationLevel};
+use crate::derived;
+use ort::session::{
+    Session,
+    builder::{GraphOptimizationLevel, SessionBuilder},
+};
 use ort::value::Tensor;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -21,6 +25,62 @@ pub struct Output {
 pub struct Model {
     session: Mutex<Session>,
     durations: bool,
+}
+
+/// ONNX Runtime's graph optimization (fusions, and memory layouts chosen for this CPU) takes
+/// about half a second of every load and peaks ~25 MiB higher. With a cache folder, the optimized
+/// graph is saved once and later loads read it with optimization off: the same graph, so the
+/// same audio bit for bit (a test checks it). It is specific to the CPU and the ONNX Runtime
+/// build, so both name the file ([`machine_key`]); a saved graph that fails to load is replaced.
+fn load_optimized(
+    builder: &dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError>,
+    file: &Path,
+    saved: &Path,
+    source: &Path,
+    kind: &str,
+) -> Result<Session, String> {
+    let error = |e: PluginError| e.message.to_string();
+    if saved.is_file() {
+        match builder(GraphOptimizationLevel::Disable).map_err(error)?.commit_from_file(saved) {
+            Ok(session) => return Ok(session),
+            Err(_) => {
+                let _ = std::fs::remove_file(saved);
+            }
+        }
+    }
+    let dir = saved.parent().unwrap_or(Path::new("."));
+    let _ = std::fs::create_dir_all(dir);
+    let tmp = derived::temporary(saved);
+    let session = builder(GraphOptimizationLevel::All)
+        .map_err(error)?
+        .with_optimized_model_path(&tmp)
+        .map_err(|e| e.to_string())?
+        .commit_from_file(file);
+    match &session {
+        Ok(_) if std::fs::rename(&tmp, saved).is_ok() => derived::evict_others(dir, source, kind, saved),
+        _ => {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    session.map_err(|e| e.to_string())
+}
+
+/// What a saved optimized graph depends on besides the model: the ONNX Runtime library (path,
+/// size, modification time) and the CPU (model name and feature flags).
+fn machine_key() -> String {
+    let runtime = match ENVIRONMENT.get() {
+        Some(Ok((lib, _))) => {
+            let meta = std::fs::metadata(lib).ok();
+            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
+            format!("{}|{:?}|{mtime:?}", lib.display(), meta.map(|m| m.len()))
+        }
+        _ => String::new(),
+    };
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        cpuinfo.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_once(':')).map_or("", |(_, v)| v.trim())
+    };
+    format!("{runtime}|{}|{}|{}", std::env::consts::ARCH, field("model name"), field("flags"))
 }
 
 /// Where the session's model comes from.
@@ -90,21 +150,32 @@ impl Model {
                 path.display()
             ))
         };
-        let options = |e: ort::Error<ort::session::builder::SessionBuilder>| broken(e.to_string());
-        let mut builder = Session::builder(env)
-            .map_err(|e| broken(e.to_string()))?
-            .with_optimization_level(GraphOptimizationLevel::All)
-            .map_err(options)?
-            .with_intra_threads(threads)
-            .map_err(options)?
-            .with_inter_threads(1)
-            .map_err(options)?
-            // No busy-waiting: the text thread runs beside inference, and cores are often shared.
-            .with_intra_op_spinning(false)
-            .map_err(options)?;
+        let options = |e: ort::Error<SessionBuilder>| broken(e.to_string());
+        let builder = |level: GraphOptimizationLevel| {
+            Session::builder(env)
+                .map_err(|e| broken(e.to_string()))?
+                .with_optimization_level(level)
+                .map_err(options)?
+                .with_intra_threads(threads)
+                .map_err(options)?
+                .with_inter_threads(1)
+                .map_err(options)?
+                // No busy-waiting: the text thread runs beside inference, and cores are often shared.
+                .with_intra_op_spinning(false)
+                .map_err(options)
+        };
         let session = match &source {
-            Source::File(file) => builder.commit_from_file(file),
-            Source::Memory(bytes) => builder.commit_from_memory(bytes),
+            Source::File(file) => {
+                let kind = if durations { "durations-optimized" } else { "optimized" };
+                let saved = cache.and_then(|dir| derived::path_for(path, dir, kind, Some(&machine_key())).ok());
+                match saved {
+                    Some(saved) => load_optimized(&builder, file, &saved, path, kind),
+                    None => builder(GraphOptimizationLevel::All)?.commit_from_file(file).map_err(|e| e.to_string()),
+                }
+            }
+            Source::Memory(bytes) => {
+                builder(GraphOptimizationLevel::All)?.commit_from_memory(bytes).map_err(|e| e.to_string())
+            }
         }
         .map_err(|e| {
             // A patched copy of a model that does not load is useless: remove it, so a fixed
@@ -114,7 +185,7 @@ impl Model {
                     let _ = std::fs::remove_file(file);
                 }
             }
-            broken(e.to_string())
+            broken(e)
         })?;
         drop(source);
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
