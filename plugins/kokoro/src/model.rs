@@ -1,9 +1,9 @@
 //! The Kokoro ONNX session: loading ONNX Runtime from a file, the model (with the durations output), and one run.
 
 use crate::config::SETUP_HINT;
+use crate::derived;
 use crate::graph;
 use chorus_plugin_api::PluginError;
-use crate::derived;
 use ort::session::{
     Session,
     builder::{GraphOptimizationLevel, SessionBuilder},
