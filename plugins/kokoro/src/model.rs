@@ -56,13 +56,21 @@ fn load_optimized(
         .with_optimized_model_path(&tmp)
         .map_err(|e| e.to_string())?
         .commit_from_file(file);
-    match &session {
-        Ok(_) if std::fs::rename(&tmp, saved).is_ok() => derived::evict_others(dir, source, kind, saved),
-        _ => {
+    match session {
+        Ok(session) => {
+            if std::fs::rename(&tmp, saved).is_ok() {
+                derived::evict_others(dir, source, kind, saved);
+            } else {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            Ok(session)
+        }
+        Err(_) => {
+            // Saving can fail on its own (a full disk): load without saving before giving up.
             let _ = std::fs::remove_file(&tmp);
+            builder(GraphOptimizationLevel::All).map_err(error)?.commit_from_file(file).map_err(|e| e.to_string())
         }
     }
-    session.map_err(|e| e.to_string())
 }
 
 /// What a saved optimized graph depends on besides the model: the ONNX Runtime library (path,
