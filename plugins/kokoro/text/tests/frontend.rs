@@ -386,6 +386,35 @@ fn espeak_fallback_when_present_and_a_clear_error_when_misconfigured() {
     }
 }
 
+/// The chorus data folder as setup resolves it (`cargo xtask test` runs setup first).
+fn data_dir() -> std::path::PathBuf {
+    let home = || std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    std::env::var_os("CHORUS_DATA_DIR").map(Into::into).unwrap_or_else(|| {
+        std::env::var_os("XDG_DATA_HOME").map_or_else(|| home().join(".local/share"), Into::into).join("chorus")
+    })
+}
+
+/// espeak-ng from the data folder is loaded first; a later system search then finds the same
+/// library by its soname (the loader returns the instance already in memory). That instance must
+/// be shared as it is — initializing it again without its data folder made espeak-ng call
+/// `exit(1)` and took the process down.
+#[test]
+fn a_second_espeak_search_reuses_the_loaded_library() {
+    let data = data_dir();
+    assert!(data.join("espeak-ng").is_dir(), "setup installs espeak-ng into {}", data.display());
+    let first = Frontend::with_options(FrontendOptions::with_data_dir(&data)).expect("front-end with the data folder");
+    let FallbackKind::Espeak(path) = first.fallback() else { panic!("espeak-ng from {}", data.display()) };
+    assert!(path.starts_with(&data), "{}", path.display());
+    let second = Frontend::with_options(FrontendOptions {
+        espeak: EspeakSearch { dirs: vec![], system: true, ..EspeakSearch::default() },
+    })
+    .expect("a system search after it");
+    for fe in [&first, &second] {
+        let p = fe.phonemes("Zorblaxian", Lang::EnUs).unwrap();
+        assert!(p.contains('z') && p.contains('ˈ'), "{p}");
+    }
+}
+
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![

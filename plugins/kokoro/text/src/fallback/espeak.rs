@@ -3,7 +3,7 @@
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use libloading::Library;
 
@@ -15,6 +15,9 @@ type SetVoiceFn = unsafe extern "C" fn(*const c_char) -> c_int;
 type TextToPhonemesFn = unsafe extern "C" fn(*mut *const c_void, c_int, c_int) -> *const c_char;
 
 const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
+/// `espeakINITIALIZE_DONT_EXIT`: without it espeak-ng calls `exit(1)` when its data is missing,
+/// which would take the whole host process down.
+const INITIALIZE_DONT_EXIT: c_int = 0x8000;
 const CHARS_UTF8: c_int = 1;
 /// IPA output, with '^' tying the letters of multi-letter phonemes (bit 7 + separator in bits 8-23).
 const PHONEMES_IPA_TIED: c_int = 0x02 | 0x80 | ((b'^' as c_int) << 8);
@@ -23,6 +26,12 @@ struct State {
     text_to_phonemes: TextToPhonemesFn,
     set_voice: SetVoiceFn,
 }
+
+/// Every espeak-ng library instance initialized in this process, keyed by the address of its
+/// `espeak_Initialize`. espeak-ng keeps one global state per instance, and `dlopen` of a bare
+/// soname returns an instance already loaded from elsewhere, so a later search must reuse the
+/// one already initialized (and its lock) rather than initialize it again or call it unlocked.
+static LOADED: Mutex<Vec<(usize, Arc<Espeak>)>> = Mutex::new(Vec::new());
 
 /// A loaded espeak-ng. espeak-ng keeps global state, so every call goes through one lock.
 pub struct Espeak {
@@ -99,7 +108,7 @@ fn data_beside(lib: &Path) -> Option<PathBuf> {
 impl Espeak {
     /// Finds and initializes espeak-ng. `Ok(None)` when no library is found; an error only when
     /// a library was named explicitly and does not work.
-    pub fn find(search: &EspeakSearch) -> Result<Option<Espeak>, TextError> {
+    pub fn find(search: &EspeakSearch) -> Result<Option<Arc<Espeak>>, TextError> {
         if let Some(lib) = &search.library {
             return Espeak::load(lib, search.data.as_deref())
                 .map(Some)
@@ -113,8 +122,9 @@ impl Espeak {
         Ok(None)
     }
 
-    /// Loads one library file and checks that it phonemizes.
-    pub fn load(path: &Path, data: Option<&Path>) -> Result<Espeak, String> {
+    /// Loads one library file and checks that it phonemizes; an instance already initialized in
+    /// this process is returned as it is.
+    pub fn load(path: &Path, data: Option<&Path>) -> Result<Arc<Espeak>, String> {
         // SAFETY: loading a shared library runs its initializers; libespeak-ng's are plain C
         // constructors with no preconditions.
         let lib = unsafe { Library::new(path) }.map_err(|e| e.to_string())?;
@@ -126,14 +136,25 @@ impl Espeak {
                 *lib.get::<TextToPhonemesFn>(b"espeak_TextToPhonemes\0").map_err(|e| e.to_string())?;
             (init, sv, ttp)
         };
+        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        let key = init as usize;
+        if let Some((_, e)) = loaded.iter().find(|(k, _)| *k == key) {
+            return Ok(e.clone());
+        }
         let data = data.map(Path::to_path_buf).or_else(|| data_beside(path));
         let data_c = match &data {
             Some(d) => Some(CString::new(d.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?),
             None => None,
         };
         // SAFETY: a valid (or null) NUL-terminated path; synchronous mode opens no audio device.
-        let rate =
-            unsafe { init(AUDIO_OUTPUT_SYNCHRONOUS, 0, data_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()), 0) };
+        let rate = unsafe {
+            init(
+                AUDIO_OUTPUT_SYNCHRONOUS,
+                0,
+                data_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+                INITIALIZE_DONT_EXIT,
+            )
+        };
         if rate <= 0 {
             return Err(format!(
                 "espeak_Initialize failed (data folder {}); set CHORUS_ESPEAK_DATA to its espeak-ng-data folder",
@@ -146,7 +167,11 @@ impl Espeak {
             _lib: lib,
         };
         match e.phonemize("hello", Lang::EnUs) {
-            Some(p) if !p.is_empty() => Ok(e),
+            Some(p) if !p.is_empty() => {
+                let e = Arc::new(e);
+                loaded.push((key, e.clone()));
+                Ok(e)
+            }
             _ => Err("espeak-ng loaded but produced no phonemes for 'hello' (missing en data?)".into()),
         }
     }

@@ -67,7 +67,7 @@ impl WordFallback {
         if search.disabled {
             return Ok(None);
         }
-        Espeak::find(search).map(|e| e.map(Arc::new))
+        Espeak::find(search)
     }
 
     pub fn new(espeak: Option<Arc<Espeak>>, lang: Lang) -> Self {
