@@ -55,22 +55,51 @@ fn sentences_are_intelligible_to_the_judge() {
     }
 }
 
+/// What the model-level tests share: the assets, and the model's input for a phoneme string
+/// (padded token ids and jf_alpha's style for that length).
+struct RawModel {
+    data: std::path::PathBuf,
+    vocab: chorus_plugin_kokoro::prepare::Vocab,
+    pack: chorus_plugin_kokoro::voices::VoicePack,
+}
+
+impl RawModel {
+    fn new() -> Self {
+        let data = k::ensure_assets();
+        let pack = chorus_plugin_kokoro::voices::VoicePack::load(&data.join("kokoro/voices_ja.npz")).expect("voices");
+        RawModel { data, vocab: chorus_plugin_kokoro::prepare::Vocab::builtin(), pack }
+    }
+
+    /// The int8 model, with or without the durations output, with or without a cache folder.
+    fn load(&self, durations: bool, cache: Option<&std::path::Path>) -> chorus_plugin_kokoro::model::Model {
+        use chorus_plugin_kokoro::model;
+        let env = model::init_runtime(&self.data.join("onnxruntime/libonnxruntime.so.1.31.1")).expect("ONNX Runtime");
+        model::Model::load(env, &self.data.join("kokoro/kokoro-v1.0.int8.onnx"), 2, durations, cache)
+            .unwrap_or_else(|e| panic!("model (durations {durations}, cache {cache:?}): {e:?}"))
+    }
+
+    fn input(&self, phonemes: &str) -> (Vec<i64>, Vec<f32>) {
+        let mut ids = vec![0i64];
+        ids.extend(phonemes.chars().filter_map(|c| self.vocab.id(c)).take(510));
+        ids.push(0);
+        let style = self.pack.style(&self.pack.blend("jf_alpha").expect("voice"), ids.len() - 2);
+        (ids, style)
+    }
+}
+
 /// The model itself, run once on the original graph and once with the durations output appended
 /// (the plugin's own trimming uses the durations, so this compares the model's raw output), and
 /// from ONNX Runtime's optimized graph saved in the cache: every derived model chorus runs gives
 /// bit-identical audio.
 #[test]
 fn the_durations_output_leaves_the_audio_identical() {
-    use chorus_plugin_kokoro::{model, prepare::Vocab, voices::VoicePack};
-    let data = k::data_dir();
-    let env = model::init_runtime(&data.join("onnxruntime/libonnxruntime.so.1.31.1")).expect("ONNX Runtime");
-    let path = data.join("kokoro/kokoro-v1.0.int8.onnx");
+    let raw = RawModel::new();
     // The patched copy is written once into the cache folder and loaded by path; without a cache
-    // the model is patched in memory. Both must give the same graph.
-    // The first load with a cache also saves ONNX Runtime's optimized graph there; the second
-    // load reads that graph instead of optimizing again (the saved file is not rewritten).
+    // the model is patched in memory. Both must give the same graph. The first load with a cache
+    // also saves ONNX Runtime's optimized graph there; the second reads that graph instead of
+    // optimizing again (the saved file is not rewritten).
     let cache = tempfile::tempdir().expect("temp dir");
-    let with = model::Model::load(env, &path, 2, true, Some(cache.path())).expect("patched model");
+    let with = raw.load(true, Some(cache.path()));
     let names = || -> Vec<(String, std::time::SystemTime)> {
         let mut v: Vec<_> = std::fs::read_dir(cache.path())
             .expect("cache")
@@ -83,23 +112,25 @@ fn the_durations_output_leaves_the_audio_identical() {
     let copies = names();
     assert_eq!(copies.len(), 2, "the patched copy and its optimized graph: {copies:?}");
     assert!(copies.iter().any(|(n, _)| n.ends_with(".durations-optimized.onnx")), "{copies:?}");
-    let again = model::Model::load(env, &path, 2, true, Some(cache.path())).expect("saved optimized graph");
+    let again = raw.load(true, Some(cache.path()));
     assert_eq!(names(), copies, "the cache is reused as it is");
-    let in_memory = model::Model::load(env, &path, 2, true, None).expect("patched model, in memory");
-    let without = model::Model::load(env, &path, 2, false, None).expect("original model");
+    let in_memory = raw.load(true, None);
+    let without = raw.load(false, None);
     assert!(with.has_durations() && in_memory.has_durations() && !without.has_durations());
-    let vocab = Vocab::builtin();
-    let mut ids = vec![0i64];
-    ids.extend("ɐ ʤˈɛntᵊl bɹˈiz kˈæɹid ðə smˈɛl ʌv pˈIn tɹˈiz.".chars().filter_map(|c| vocab.id(c)));
-    ids.push(0);
-    let pack = VoicePack::load(&data.join("kokoro/voices_ja.npz")).expect("voices");
-    let style = pack.style(&pack.blend("jf_alpha").expect("voice"), ids.len() - 2);
+    let (ids, style) = raw.input("ɐ ʤˈɛntᵊl bɹˈiz kˈæɹid ðə smˈɛl ʌv pˈIn tɹˈiz.");
     let a = with.run(&ids, &style, 1.0).expect("run with durations");
     let b = without.run(&ids, &style, 1.0).expect("run without durations");
     let c = in_memory.run(&ids, &style, 1.0).expect("run patched in memory");
     assert!(a.audio == c.audio && a.durations == c.durations, "the cached copy and the in-memory patch agree");
     let d = again.run(&ids, &style, 1.0).expect("run the saved optimized graph");
     assert!(a.audio == d.audio && a.durations == d.durations, "the saved optimized graph gives the same audio");
+    // A damaged saved graph is replaced, not an error.
+    let saved = cache.path().join(&copies.iter().find(|(n, _)| n.ends_with("-optimized.onnx")).unwrap().0);
+    std::fs::write(&saved, b"not a model").expect("damage the saved graph");
+    let mended = raw.load(true, Some(cache.path()));
+    assert!(std::fs::metadata(&saved).expect("saved again").len() > 1_000_000, "the saved graph is rebuilt");
+    let e = mended.run(&ids, &style, 1.0).expect("run after the rebuild");
+    assert!(a.audio == e.audio, "the rebuilt graph gives the same audio");
     assert!(a.audio.len() > 24_000, "a second or more of audio: {}", a.audio.len());
     assert!(a.audio == b.audio, "audio differs: {} vs {} samples", a.audio.len(), b.audio.len());
     let durations = a.durations.expect("durations from the patched graph");
@@ -115,28 +146,18 @@ fn the_durations_output_leaves_the_audio_identical() {
 #[test]
 fn the_derived_model_matches_the_original_on_the_dev_set() {
     use chorus_kokoro_text::{Frontend, Lang};
-    use chorus_plugin_kokoro::{model, prepare::Vocab, voices::VoicePack};
-    let data = k::ensure_assets();
-    let env = model::init_runtime(&data.join("onnxruntime/libonnxruntime.so.1.31.1")).expect("ONNX Runtime");
-    let path = data.join("kokoro/kokoro-v1.0.int8.onnx");
+    let raw = RawModel::new();
     let cache = tempfile::tempdir().expect("temp dir");
-    drop(model::Model::load(env, &path, 2, true, Some(cache.path())).expect("derived model, first load"));
-    let derived = model::Model::load(env, &path, 2, true, Some(cache.path())).expect("derived model, saved graph");
-    let original = model::Model::load(env, &path, 2, false, None).expect("original model");
+    drop(raw.load(true, Some(cache.path()))); // writes the derived files
+    let derived = raw.load(true, Some(cache.path()));
+    let original = raw.load(false, None);
     let dev = std::fs::read_to_string(k::eval_dir().join("dev_en.txt")).expect("../shared/eval/dev_en.txt");
     let sentences: Vec<&str> = dev.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     assert!(sentences.len() >= 20, "the dev set: {} lines", sentences.len());
     let frontend = Frontend::new().expect("front-end");
-    let vocab = Vocab::builtin();
-    let pack = VoicePack::load(&data.join("kokoro/voices_ja.npz")).expect("voices");
-    let voice = pack.blend("jf_alpha").expect("voice");
     let (mut a_all, mut b_all, mut identical) = (Vec::new(), Vec::new(), true);
     for s in &sentences {
-        let phonemes = frontend.phonemes(s, Lang::EnUs).expect("phonemes");
-        let mut ids = vec![0i64];
-        ids.extend(phonemes.chars().filter_map(|c| vocab.id(c)).take(510));
-        ids.push(0);
-        let style = pack.style(&voice, ids.len() - 2);
+        let (ids, style) = raw.input(&frontend.phonemes(s, Lang::EnUs).expect("phonemes"));
         let a = original.run(&ids, &style, 1.0).expect("original run").audio;
         let b = derived.run(&ids, &style, 1.0).expect("derived run").audio;
         assert_eq!(a.len(), b.len(), "same length for {s:?}");
