@@ -87,17 +87,17 @@ impl RawModel {
     }
 }
 
-/// The model itself, run once on the original graph and once with the durations output appended
-/// (the plugin's own trimming uses the durations, so this compares the model's raw output), and
-/// from ONNX Runtime's optimized graph saved in the cache: every derived model chorus runs gives
-/// bit-identical audio.
+/// The model itself, run once on the original graph and once cut into front and decoder (the
+/// plugin's own trimming uses the durations, so this compares the model's raw output: the decoder
+/// run on all the frames at once), and from ONNX Runtime's optimized graphs saved in the cache:
+/// every derived model chorus runs gives bit-identical audio.
 #[test]
 fn the_durations_output_leaves_the_audio_identical() {
     let raw = RawModel::new();
-    // The patched copy is written once into the cache folder and loaded by path; without a cache
-    // the model is patched in memory. Both must give the same graph. The first load with a cache
-    // also saves ONNX Runtime's optimized graph there; the second reads that graph instead of
-    // optimizing again (the saved file is not rewritten).
+    // The front and decoder files are written once into the cache folder and loaded by path;
+    // without a cache the cut is made in memory. Both must give the same graphs. The first load
+    // with a cache also saves ONNX Runtime's optimized graphs there; the second reads them
+    // instead of optimizing again (the saved files are not rewritten).
     let cache = tempfile::tempdir().expect("temp dir");
     let with = raw.load(true, Some(cache.path()));
     let names = || -> Vec<(String, std::time::SystemTime)> {
@@ -110,8 +110,11 @@ fn the_durations_output_leaves_the_audio_identical() {
         v
     };
     let copies = names();
-    assert_eq!(copies.len(), 2, "the patched copy and its optimized graph: {copies:?}");
-    assert!(copies.iter().any(|(n, _)| n.ends_with(".durations-optimized.onnx")), "{copies:?}");
+    assert_eq!(copies.len(), 4, "front and decoder, and their optimized graphs: {copies:?}");
+    for kind in [".front.onnx", ".decoder.onnx", ".front-optimized.onnx", ".decoder-optimized.onnx"] {
+        assert!(copies.iter().any(|(n, _)| n.ends_with(kind)), "{kind} in {copies:?}");
+    }
+    assert!(with.is_split(), "the int8 model is cut into front and decoder");
     let again = raw.load(true, Some(cache.path()));
     assert_eq!(names(), copies, "the cache is reused as it is");
     let in_memory = raw.load(true, None);
@@ -120,8 +123,9 @@ fn the_durations_output_leaves_the_audio_identical() {
     let (ids, style) = raw.input("ɐ ʤˈɛntᵊl bɹˈiz kˈæɹid ðə smˈɛl ʌv pˈIn tɹˈiz.");
     let a = with.run(&ids, &style, 1.0).expect("run with durations");
     let b = without.run(&ids, &style, 1.0).expect("run without durations");
-    let c = in_memory.run(&ids, &style, 1.0).expect("run patched in memory");
-    assert!(a.audio == c.audio && a.durations == c.durations, "the cached copy and the in-memory patch agree");
+    let c = in_memory.run(&ids, &style, 1.0).expect("run cut in memory");
+    assert!(in_memory.is_split() && !without.is_split());
+    assert!(a.audio == c.audio && a.durations == c.durations, "the cached files and the in-memory cut agree");
     let d = again.run(&ids, &style, 1.0).expect("run the saved optimized graph");
     assert!(a.audio == d.audio && a.durations == d.durations, "the saved optimized graph gives the same audio");
     // A damaged saved graph is replaced, not an error.
@@ -133,7 +137,7 @@ fn the_durations_output_leaves_the_audio_identical() {
     assert!(a.audio == e.audio, "the rebuilt graph gives the same audio");
     assert!(a.audio.len() > 24_000, "a second or more of audio: {}", a.audio.len());
     assert!(a.audio == b.audio, "audio differs: {} vs {} samples", a.audio.len(), b.audio.len());
-    let durations = a.durations.expect("durations from the patched graph");
+    let durations = a.durations.expect("durations from the front");
     assert!(b.durations.is_none());
     assert_eq!(durations.len(), ids.len());
     assert_eq!(durations.iter().sum::<i64>() as usize * 600, a.audio.len(), "durations cover the audio");
@@ -174,6 +178,27 @@ fn the_derived_model_matches_the_original_on_the_dev_set() {
         let (wa, wb) = (wer(&a_all), wer(&b_all));
         assert!(wb <= wa + 1e-9, "the judge hears the derived model worse: {wb:.2} against {wa:.2}");
     }
+}
+
+/// A chunk's audio leaves in decoder windows: the first push holds no more than the first
+/// window's frames, the rest follows, and windowing moves neither the length nor a word.
+#[test]
+fn audio_starts_after_the_first_decoder_window() {
+    let text = "The small boat drifted slowly toward the quiet harbor at dawn.";
+    let mut config = k::config();
+    config["first_max_tokens"] = 150.into();
+    config["first_window"] = 12.into();
+    let windowed = speak(&backend(config.clone()), text, "");
+    config["first_window"] = 4000.into();
+    let whole = speak(&backend(config), text, "");
+    assert_eq!(windowed.progress.len(), 1, "the sentence is one chunk");
+    assert!(windowed.sizes.len() >= 2, "more than one push for the chunk: {:?}", windowed.sizes);
+    assert!(windowed.sizes[0] <= 12 * 600, "the first push is one window: {:?}", windowed.sizes);
+    assert_eq!(whole.sizes.len(), 1, "one window, one push: {:?}", whole.sizes);
+    assert_eq!(windowed.audio.len(), whole.audio.len(), "the same length either way");
+    assert_eq!(windowed.words, whole.words, "the same word times either way");
+    let peak = |a: &[f32]| a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(peak(&windowed.audio) > 0.1 && windowed.audio.iter().all(|x| x.is_finite()), "audible, finite audio");
 }
 
 #[test]

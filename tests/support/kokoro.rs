@@ -58,6 +58,8 @@ pub fn backend(config: &serde_json::Value) -> Result<BackendBox, PluginError> {
 pub struct Recording {
     pub audio: Vec<f32>,
     pub pushes: usize,
+    /// Samples in each audio push, in order.
+    pub sizes: Vec<usize>,
     pub words: Vec<WordTimestamp>,
     pub progress: Vec<Progress>,
     pub rates: Vec<u32>,
@@ -74,6 +76,7 @@ impl FfiSink for Recorder {
         let mut r = self.shared.lock().unwrap();
         r.audio.extend_from_slice(samples.as_slice());
         r.pushes += 1;
+        r.sizes.push(samples.len());
         r.rates.push(sample_rate);
         if self.stop_after.is_some_and(|n| r.pushes >= n) { Flow::Stop } else { Flow::Continue }
     }

@@ -66,6 +66,16 @@ pub fn crossfade(held: &[f32], next: &mut [f32]) {
     }
 }
 
+/// Move linearly from `held` to `next` over `held.len()` samples: for two decodings of the same
+/// stretch of audio, whose sum must not swell as an equal-power crossfade's would.
+pub fn blend(held: &[f32], next: &mut [f32]) {
+    let n = held.len().min(next.len());
+    for i in 0..n {
+        let t = (i as f32 + 0.5) / n as f32;
+        next[i] = held[i] * (1.0 - t) + next[i] * t;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

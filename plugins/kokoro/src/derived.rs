@@ -33,6 +33,22 @@ pub fn temporary(out: &Path) -> PathBuf {
     out.with_extension(format!("partial-{}-{n}", std::process::id()))
 }
 
+/// Write `bytes` to `out` in `dir` through a temporary file, so a crash never leaves a torn copy.
+pub fn write(dir: &Path, out: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = temporary(out);
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, out)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Removes the other `kind` files made from a source with the same stem as `source` (exactly:
 /// `kokoro-v1.0` never evicts `kokoro-v1.0.int8`'s), keeping `keep`.
 pub fn evict_others(dir: &Path, source: &Path, kind: &str, keep: &Path) {

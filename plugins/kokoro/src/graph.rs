@@ -33,24 +33,14 @@ pub fn patched_copy(model: &std::path::Path, dir: &std::path::Path, name: &str) 
     if std::fs::metadata(&out).is_ok_and(|m| m.len() == full) {
         return Ok(out);
     }
-    std::fs::create_dir_all(dir)?;
-    let tmp = derived::temporary(&out);
-    let written = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        std::io::copy(&mut std::fs::File::open(model)?, &mut file)?;
-        std::io::Write::write_all(&mut file, &extra)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &out)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written?;
+    let mut bytes = std::fs::read(model)?;
+    bytes.extend(extra);
+    derived::write(dir, &out, &bytes)?;
     derived::evict_others(dir, model, "durations", &out);
     Ok(out)
 }
 
-fn varint(mut n: u64, out: &mut Vec<u8>) {
+pub(crate) fn varint(mut n: u64, out: &mut Vec<u8>) {
     loop {
         let byte = (n & 0x7f) as u8;
         n >>= 7;
@@ -69,7 +59,7 @@ fn varint_field(field: u64, value: u64) -> Vec<u8> {
     out
 }
 
-fn bytes_field(field: u64, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn bytes_field(field: u64, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     varint((field << 3) | 2, &mut out);
     varint(payload.len() as u64, &mut out);

@@ -2,9 +2,12 @@
 //!
 //! Serves model names `kokoro*`. Text goes through the `chorus-kokoro-text` front-end (normalization,
 //! misaki phonemes, chunking); each chunk is prepared on a second thread while the previous one is
-//! in inference; the model's leading and trailing silence is trimmed and chunks are joined with
-//! pauses (longer after sentences than clauses). Word timestamps come from the per-token durations
-//! inside the graph (`/encoder/Cast_output_0`, exposed as an extra output at load time, see [`graph`]).
+//! in inference. The graph is cut in two at load time ([`split`]): a chunk's *front* (durations,
+//! pitch, features) runs once, then its *decoder* — where almost all the time goes — runs on the
+//! chunk's frames (optionally a short preview window first, so audio starts after a fraction of
+//! the chunk's work). The model's leading and trailing silence is mostly never decoded; chunks are joined with pauses (longer after sentences than clauses). Word
+//! timestamps come from the per-token durations inside the graph (`/encoder/Cast_output_0`, an
+//! output of the front; for a graph that cannot be cut, an extra output of the whole, see [`graph`]).
 //!
 //! # Assets
 //! `cargo xtask setup` puts everything in the data folder (`$CHORUS_DATA_DIR`, else
@@ -23,6 +26,9 @@
 //!   pack's first voice when it has no `jf_alpha`).
 //! - `first_max_tokens`, `max_tokens`, `first_cut_at_word`: chunking (first chunk short so audio
 //!   starts early; later chunks up to `max_tokens`, at most 510).
+//! - `first_window`, `window_context`: frames (25 ms) of a preview decoded first at the start of a
+//!   request (0: none, the default; audio starts sooner but the preview comes out quieter), and of
+//!   context decoded on each side of a window and cut off (8).
 //! - `sentence_pause`, `clause_pause`: seconds of silence added where chunks join (0.25, 0.1).
 //! - `word_timestamps`: `false` runs the unmodified graph and pushes no word timestamps.
 //!
@@ -38,6 +44,7 @@ pub mod graph;
 pub mod model;
 pub mod npy;
 pub mod prepare;
+pub mod split;
 pub mod synth;
 pub mod voices;
 
@@ -64,6 +71,7 @@ pub struct KokoroEngine {
     default_voice: String,
     sentence_pause: f32,
     clause_pause: f32,
+    windows: synth::Windows,
     threads: usize,
 }
 
@@ -136,6 +144,13 @@ impl KokoroEngine {
             default_voice,
             sentence_pause: pause(config.sentence_pause, 0.25, "sentence_pause")?,
             clause_pause: pause(config.clause_pause, 0.1, "clause_pause")?,
+            windows: {
+                let d = synth::Windows::default();
+                synth::Windows {
+                    preview: config.first_window.unwrap_or(d.preview),
+                    context: config.window_context.unwrap_or(d.context).min(100),
+                }
+            },
             threads,
         })
     }
@@ -199,6 +214,7 @@ impl Engine for KokoroEngine {
                 "threads": self.threads,
                 "voices": self.voices.names().count(),
                 "word_timestamps": self.model.has_durations(),
+                "decoder_windows": self.model.is_split(),
             })
             .to_string()
             .into(),
@@ -231,6 +247,7 @@ impl Engine for KokoroEngine {
             speed: request.speed,
             sentence_pause: self.sentence_pause,
             clause_pause: self.clause_pause,
+            windows: self.windows,
             timing_detail: options.get("timing_detail").and_then(|v| v.as_bool()).unwrap_or(false),
         };
         job.run(sink)

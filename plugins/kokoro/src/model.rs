@@ -3,12 +3,14 @@
 use crate::config::SETUP_HINT;
 use crate::derived;
 use crate::graph;
+use crate::split;
 use chorus_plugin_api::PluginError;
 use ort::session::{
     Session,
     builder::{GraphOptimizationLevel, SessionBuilder},
 };
 use ort::value::Tensor;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -21,24 +23,12 @@ pub struct Output {
     pub durations: Option<Vec<i64>>,
 }
 
-/// A loaded model. `Session::run` needs `&mut`, so runs are serialized by a mutex.
-pub struct Model {
-    session: Mutex<Session>,
-    durations: bool,
-}
-
 /// ONNX Runtime's graph optimization (fusions, and memory layouts chosen for this CPU) takes
 /// about half a second of every load and peaks ~25 MiB higher. With a cache folder, the optimized
 /// graph is saved once and later loads read it with optimization off: the same graph, so the
 /// same audio bit for bit (a test checks it). It is specific to the CPU and the ONNX Runtime
 /// build, so both name the file ([`machine_key`]); a saved graph that fails to load is replaced.
-fn load_optimized(
-    builder: &dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError>,
-    file: &Path,
-    saved: &Path,
-    source: &Path,
-    kind: &str,
-) -> Result<Session, String> {
+fn load_optimized(builder: &Builder, file: &Path, saved: &Path, source: &Path, kind: &str) -> Result<Session, String> {
     let error = |e: PluginError| e.message.to_string();
     if saved.is_file() {
         match builder(GraphOptimizationLevel::Disable).map_err(error)?.commit_from_file(saved) {
@@ -120,8 +110,110 @@ pub fn init_runtime(library: &Path) -> Result<&'static ort::environment::Environ
     }
 }
 
+/// A loaded model: the graph cut in two ([`split`]) when it can be, else one session.
+pub struct Model {
+    engine: Engine,
+}
+
+enum Engine {
+    /// The whole graph in one session, with the durations output when `durations`.
+    Whole { session: Mutex<Session>, durations: bool },
+    /// The front (tokens → durations and features) and the decoder (features → audio).
+    Split { front: Mutex<Session>, decoder: Mutex<Session> },
+}
+
+/// A chunk's front output: one duration per input id (pads included) and the decoder's
+/// features for every frame, so any stretch of frames can be decoded.
+pub struct Frames {
+    pub durations: Vec<i64>,
+    features: Vec<(Vec<usize>, Vec<f32>)>,
+}
+
+impl Frames {
+    /// Frames in the chunk (one frame = one duration unit = 600 samples).
+    pub fn len(&self) -> usize {
+        self.features.first().map_or(0, |(shape, _)| shape[split::FEATURES[0].axis])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Feature `i` restricted to `frames`, as a tensor.
+    fn window(&self, i: usize, frames: &Range<usize>) -> Result<Tensor<f32>, ort::Error> {
+        let feature = split::FEATURES[i];
+        let (shape, data) = &self.features[i];
+        let (from, to) = (frames.start * feature.per_frame, frames.end * feature.per_frame);
+        let outer: usize = shape[..feature.axis].iter().product();
+        let inner: usize = shape[feature.axis + 1..].iter().product();
+        let steps = shape[feature.axis];
+        let mut out = Vec::with_capacity(outer * (to - from) * inner);
+        for o in 0..outer {
+            out.extend_from_slice(&data[(o * steps + from) * inner..(o * steps + to) * inner]);
+        }
+        let mut dims = shape.clone();
+        dims[feature.axis] = to - from;
+        Tensor::from_array((dims, out))
+    }
+}
+
+/// How sessions are built: level of graph optimization in, builder out.
+type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError> + 'a;
+
+/// Open `source` as a session; with a cache folder, through its saved optimized graph (`kind`).
+fn open(
+    builder: &Builder,
+    source: &Source,
+    original: &Path,
+    kind: &str,
+    cache: Option<&Path>,
+) -> Result<Session, String> {
+    match source {
+        Source::File(file) => {
+            let saved = cache.and_then(|dir| derived::path_for(original, dir, kind, Some(&machine_key())).ok());
+            match saved {
+                Some(saved) => load_optimized(builder, file, &saved, original, kind),
+                None => builder(GraphOptimizationLevel::All)
+                    .map_err(|e| e.message.to_string())?
+                    .commit_from_file(file)
+                    .map_err(|e| e.to_string()),
+            }
+        }
+        Source::Memory(bytes) => builder(GraphOptimizationLevel::All)
+            .map_err(|e| e.message.to_string())?
+            .commit_from_memory(bytes)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The front and decoder files for `model` in `cache` (written once), or in memory without one.
+fn split_sources(model: &Path, cache: Option<&Path>) -> Result<(Source, Source), String> {
+    let paths = cache
+        .map(|dir| (derived::path_for(model, dir, "front", None), derived::path_for(model, dir, "decoder", None), dir));
+    if let Some((Ok(front), Ok(decoder), _)) = &paths {
+        if front.is_file() && decoder.is_file() {
+            return Ok((Source::File(front.clone()), Source::File(decoder.clone())));
+        }
+    }
+    let bytes = std::fs::read(model).map_err(|e| e.to_string())?;
+    let (front, decoder) = (split::front(&bytes)?, split::decoder(&bytes)?);
+    drop(bytes);
+    if let Some((Ok(front_path), Ok(decoder_path), dir)) = paths {
+        let saved =
+            derived::write(dir, &front_path, &front).and_then(|()| derived::write(dir, &decoder_path, &decoder));
+        if saved.is_ok() {
+            derived::evict_others(dir, model, "front", &front_path);
+            derived::evict_others(dir, model, "decoder", &decoder_path);
+            return Ok((Source::File(front_path), Source::File(decoder_path)));
+        }
+    }
+    Ok((Source::Memory(front), Source::Memory(decoder)))
+}
+
 impl Model {
-    /// Load the model. With `durations`, the graph is patched to also return per-token durations.
+    /// Load the model. With `durations`, the graph is cut into front and decoder (see [`split`]);
+    /// a graph that cannot be cut there (another export) runs whole, patched to also return
+    /// per-token durations. Without, the unmodified graph runs whole.
     pub fn load(
         env: &ort::environment::Environment,
         path: &Path,
@@ -130,27 +222,6 @@ impl Model {
         cache: Option<&Path>,
     ) -> Result<Self, PluginError> {
         crate::config::require_file(path, "Kokoro model")?;
-        let read_error = |e: std::io::Error| {
-            PluginError::not_configured(format!(
-                "kokoro: cannot read the model at {}: {e}; {SETUP_HINT}",
-                path.display()
-            ))
-        };
-        // Loading by path keeps the model's bytes out of this process (ONNX Runtime frees its
-        // parse buffer after building the session): the durations variant is written once to
-        // `cache` and loaded from there. Without a writable cache it is patched in memory.
-        let source = if !durations {
-            Source::File(path.to_path_buf())
-        } else {
-            match cache.and_then(|dir| graph::patched_copy(path, dir, graph::DURATIONS).ok()) {
-                Some(patched) => Source::File(patched),
-                None => {
-                    let mut bytes = std::fs::read(path).map_err(read_error)?;
-                    bytes.extend(graph::extra_output(graph::DURATIONS));
-                    Source::Memory(bytes)
-                }
-            }
-        };
         let broken = |e: String| {
             PluginError::not_configured(format!(
                 "kokoro: the model at {} does not load ({e}); it may be corrupt or not a Kokoro v1.0 ONNX model — \
@@ -172,20 +243,54 @@ impl Model {
                 .with_intra_op_spinning(false)
                 .map_err(options)
         };
-        let session = match &source {
-            Source::File(file) => {
-                let kind = if durations { "durations-optimized" } else { "optimized" };
-                let saved = cache.and_then(|dir| derived::path_for(path, dir, kind, Some(&machine_key())).ok());
-                match saved {
-                    Some(saved) => load_optimized(&builder, file, &saved, path, kind),
-                    None => builder(GraphOptimizationLevel::All)?.commit_from_file(file).map_err(|e| e.to_string()),
-                }
-            }
-            Source::Memory(bytes) => {
-                builder(GraphOptimizationLevel::All)?.commit_from_memory(bytes).map_err(|e| e.to_string())
+        if durations {
+            if let Ok(engine) = Self::load_split(&builder, path, cache) {
+                return Ok(Self { engine });
             }
         }
-        .map_err(|e| {
+        let session = Self::load_whole(&builder, path, durations, cache).map_err(broken)?;
+        let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        for needed in ["tokens", "style", "speed"] {
+            if !inputs.contains(&needed) {
+                return Err(broken(format!("it has no input '{needed}' (inputs: {inputs:?})")));
+            }
+        }
+        Ok(Self { engine: Engine::Whole { session: Mutex::new(session), durations } })
+    }
+
+    fn load_split(builder: &Builder, path: &Path, cache: Option<&Path>) -> Result<Engine, String> {
+        let (front, decoder) = split_sources(path, cache)?;
+        let load = |source: &Source, kind: &str| {
+            open(builder, source, path, kind, cache).inspect_err(|_| {
+                // A cut file that does not load is useless: remove it, so the next load cuts again.
+                if let Source::File(file) = source {
+                    let _ = std::fs::remove_file(file);
+                }
+            })
+        };
+        let front = load(&front, "front-optimized")?;
+        let decoder = load(&decoder, "decoder-optimized")?;
+        Ok(Engine::Split { front: Mutex::new(front), decoder: Mutex::new(decoder) })
+    }
+
+    fn load_whole(builder: &Builder, path: &Path, durations: bool, cache: Option<&Path>) -> Result<Session, String> {
+        // Loading by path keeps the model's bytes out of this process (ONNX Runtime frees its
+        // parse buffer after building the session): the durations variant is written once to
+        // `cache` and loaded from there. Without a writable cache it is patched in memory.
+        let source = if !durations {
+            Source::File(path.to_path_buf())
+        } else {
+            match cache.and_then(|dir| graph::patched_copy(path, dir, graph::DURATIONS).ok()) {
+                Some(patched) => Source::File(patched),
+                None => {
+                    let mut bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+                    bytes.extend(graph::extra_output(graph::DURATIONS));
+                    Source::Memory(bytes)
+                }
+            }
+        };
+        let kind = if durations { "durations-optimized" } else { "optimized" };
+        open(builder, &source, path, kind, cache).inspect_err(|_| {
             // A patched copy of a model that does not load is useless: remove it, so a fixed
             // model gets a fresh copy rather than this one.
             if let Source::File(file) = &source {
@@ -193,34 +298,104 @@ impl Model {
                     let _ = std::fs::remove_file(file);
                 }
             }
-            broken(e)
-        })?;
-        drop(source);
-        let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
-        for needed in ["tokens", "style", "speed"] {
-            if !inputs.contains(&needed) {
-                return Err(broken(format!("it has no input '{needed}' (inputs: {inputs:?})")));
-            }
-        }
-        Ok(Self { session: Mutex::new(session), durations })
+        })
     }
 
     pub fn has_durations(&self) -> bool {
-        self.durations
+        match &self.engine {
+            Engine::Whole { durations, .. } => *durations,
+            Engine::Split { .. } => true,
+        }
     }
 
-    /// Run one chunk: `ids` already padded with 0 at both ends, `style` 256 floats.
+    /// Whether the decoder can run on stretches of frames ([`Model::front`], [`Model::decode`]).
+    pub fn is_split(&self) -> bool {
+        matches!(self.engine, Engine::Split { .. })
+    }
+
+    /// The front of a split model for one chunk: `ids` padded with 0 at both ends, `style` 256 floats.
+    pub fn front(&self, ids: &[i64], style: &[f32], speed: f32) -> Result<Frames, PluginError> {
+        let Engine::Split { front, .. } = &self.engine else {
+            return Err(PluginError::internal("kokoro: this model runs whole; it has no separate front"));
+        };
+        let mut session = front.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session
+            .run(ort::inputs![
+                "tokens" => tensor_i64(ids).map_err(fail)?,
+                "style" => tensor_f32(style).map_err(fail)?,
+                "speed" => Tensor::from_array(([1usize], vec![speed])).map_err(fail)?
+            ])
+            .map_err(fail)?;
+        let (_, d) = outputs[graph::DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
+        let mut features = Vec::with_capacity(split::FEATURES.len());
+        for feature in split::FEATURES {
+            let (shape, data) = outputs[feature.name].try_extract_tensor::<f32>().map_err(fail)?;
+            let shape: Vec<usize> = shape.iter().map(|&n| n.max(0) as usize).collect();
+            features.push((shape, data.to_vec()));
+        }
+        let frames = Frames { durations: d.to_vec(), features };
+        let steps_agree = split::FEATURES
+            .iter()
+            .zip(&frames.features)
+            .all(|(f, (shape, _))| shape.len() > f.axis && shape[f.axis] == frames.len() * f.per_frame);
+        if !steps_agree || frames.durations.len() != ids.len() {
+            return Err(PluginError::internal("kokoro: the front's outputs do not have the expected shapes"));
+        }
+        Ok(frames)
+    }
+
+    /// Audio for `range` of a chunk's frames (600 samples each), decoded with `context` frames
+    /// before and after it where the chunk has them (cut off again), so the window's edges sound
+    /// as inside.
+    pub fn decode(
+        &self,
+        frames: &Frames,
+        style: &[f32],
+        range: Range<usize>,
+        context: (usize, usize),
+    ) -> Result<Vec<f32>, PluginError> {
+        let Engine::Split { decoder, .. } = &self.engine else {
+            return Err(PluginError::internal("kokoro: this model runs whole; it has no separate decoder"));
+        };
+        let span = range.start.saturating_sub(context.0)..(range.end + context.1).min(frames.len());
+        let feed = |i: usize| frames.window(i, &span).map_err(fail);
+        let mut session = decoder.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session
+            .run(ort::inputs![
+                split::FEATURES[0].name => feed(0)?,
+                split::FEATURES[1].name => feed(1)?,
+                split::FEATURES[2].name => feed(2)?,
+                split::FEATURES[3].name => feed(3)?,
+                "style" => tensor_f32(style).map_err(fail)?
+            ])
+            .map_err(fail)?;
+        let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
+        let from = (range.start - span.start) * graph::SAMPLES_PER_UNIT;
+        let to = ((range.end - span.start) * graph::SAMPLES_PER_UNIT).min(audio.len());
+        Ok(audio.get(from..to).unwrap_or_default().to_vec())
+    }
+
+    /// Run one chunk whole: `ids` already padded with 0 at both ends, `style` 256 floats.
     pub fn run(&self, ids: &[i64], style: &[f32], speed: f32) -> Result<Output, PluginError> {
-        let fail = |e: ort::Error| PluginError::internal(format!("kokoro: inference failed: {e}"));
-        let tokens = Tensor::from_array(([1usize, ids.len()], ids.to_vec())).map_err(fail)?;
-        let style = Tensor::from_array(([1usize, style.len()], style.to_vec())).map_err(fail)?;
-        let speed = Tensor::from_array(([1usize], vec![speed])).map_err(fail)?;
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs =
-            session.run(ort::inputs!["tokens" => tokens, "style" => style, "speed" => speed]).map_err(fail)?;
+        let (session, durations) = match &self.engine {
+            Engine::Whole { session, durations } => (session, *durations),
+            Engine::Split { .. } => {
+                let frames = self.front(ids, style, speed)?;
+                let audio = self.decode(&frames, style, 0..frames.len(), (0, 0))?;
+                return Ok(Output { audio, durations: Some(frames.durations) });
+            }
+        };
+        let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session
+            .run(ort::inputs![
+                "tokens" => tensor_i64(ids).map_err(fail)?,
+                "style" => tensor_f32(style).map_err(fail)?,
+                "speed" => Tensor::from_array(([1usize], vec![speed])).map_err(fail)?
+            ])
+            .map_err(fail)?;
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
         let audio = audio.to_vec();
-        let durations = if self.durations {
+        let durations = if durations {
             let (_, d) = outputs[graph::DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
             Some(d.to_vec())
         } else {
@@ -228,4 +403,16 @@ impl Model {
         };
         Ok(Output { audio, durations })
     }
+}
+
+fn fail(e: ort::Error) -> PluginError {
+    PluginError::internal(format!("kokoro: inference failed: {e}"))
+}
+
+fn tensor_i64(v: &[i64]) -> Result<Tensor<i64>, ort::Error> {
+    Tensor::from_array(([1usize, v.len()], v.to_vec()))
+}
+
+fn tensor_f32(v: &[f32]) -> Result<Tensor<f32>, ort::Error> {
+    Tensor::from_array(([1usize, v.len()], v.to_vec()))
 }

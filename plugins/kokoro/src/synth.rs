@@ -3,7 +3,7 @@
 
 use crate::audio;
 use crate::graph::SAMPLES_PER_UNIT;
-use crate::model::{Model, SAMPLE_RATE};
+use crate::model::{Frames, Model, SAMPLE_RATE};
 use crate::prepare::{Prepared, Vocab, WordSpan, prepare};
 use crate::voices::{Blend, VoicePack};
 use chorus_kokoro_text::{Boundary, ChunkPolicy, Frontend, Lang};
@@ -24,8 +24,24 @@ pub struct Job<'a> {
     pub speed: f32,
     pub sentence_pause: f32,
     pub clause_pause: f32,
+    pub windows: Windows,
     /// Add each chunk's raw durations and cut points to its progress metrics (for tests and tools).
     pub timing_detail: bool,
+}
+
+/// Decoder windows, in frames of 25 ms (the config keys `first_window`, `window_context`).
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    /// The preview decoded first at the start of a request (0: none, the default).
+    pub preview: usize,
+    /// Frames decoded on each side of a window and cut off again, so its edges sound as inside.
+    pub context: usize,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Self { preview: 0, context: 8 }
+    }
 }
 
 /// Counters of a running request.
@@ -42,7 +58,143 @@ struct Tally {
     pending_pause: usize,
     /// The end of a chunk cut between two words, held back to be crossfaded into the next chunk.
     carry: Vec<f32>,
+    /// Samples of the current chunk pushed so far (from its head).
+    chunk_sent: usize,
+    /// The preview window's size in frames, until the request's first chunk has used it.
+    preview: Option<usize>,
     last_end: Option<Boundary>,
+}
+
+/// A chunk's model output: whole audio, or frames still to decode.
+enum Source {
+    Whole(Vec<f32>),
+    Frames(Frames),
+}
+
+impl Source {
+    /// Samples of the chunk's whole audio.
+    fn len(&self) -> usize {
+        match self {
+            Source::Whole(raw) => raw.len(),
+            Source::Frames(frames) => frames.len() * SAMPLES_PER_UNIT,
+        }
+    }
+}
+
+/// Where a chunk's audio is cut, in samples of its whole audio.
+struct Cut {
+    head: usize,
+    tail: usize,
+    /// From here on the audio is held back, to be crossfaded into the next chunk.
+    hold: Option<usize>,
+    /// The chunk starts by crossfading over the previous chunk's held end.
+    joining: bool,
+}
+
+/// The chunk's audio between the cut points, in pieces as it is made. A whole run is one piece.
+/// A split model decodes the chunk's frames at once. With a preview (`first_window`), at the
+/// start of a request a short window is decoded first, so audio starts early, and then the whole
+/// chunk, continued from where the preview ends with a crossfade over one frame both decoded. The
+/// decoder's instance norms take their statistics over what it is given, so a short window comes
+/// out quieter than the same frames decoded with the whole chunk: the judge hears the first words
+/// worse, which is why the preview is off by default (numbers in docs/BENCHMARKS.md).
+struct Pieces<'a> {
+    source: &'a Source,
+    head: usize,
+    tail: usize,
+    /// The chunk's first frame, the next frame to push, and the frame after the last.
+    first: usize,
+    next: usize,
+    last: usize,
+    /// The preview's decoding of the frame the rest starts with.
+    seam: Vec<f32>,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(source: &'a Source, cut: &Cut) -> Self {
+        let (first, last) = match source {
+            Source::Whole(_) => (0, 1),
+            Source::Frames(_) => (cut.head / SAMPLES_PER_UNIT, cut.tail.div_ceil(SAMPLES_PER_UNIT)),
+        };
+        Self { source, head: cut.head, tail: cut.tail, first, next: first, last, seam: Vec::new() }
+    }
+
+    /// The next piece and whether it is the last one.
+    fn next(&mut self, job: &Job, style: &[f32], tally: &mut Tally) -> Option<Result<(Vec<f32>, bool), PluginError>> {
+        if self.next >= self.last {
+            return None;
+        }
+        let frames = match self.source {
+            Source::Whole(raw) => {
+                self.next = self.last;
+                return Some(Ok((raw[self.head..self.tail].to_vec(), true)));
+            }
+            Source::Frames(frames) => frames,
+        };
+        let preview = std::mem::take(&mut tally.preview).filter(|&w| self.last - self.first > w + 2);
+        // The preview decodes one frame past its end, where the rest fades in over it, and all the
+        // leading silence before it: with less, its instance norms make it quieter than the whole.
+        let c = job.windows.context;
+        let (range, context) = match preview {
+            Some(w) => (self.first..self.first + w + 1, (self.first, c)),
+            None => (self.first..self.last, (c, c)),
+        };
+        let t = Instant::now();
+        let decoded = job.model.decode(frames, style, range, context);
+        tally.inference += t.elapsed().as_secs_f64();
+        let mut pcm = match decoded {
+            Ok(pcm) => pcm,
+            Err(e) => {
+                self.next = self.last;
+                return Some(Err(e));
+            }
+        };
+        let skip = ((self.next - self.first) * SAMPLES_PER_UNIT).min(pcm.len());
+        pcm.drain(..skip);
+        audio::blend(&std::mem::take(&mut self.seam), &mut pcm);
+        let end = match preview {
+            Some(w) => {
+                self.seam = pcm.split_off((w * SAMPLES_PER_UNIT).min(pcm.len()));
+                self.first + w
+            }
+            None => self.last,
+        };
+        let at = self.next * SAMPLES_PER_UNIT;
+        let from = self.head.saturating_sub(at).min(pcm.len());
+        let to = self.tail.saturating_sub(at).min(pcm.len()).max(from);
+        pcm.truncate(to);
+        pcm.drain(..from);
+        self.next = end;
+        Some(Ok((pcm, end == self.last)))
+    }
+}
+
+/// Pushes a chunk's pieces: the pause owed before it, a fade-in or the crossfade over a held tail
+/// at its start, and at its end a fade-out, or the end held back when the chunk ends in a cut.
+struct ChunkOut<'a> {
+    lead: usize,
+    cut: &'a Cut,
+    first: bool,
+}
+
+impl ChunkOut<'_> {
+    fn push(&mut self, mut piece: Vec<f32>, last: bool, tally: &mut Tally, sink: &mut Sink) -> chorus_plugin_api::Flow {
+        let first = std::mem::replace(&mut self.first, false);
+        let sent = if first { 0 } else { tally.chunk_sent };
+        if first && self.cut.joining {
+            audio::crossfade(&std::mem::take(&mut tally.carry), &mut piece);
+        }
+        if let (true, Some(hold)) = (last, self.cut.hold) {
+            let kept = (hold - self.cut.head).saturating_sub(sent);
+            tally.carry = piece.split_off(kept.min(piece.len()));
+        }
+        audio::fade_edges(&mut piece, first && self.cut.head > 0 && !self.cut.joining, last && self.cut.hold.is_none());
+        let mut out = vec![0.0f32; if first { self.lead } else { 0 }];
+        out.extend_from_slice(&piece);
+        tally.chunk_sent = sent + piece.len();
+        tally.samples += out.len();
+        sink.audio(&out, SAMPLE_RATE, 1)
+    }
 }
 
 /// Push a held chunk end on its own (its next chunk never came or has no audio), faded out.
@@ -59,7 +211,8 @@ fn flush_carry(tally: &mut Tally, sink: &mut Sink) {
 impl Job<'_> {
     pub fn run(&self, sink: &mut Sink) -> Result<Summary, PluginError> {
         let started = Instant::now();
-        let mut tally = Tally::default();
+        let preview = Some(self.windows.preview).filter(|&w| w > 0);
+        let mut tally = Tally { preview, ..Tally::default() };
         std::thread::scope(|scope| -> Result<(), PluginError> {
             // Depth 1: one chunk waits ready while another is in inference; memory stays bounded.
             let (tx, rx) = sync_channel(1);
@@ -114,7 +267,7 @@ impl Job<'_> {
         })
     }
 
-    /// Infer one chunk, trim it, push its audio (with the pause after it), words and progress.
+    /// Infer one chunk and push its audio (window by window on a split model), words and progress.
     fn chunk(&self, p: Prepared, tally: &mut Tally, started: Instant, sink: &mut Sink) -> Result<(), PluginError> {
         tally.chunks += 1;
         tally.last_end = Some(p.end);
@@ -123,11 +276,17 @@ impl Job<'_> {
         if has_words && p.token_count() > 0 {
             let t = Instant::now();
             let style = self.voices.style(&self.blend, p.ids.len() - 2);
-            let out = self.model.run(&p.ids, &style, self.speed)?;
+            let (source, durations) = if self.model.is_split() {
+                let frames = self.model.front(&p.ids, &style, self.speed)?;
+                let durations = frames.durations.clone();
+                (Source::Frames(frames), Some(durations))
+            } else {
+                let out = self.model.run(&p.ids, &style, self.speed)?;
+                (Source::Whole(out.audio), out.durations)
+            };
             tally.inference += t.elapsed().as_secs_f64();
-            let mut raw = out.audio;
             // Sample offset where each id starts, from the durations (one unit = 600 samples).
-            let edges: Option<Vec<usize>> = out.durations.filter(|d| d.len() == p.ids.len()).map(|d| {
+            let edges: Option<Vec<usize>> = durations.filter(|d| d.len() == p.ids.len()).map(|d| {
                 let mut acc = 0usize;
                 let mut e = vec![0];
                 e.extend(d.iter().map(|&u| {
@@ -136,44 +295,8 @@ impl Job<'_> {
                 }));
                 e
             });
-            let first_word = p.words.iter().find(|w| !w.tokens.is_empty());
-            let keep = edges.as_ref().and_then(|e| {
-                let last = p.words.iter().rev().find(|w| !w.tokens.is_empty())?;
-                Some((e[first_word?.tokens.start], e[last.tokens.end]))
-            });
-            let (mut head, mut tail) = audio::cut_points(&raw, keep);
-            // A chunk cut between two words was synthesized with the next word as context: keep its
-            // audio up to that word's start plus half a crossfade; the next chunk, which starts with
-            // the same word, fades in over the held tail, aligned on that word's first phoneme.
-            let ends_in_cut = edges.as_ref().zip(p.context_start).map(|(e, i)| e[i]);
-            if let Some(at) = ends_in_cut {
-                tail = (at + audio::CROSSFADE / 2).min(raw.len()).max(head);
-            }
-            // A held tail is joined on this chunk's first word; without one to align on, it goes out alone.
-            let joining = match (&edges, first_word) {
-                (Some(e), Some(w)) if !tally.carry.is_empty() => {
-                    head = e[w.tokens.start].saturating_sub(audio::CROSSFADE / 2).min(tail);
-                    true
-                }
-                _ => {
-                    flush_carry(tally, sink);
-                    false
-                }
-            };
-            raw.truncate(tail);
-            let mut speech = raw.split_off(head);
-            if joining {
-                audio::crossfade(&std::mem::take(&mut tally.carry), &mut speech);
-            }
-            if let Some(at) = ends_in_cut {
-                let hold = at.saturating_sub(audio::CROSSFADE / 2).clamp(head, tail) - head;
-                tally.carry = speech.split_off(hold);
-            }
-            audio::fade_edges(&mut speech, head > 0 && !joining, ends_in_cut.is_none());
+            let cut = self.cut(&p, &source, edges.as_deref(), tally, sink);
             let lead = std::mem::take(&mut tally.pending_pause);
-            let mut cut = vec![0.0f32; lead];
-            cut.extend_from_slice(&speech);
-            drop(speech);
             let offset = tally.samples + lead;
             let pause = match p.end {
                 Boundary::Sentence => self.sentence_pause,
@@ -181,29 +304,35 @@ impl Job<'_> {
                 _ => 0.0,
             };
             tally.pending_pause = (pause * SAMPLE_RATE as f32) as usize;
-            tally.samples += cut.len();
             tally.tokens += p.token_count();
             tally.spoken_chunks += 1;
-            if tally.first_audio.is_none() {
-                tally.first_audio = Some(started.elapsed().as_secs_f64());
-            }
-            if sink.audio(&cut, SAMPLE_RATE, 1).is_stop() {
-                return Ok(());
-            }
-            if let Some(e) = &edges {
-                let at = |i: usize| (offset + e[i] - head.min(e[i])) as f64 / SAMPLE_RATE as f64;
-                let words = self.stamps(&p, |w| (at(w.tokens.start), at(w.tokens.end)));
-                tally.words += words.len();
-                if sink.words(&words).is_stop() {
+            let mut out = ChunkOut { lead, cut: &cut, first: true };
+            let mut pieces = Pieces::new(&source, &cut);
+            let mut words_sent = false;
+            while let Some(piece) = pieces.next(self, &style, tally) {
+                let (piece, last) = piece?;
+                if out.push(piece, last, tally, sink).is_stop() {
                     return Ok(());
                 }
-                if self.timing_detail {
-                    let durations: Vec<usize> = e.windows(2).map(|w| (w[1] - w[0]) / SAMPLES_PER_UNIT).collect();
-                    detail = serde_json::json!({
-                        "ids": p.ids, "durations": durations, "offset": offset, "head": head, "tail": tail,
-                        "words": p.words.iter().map(|w| [w.bytes.start, w.bytes.end, w.tokens.start, w.tokens.end]).collect::<Vec<_>>(),
-                    });
+                if tally.first_audio.is_none() {
+                    tally.first_audio = Some(started.elapsed().as_secs_f64());
                 }
+                if let (false, Some(e)) = (words_sent, &edges) {
+                    words_sent = true;
+                    let at = |i: usize| (offset + e[i] - cut.head.min(e[i])) as f64 / SAMPLE_RATE as f64;
+                    let words = self.stamps(&p, |w| (at(w.tokens.start), at(w.tokens.end)));
+                    tally.words += words.len();
+                    if sink.words(&words).is_stop() {
+                        return Ok(());
+                    }
+                }
+            }
+            if let (true, Some(e)) = (self.timing_detail, &edges) {
+                let durations: Vec<usize> = e.windows(2).map(|w| (w[1] - w[0]) / SAMPLES_PER_UNIT).collect();
+                detail = serde_json::json!({
+                    "ids": p.ids, "durations": durations, "offset": offset, "head": cut.head, "tail": cut.tail,
+                    "words": p.words.iter().map(|w| [w.bytes.start, w.bytes.end, w.tokens.start, w.tokens.end]).collect::<Vec<_>>(),
+                });
             }
         } else if has_words {
             flush_carry(tally, sink);
@@ -217,6 +346,45 @@ impl Job<'_> {
         }
         self.progress(Some(&p), tally, started, detail, sink);
         Ok(())
+    }
+
+    /// Where a chunk's audio is cut, in samples of the chunk's whole audio: the model's leading and
+    /// trailing silence off (never inside the words), and the join with a held tail.
+    fn cut(&self, p: &Prepared, source: &Source, edges: Option<&[usize]>, tally: &mut Tally, sink: &mut Sink) -> Cut {
+        let first_word = p.words.iter().find(|w| !w.tokens.is_empty());
+        let keep = edges.and_then(|e| {
+            let last = p.words.iter().rev().find(|w| !w.tokens.is_empty())?;
+            Some((e[first_word?.tokens.start], e[last.tokens.end]))
+        });
+        let (mut head, mut tail) = match source {
+            Source::Whole(raw) => audio::cut_points(raw, keep),
+            // Without the audio yet, the durations place the words: keep the same margins.
+            Source::Frames(frames) => {
+                let len = frames.len() * SAMPLES_PER_UNIT;
+                let (start, end) = keep.unwrap_or((0, len));
+                (start.saturating_sub(audio::LEAD_MARGIN), (end + audio::TAIL_MARGIN).min(len))
+            }
+        };
+        // A chunk cut between two words was synthesized with the next word as context: keep its
+        // audio up to that word's start plus half a crossfade; the next chunk, which starts with
+        // the same word, fades in over the held tail, aligned on that word's first phoneme.
+        let ends_in_cut = edges.zip(p.context_start).map(|(e, i)| e[i]);
+        if let Some(at) = ends_in_cut {
+            tail = (at + audio::CROSSFADE / 2).min(source.len()).max(head);
+        }
+        // A held tail is joined on this chunk's first word; without one to align on, it goes out alone.
+        let joining = match (edges, first_word) {
+            (Some(e), Some(w)) if !tally.carry.is_empty() => {
+                head = e[w.tokens.start].saturating_sub(audio::CROSSFADE / 2).min(tail);
+                true
+            }
+            _ => {
+                flush_carry(tally, sink);
+                false
+            }
+        };
+        let hold = ends_in_cut.map(|at| at.saturating_sub(audio::CROSSFADE / 2).clamp(head, tail));
+        Cut { head, tail, hold, joining }
     }
 
     /// One timestamp per input word of `p`, `times` giving its (start, end) in seconds.

@@ -1,0 +1,300 @@
+//! Cutting Kokoro's graph in two at the decoder's inputs, on the protobuf wire format.
+//!
+//! The *front* (text encoder, duration and pitch predictors: about 5 % of a run) maps tokens to
+//! per-token durations and frame-rate features; the *decoder* (the vocoder: the rest) maps a
+//! stretch of those frames to audio. Cut there, a sentence's front runs once and its decoder runs
+//! on short windows of frames, so audio starts after the first window instead of after the whole
+//! chunk, and activations stay bounded by the window. Run on all the frames at once, the two
+//! halves give the original graph's audio bit for bit (a test checks it).
+//!
+//! [`extract`] keeps the nodes that compute the wanted outputs from the given inputs (nodes are
+//! topologically sorted in ONNX files, so one backward pass finds them), the initializers they
+//! read, and every other graph and model field as it was.
+
+use crate::graph::{DURATIONS, bytes_field, varint};
+
+/// The decoder's inputs, with the axis that runs along time and how many steps it has per frame
+/// (one frame = one duration unit = 600 samples).
+pub const FEATURES: [Feature; 4] = [
+    Feature { name: "/encoder/MatMul_1_output_0", axis: 2, per_frame: 1 }, // aligned text features [1, 512, F]
+    Feature { name: "/encoder/Reshape_output_0", axis: 1, per_frame: 2 },  // F0 curve [1, 2F]
+    Feature { name: "/encoder/Reshape_1_output_0", axis: 1, per_frame: 2 }, // energy [1, 2F]
+    // The harmonic source's running phase: a cumulative sum from the start of the chunk, so it is
+    // computed in the front and a window starts with the phase the whole chunk would have there.
+    Feature { name: "/decoder/decoder/generator/m_source/l_sin_gen/CumSum_output_0", axis: 1, per_frame: 2 }, // [1, 2F, 9]
+];
+
+/// One decoder input: a float tensor of frame-rate features.
+#[derive(Debug, Clone, Copy)]
+pub struct Feature {
+    pub name: &'static str,
+    pub axis: usize,
+    pub per_frame: usize,
+}
+
+const FLOAT: u64 = 1;
+const INT64: u64 = 7;
+
+/// The front: tokens, style, speed → durations and the decoder's features.
+pub fn front(model: &[u8]) -> Result<Vec<u8>, String> {
+    let mut outputs = vec![(DURATIONS, INT64)];
+    outputs.extend(FEATURES.iter().map(|f| (f.name, FLOAT)));
+    extract(model, &[("tokens", 0), ("style", 0), ("speed", 0)], &outputs)
+}
+
+/// The decoder: features (any number of frames) and style → audio.
+pub fn decoder(model: &[u8]) -> Result<Vec<u8>, String> {
+    let mut inputs: Vec<(&str, u64)> = FEATURES.iter().map(|f| (f.name, FLOAT)).collect();
+    inputs.push(("style", 0));
+    extract(model, &inputs, &[("audio", 0)])
+}
+
+/// A field of a protobuf message: its number, and its payload when length-delimited.
+struct Field<'a> {
+    number: u64,
+    /// The whole field as encoded (tag included), to copy it unchanged.
+    raw: &'a [u8],
+    payload: Option<&'a [u8]>,
+}
+
+fn read_varint(buf: &[u8], at: &mut usize) -> Result<u64, String> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *buf.get(*at).ok_or("truncated varint")?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err("varint too long".into())
+}
+
+fn fields(buf: &[u8]) -> Result<Vec<Field<'_>>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < buf.len() {
+        let start = at;
+        let tag = read_varint(buf, &mut at)?;
+        let payload = match tag & 7 {
+            0 => {
+                read_varint(buf, &mut at)?;
+                None
+            }
+            1 => {
+                at += 8;
+                None
+            }
+            5 => {
+                at += 4;
+                None
+            }
+            2 => {
+                let len = usize::try_from(read_varint(buf, &mut at)?).map_err(|_| "length overflow")?;
+                let end = at.checked_add(len).filter(|&e| e <= buf.len()).ok_or("truncated field")?;
+                let p = &buf[at..end];
+                at = end;
+                Some(p)
+            }
+            w => return Err(format!("unsupported wire type {w}")),
+        };
+        if at > buf.len() {
+            return Err("truncated field".into());
+        }
+        out.push(Field { number: tag >> 3, raw: &buf[start..at], payload });
+    }
+    Ok(out)
+}
+
+/// The strings in field `number` of a message.
+fn strings(message: &[u8], number: u64) -> Result<Vec<&str>, String> {
+    fields(message)?
+        .into_iter()
+        .filter(|f| f.number == number)
+        .map(|f| std::str::from_utf8(f.payload.unwrap_or_default()).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn name_of(message: &[u8], number: u64) -> Result<String, String> {
+    Ok(strings(message, number)?.pop().unwrap_or_default().to_string())
+}
+
+/// A `ValueInfoProto` naming a tensor of element type `elem` (shape left open).
+fn value_info(name: &str, elem: u64) -> Vec<u8> {
+    let mut elem_type = Vec::new();
+    varint(1 << 3, &mut elem_type);
+    varint(elem, &mut elem_type);
+    let mut info = bytes_field(1, name.as_bytes());
+    info.extend(bytes_field(2, &bytes_field(1, &elem_type)));
+    info
+}
+
+/// The sub-model computing `outputs` from `inputs`, each `(name, element type)`; type 0 means
+/// "a tensor of the original graph's own inputs or outputs, described as it was".
+pub fn extract(model: &[u8], inputs: &[(&str, u64)], outputs: &[(&str, u64)]) -> Result<Vec<u8>, String> {
+    let top = fields(model)?;
+    // Several `graph` fields (a model with appended outputs) merge: their payloads concatenate.
+    let graph_bytes: Vec<u8> =
+        top.iter().filter(|f| f.number == 7).flat_map(|f| f.payload.unwrap_or_default()).copied().collect();
+    if graph_bytes.is_empty() {
+        return Err("the file holds no graph".into());
+    }
+    let graph = fields(&graph_bytes)?;
+    let mut declared = std::collections::HashMap::new();
+    for f in graph.iter().filter(|f| f.number == 11 || f.number == 12) {
+        let info = f.payload.unwrap_or_default();
+        declared.insert(name_of(info, 1)?, info);
+    }
+    let is_input = |name: &str| inputs.iter().any(|(n, _)| *n == name);
+    let mut needed: std::collections::HashSet<String> = outputs.iter().map(|(n, _)| n.to_string()).collect();
+    let mut produced = std::collections::HashSet::new();
+    let mut keep = vec![false; graph.len()];
+    for (i, f) in graph.iter().enumerate().rev() {
+        if f.number != 1 {
+            continue;
+        }
+        let node = f.payload.unwrap_or_default();
+        let outs = strings(node, 2)?;
+        let wanted: Vec<&&str> = outs.iter().filter(|o| needed.contains(**o) && !is_input(o)).collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        if let Some(cut) = outs.iter().find(|o| is_input(o)) {
+            return Err(format!("cannot cut at {cut}: its node also makes {}", wanted[0]));
+        }
+        keep[i] = true;
+        produced.extend(outs.iter().map(|o| o.to_string()));
+        needed.extend(strings(node, 1)?.into_iter().filter(|s| !s.is_empty()).map(str::to_string));
+    }
+    for (i, f) in graph.iter().enumerate() {
+        if f.number == 5 && needed.contains(&name_of(f.payload.unwrap_or_default(), 8)?) {
+            keep[i] = true;
+            produced.insert(name_of(f.payload.unwrap_or_default(), 8)?);
+        }
+    }
+    for (name, _) in inputs {
+        if !needed.contains(*name) {
+            return Err(format!("the input {name} is not used by what is asked"));
+        }
+        produced.insert(name.to_string());
+    }
+    if let Some(missing) = needed.iter().find(|n| !produced.contains(*n)) {
+        return Err(format!("{missing} is needed but neither made by a node, stored, nor an input"));
+    }
+    let described = |name: &str, elem: u64| -> Result<Vec<u8>, String> {
+        match (elem, declared.get(name)) {
+            (0, Some(info)) => Ok(info.to_vec()),
+            (0, None) => Err(format!("{name} is not an input or output of the model")),
+            (elem, _) => Ok(value_info(name, elem)),
+        }
+    };
+    let mut out_graph = Vec::with_capacity(graph_bytes.len());
+    for (i, f) in graph.iter().enumerate() {
+        let kept = match f.number {
+            1 | 5 => keep[i],
+            11 | 12 | 15 => false, // inputs and outputs are written below; sparse initializers are not used by Kokoro
+            13 => needed.contains(&name_of(f.payload.unwrap_or_default(), 1)?),
+            _ => true,
+        };
+        if kept {
+            out_graph.extend_from_slice(f.raw);
+        }
+    }
+    for (name, elem) in inputs {
+        out_graph.extend(bytes_field(11, &described(name, *elem)?));
+    }
+    for (name, elem) in outputs {
+        out_graph.extend(bytes_field(12, &described(name, *elem)?));
+    }
+    let mut out = Vec::with_capacity(out_graph.len() + 64);
+    for f in top.iter().filter(|f| f.number != 7) {
+        out.extend_from_slice(f.raw);
+    }
+    out.extend(bytes_field(7, &out_graph));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(inputs: &[&str], outputs: &[&str]) -> Vec<u8> {
+        let mut n = Vec::new();
+        for i in inputs {
+            n.extend(bytes_field(1, i.as_bytes()));
+        }
+        for o in outputs {
+            n.extend(bytes_field(2, o.as_bytes()));
+        }
+        n.extend(bytes_field(4, b"Add"));
+        bytes_field(1, &n)
+    }
+
+    fn initializer(name: &str) -> Vec<u8> {
+        bytes_field(5, &bytes_field(8, name.as_bytes()))
+    }
+
+    /// x --n1--> a --n2--> b --n3--> y, with weights w1 (n1) and w3 (n3); opset field kept.
+    fn model() -> Vec<u8> {
+        let mut g = node(&["x", "w1"], &["a"]);
+        g.extend(node(&["a"], &["b"]));
+        g.extend(node(&["b", "w3"], &["y"]));
+        g.extend(initializer("w1"));
+        g.extend(initializer("w3"));
+        g.extend(bytes_field(11, &value_info("x", 1)));
+        g.extend(bytes_field(12, &value_info("y", 1)));
+        let mut m = varint_field_for_test(1, 8);
+        m.extend(bytes_field(7, &g));
+        m.extend(bytes_field(8, b"opset"));
+        m
+    }
+
+    fn varint_field_for_test(field: u64, value: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        varint(field << 3, &mut out);
+        varint(value, &mut out);
+        out
+    }
+
+    fn summary(model: &[u8]) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
+        let top = fields(model).unwrap();
+        let graph = top.iter().find(|f| f.number == 7).unwrap().payload.unwrap();
+        let fs = fields(graph).unwrap();
+        let pick = |n: u64, name: u64| -> Vec<String> {
+            fs.iter().filter(|f| f.number == n).map(|f| name_of(f.payload.unwrap(), name).unwrap()).collect()
+        };
+        let nodes = fs.iter().filter(|f| f.number == 1).map(|f| strings(f.payload.unwrap(), 2).unwrap()[0].to_string());
+        (nodes.collect(), pick(5, 8), pick(11, 1), pick(12, 1))
+    }
+
+    #[test]
+    fn the_front_half_keeps_what_its_outputs_need() {
+        let front = extract(&model(), &[("x", 0)], &[("b", FLOAT)]).unwrap();
+        let (nodes, inits, ins, outs) = summary(&front);
+        assert_eq!(
+            (nodes, inits, ins, outs),
+            (vec!["a".into(), "b".into()], vec!["w1".into()], vec!["x".into()], vec!["b".into()])
+        );
+        assert!(fields(&front).unwrap().iter().any(|f| f.number == 8), "model fields other than the graph are kept");
+    }
+
+    #[test]
+    fn the_back_half_starts_at_the_cut() {
+        let back = extract(&model(), &[("b", FLOAT)], &[("y", 0)]).unwrap();
+        let (nodes, inits, ins, outs) = summary(&back);
+        assert_eq!(
+            (nodes, inits, ins, outs),
+            (vec!["y".into()], vec!["w3".into()], vec!["b".into()], vec!["y".into()])
+        );
+    }
+
+    #[test]
+    fn a_cut_that_misses_an_input_is_refused() {
+        let e = extract(&model(), &[("a", FLOAT)], &[("z", FLOAT)]).unwrap_err();
+        assert!(e.contains("not used"), "{e}");
+        let e = extract(&model(), &[("b", FLOAT)], &[("b", FLOAT), ("y", 0)]);
+        assert!(e.is_ok(), "an input may also be an output");
+        let e = extract(&[0xff], &[], &[]).unwrap_err();
+        assert!(!e.is_empty());
+    }
+}
