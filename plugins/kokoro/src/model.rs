@@ -270,7 +270,15 @@ impl Model {
         };
         let front = load(&front, "front-optimized")?;
         let decoder = load(&decoder, "decoder-optimized")?;
-        Ok(Engine::Split { front: Mutex::new(front), decoder: Mutex::new(decoder) })
+        let model = Model { engine: Engine::Split { front: Mutex::new(front), decoder: Mutex::new(decoder) } };
+        // Another export may have tensors of the same names laid out otherwise: one short run
+        // through both halves checks the shapes now, so such a model runs whole instead of
+        // failing every request.
+        let ids = [0, 16, 0];
+        let style = vec![0.0f32; 256];
+        let frames = model.front(&ids, &style, 1.0).map_err(|e| e.message.to_string())?;
+        model.decode(&frames, &style, 0..frames.len(), (0, 0)).map_err(|e| e.message.to_string())?;
+        Ok(model.engine)
     }
 
     fn load_whole(builder: &Builder, path: &Path, durations: bool, cache: Option<&Path>) -> Result<Session, String> {
