@@ -327,13 +327,7 @@ impl Model {
             return Err(PluginError::internal("kokoro: this model runs whole; it has no separate front"));
         };
         let mut session = front.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs![
-                "tokens" => tensor_i64(ids).map_err(fail)?,
-                "style" => tensor_f32(style).map_err(fail)?,
-                "speed" => Tensor::from_array(([1usize], vec![speed])).map_err(fail)?
-            ])
-            .map_err(fail)?;
+        let outputs = run_tokens(&mut session, ids, style, speed)?;
         let (_, d) = outputs[graph::DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
         let mut features = Vec::with_capacity(split::FEATURES.len());
         for feature in split::FEATURES {
@@ -394,13 +388,7 @@ impl Model {
             }
         };
         let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs![
-                "tokens" => tensor_i64(ids).map_err(fail)?,
-                "style" => tensor_f32(style).map_err(fail)?,
-                "speed" => Tensor::from_array(([1usize], vec![speed])).map_err(fail)?
-            ])
-            .map_err(fail)?;
+        let outputs = run_tokens(&mut session, ids, style, speed)?;
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
         let audio = audio.to_vec();
         let durations = if durations {
@@ -411,6 +399,22 @@ impl Model {
         };
         Ok(Output { audio, durations })
     }
+}
+
+/// Run a graph whose inputs are the model's own: token ids, style and speed.
+fn run_tokens<'s>(
+    session: &'s mut Session,
+    ids: &[i64],
+    style: &[f32],
+    speed: f32,
+) -> Result<ort::session::SessionOutputs<'s>, PluginError> {
+    session
+        .run(ort::inputs![
+            "tokens" => tensor_i64(ids).map_err(fail)?,
+            "style" => tensor_f32(style).map_err(fail)?,
+            "speed" => Tensor::from_array(([1usize], vec![speed])).map_err(fail)?
+        ])
+        .map_err(fail)
 }
 
 fn fail(e: ort::Error) -> PluginError {
