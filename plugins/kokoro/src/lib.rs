@@ -27,7 +27,7 @@
 //! - `first_max_tokens`, `max_tokens`, `first_cut_at_word`: chunking (first chunk short so audio
 //!   starts early; later chunks up to `max_tokens`, at most 510).
 //! - `first_window`, `window_context`: frames (25 ms) of a preview decoded first at the start of a
-//!   request (0: none, the default; audio starts sooner but the preview comes out quieter), and of
+//!   request (0: none, the default; audio starts sooner, the first words a little less clear), and of
 //!   context decoded on each side of a window and cut off (8).
 //! - `sentence_pause`, `clause_pause`: seconds of silence added where chunks join (0.25, 0.1).
 //! - `word_timestamps`: `false` runs the unmodified graph and pushes no word timestamps.

@@ -139,21 +139,32 @@ impl Frames {
         self.len() == 0
     }
 
-    /// Feature `i` restricted to `frames`, as a tensor.
-    fn window(&self, i: usize, frames: &Range<usize>) -> Result<Tensor<f32>, ort::Error> {
+    /// Feature `i` restricted to `frames`, after `silence` copies of the chunk's first frame (the
+    /// leading pad's silence), as a tensor.
+    fn window(&self, i: usize, frames: &Range<usize>, silence: usize) -> Result<Tensor<f32>, ort::Error> {
+        Tensor::from_array(self.window_values(i, frames, silence))
+    }
+
+    /// [`Frames::window`]'s shape and values.
+    fn window_values(&self, i: usize, frames: &Range<usize>, silence: usize) -> (Vec<usize>, Vec<f32>) {
         let feature = split::FEATURES[i];
         let (shape, data) = &self.features[i];
         let (from, to) = (frames.start * feature.per_frame, frames.end * feature.per_frame);
         let outer: usize = shape[..feature.axis].iter().product();
         let inner: usize = shape[feature.axis + 1..].iter().product();
         let steps = shape[feature.axis];
-        let mut out = Vec::with_capacity(outer * (to - from) * inner);
+        let len = silence * feature.per_frame + to - from;
+        let mut out = Vec::with_capacity(outer * len * inner);
         for o in 0..outer {
+            let first_frame = &data[o * steps * inner..(o * steps + feature.per_frame) * inner];
+            for _ in 0..silence {
+                out.extend_from_slice(first_frame);
+            }
             out.extend_from_slice(&data[(o * steps + from) * inner..(o * steps + to) * inner]);
         }
         let mut dims = shape.clone();
-        dims[feature.axis] = to - from;
-        Tensor::from_array((dims, out))
+        dims[feature.axis] = len;
+        (dims, out)
     }
 }
 
@@ -277,7 +288,7 @@ impl Model {
         let ids = [0, 16, 0];
         let style = vec![0.0f32; 256];
         let frames = model.front(&ids, &style, 1.0).map_err(|e| e.message.to_string())?;
-        model.decode(&frames, &style, 0..frames.len(), (0, 0)).map_err(|e| e.message.to_string())?;
+        model.decode(&frames, &style, 0..frames.len(), (0, 0), 0).map_err(|e| e.message.to_string())?;
         Ok(model.engine)
     }
 
@@ -348,19 +359,20 @@ impl Model {
 
     /// Audio for `range` of a chunk's frames (600 samples each), decoded with `context` frames
     /// before and after it where the chunk has them (cut off again), so the window's edges sound
-    /// as inside.
+    /// as inside, and after `silence` more frames of the leading pad's silence.
     pub fn decode(
         &self,
         frames: &Frames,
         style: &[f32],
         range: Range<usize>,
         context: (usize, usize),
+        silence: usize,
     ) -> Result<Vec<f32>, PluginError> {
         let Engine::Split { decoder, .. } = &self.engine else {
             return Err(PluginError::internal("kokoro: this model runs whole; it has no separate decoder"));
         };
         let span = range.start.saturating_sub(context.0)..(range.end + context.1).min(frames.len());
-        let feed = |i: usize| frames.window(i, &span).map_err(fail);
+        let feed = |i: usize| frames.window(i, &span, silence).map_err(fail);
         let mut session = decoder.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session
             .run(ort::inputs![
@@ -372,8 +384,8 @@ impl Model {
             ])
             .map_err(fail)?;
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
-        let from = (range.start - span.start) * graph::SAMPLES_PER_UNIT;
-        let to = ((range.end - span.start) * graph::SAMPLES_PER_UNIT).min(audio.len());
+        let from = (silence + range.start - span.start) * graph::SAMPLES_PER_UNIT;
+        let to = ((silence + range.end - span.start) * graph::SAMPLES_PER_UNIT).min(audio.len());
         Ok(audio.get(from..to).unwrap_or_default().to_vec())
     }
 
@@ -383,7 +395,7 @@ impl Model {
             Engine::Whole { session, durations } => (session, *durations),
             Engine::Split { .. } => {
                 let frames = self.front(ids, style, speed)?;
-                let audio = self.decode(&frames, style, 0..frames.len(), (0, 0))?;
+                let audio = self.decode(&frames, style, 0..frames.len(), (0, 0), 0)?;
                 return Ok(Output { audio, durations: Some(frames.durations) });
             }
         };
@@ -427,4 +439,45 @@ fn tensor_i64(v: &[i64]) -> Result<Tensor<i64>, ort::Error> {
 
 fn tensor_f32(v: &[f32]) -> Result<Tensor<f32>, ort::Error> {
     Tensor::from_array(([1usize, v.len()], v.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three frames: text features [1, 2, F], F0 and energy [1, 2F], phase [1, 2F, 2], numbered so
+    /// every value says where it came from.
+    fn frames() -> Frames {
+        let f = 3;
+        let asr: Vec<f32> = (0..2 * f).map(|i| i as f32).collect();
+        let curve: Vec<f32> = (0..2 * f).map(|i| 100.0 + i as f32).collect();
+        let phase: Vec<f32> = (0..4 * f).map(|i| 200.0 + i as f32).collect();
+        Frames {
+            durations: vec![1, 1, 1],
+            features: vec![
+                (vec![1, 2, f], asr),
+                (vec![1, 2 * f], curve.clone()),
+                (vec![1, 2 * f], curve),
+                (vec![1, 2 * f, 2], phase),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_window_takes_its_frames_along_each_features_time_axis() {
+        let f = frames();
+        assert_eq!(f.len(), 3);
+        // Text features: frame 1..3 of both channels.
+        assert_eq!(f.window_values(0, &(1..3), 0), (vec![1, 2, 2], vec![1.0, 2.0, 4.0, 5.0]));
+        // Two steps per frame for the curves, and the phase's last axis rides along.
+        assert_eq!(f.window_values(1, &(1..2), 0), (vec![1, 2], vec![102.0, 103.0]));
+        assert_eq!(f.window_values(3, &(2..3), 0), (vec![1, 2, 2], vec![208.0, 209.0, 210.0, 211.0]));
+    }
+
+    #[test]
+    fn silence_before_a_window_repeats_the_first_frame() {
+        let f = frames();
+        assert_eq!(f.window_values(0, &(2..3), 2), (vec![1, 2, 3], vec![0.0, 0.0, 2.0, 3.0, 3.0, 5.0]));
+        assert_eq!(f.window_values(1, &(1..2), 1), (vec![1, 4], vec![100.0, 101.0, 102.0, 103.0]));
+    }
 }
