@@ -115,6 +115,20 @@ mod tests {
     }
 
     #[test]
+    fn a_blend_moves_linearly_from_one_decoding_to_the_other() {
+        let held = vec![1.0f32; 100];
+        let mut next = vec![1.0f32; 150];
+        blend(&held, &mut next);
+        assert!(next.iter().all(|&x| (x - 1.0).abs() < 1e-6), "two equal signals stay as they are: no swell");
+        let mut next = vec![0.0f32; 150];
+        blend(&held, &mut next);
+        assert!(next[0] > 0.99 && next[99] < 0.01 && next[100..].iter().all(|&x| x == 0.0));
+        let mut untouched = vec![0.5f32; 10];
+        blend(&[], &mut untouched);
+        assert!(untouched.iter().all(|&x| x == 0.5), "nothing held, nothing changed");
+    }
+
+    #[test]
     fn fades_reach_zero_at_the_edges() {
         let mut a = vec![1.0; 1000];
         fade_edges(&mut a, true, true);

@@ -147,7 +147,8 @@ impl KokoroEngine {
             windows: {
                 let d = synth::Windows::default();
                 synth::Windows {
-                    preview: config.first_window.unwrap_or(d.preview),
+                    // At most a minute of frames: beyond that every chunk is decoded whole anyway.
+                    preview: config.first_window.unwrap_or(d.preview).min(2400),
                     context: config.window_context.unwrap_or(d.context).min(100),
                 }
             },
