@@ -6,6 +6,7 @@
 //! returns it. The audio is unchanged (a test checks it).
 
 use crate::derived;
+use crate::proto::{bytes_field, varint_field};
 
 /// The tensor of per-token durations inside Kokoro's graph: i64 `[1, T+2]`, one unit = 600 samples.
 pub const DURATIONS: &str = "/encoder/Cast_output_0";
@@ -40,33 +41,6 @@ pub fn patched_copy(model: &std::path::Path, dir: &std::path::Path, name: &str) 
     Ok(out)
 }
 
-pub(crate) fn varint(mut n: u64, out: &mut Vec<u8>) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn varint_field(field: u64, value: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    varint(field << 3, &mut out);
-    varint(value, &mut out);
-    out
-}
-
-pub(crate) fn bytes_field(field: u64, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    varint((field << 3) | 2, &mut out);
-    varint(payload.len() as u64, &mut out);
-    out.extend_from_slice(payload);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,12 +53,5 @@ mod tests {
         expected.extend_from_slice(name);
         expected.extend_from_slice(&[0x12, 0x04, 0x0a, 0x02, 0x08, 0x07]);
         assert_eq!(extra_output(DURATIONS), expected);
-    }
-
-    #[test]
-    fn varints_use_seven_bit_groups() {
-        let mut out = Vec::new();
-        varint(300, &mut out);
-        assert_eq!(out, vec![0xac, 0x02]);
     }
 }

@@ -40,10 +40,12 @@
 pub mod audio;
 pub mod config;
 pub mod derived;
+pub mod gemm;
 pub mod graph;
 pub mod model;
 pub mod npy;
 pub mod prepare;
+pub mod proto;
 pub mod split;
 pub mod synth;
 pub mod voices;

@@ -2,6 +2,7 @@
 
 use crate::config::SETUP_HINT;
 use crate::derived;
+use crate::gemm::{self, VERSION};
 use crate::graph;
 use crate::split;
 use chorus_plugin_api::PluginError;
@@ -181,7 +182,10 @@ fn open(
 ) -> Result<Session, String> {
     match source {
         Source::File(file) => {
-            let saved = cache.and_then(|dir| derived::path_for(original, dir, kind, Some(&machine_key())).ok());
+            // The saved graph depends on the file it was optimized from, whose name says which
+            // source and which rewrite it holds.
+            let key = format!("{}|{}", machine_key(), file.display());
+            let saved = cache.and_then(|dir| derived::path_for(original, dir, kind, Some(&key)).ok());
             match saved {
                 Some(saved) => load_optimized(builder, file, &saved, original, kind),
                 None => builder(GraphOptimizationLevel::All)
@@ -199,14 +203,19 @@ fn open(
 
 /// The front and decoder files for `model` in `cache` (written once), or in memory without one.
 fn split_sources(model: &Path, cache: Option<&Path>) -> Result<(Source, Source), String> {
-    let paths = cache
-        .map(|dir| (derived::path_for(model, dir, "front", None), derived::path_for(model, dir, "decoder", None), dir));
+    let paths = cache.map(|dir| {
+        (
+            derived::path_for(model, dir, "front", Some(VERSION)),
+            derived::path_for(model, dir, "decoder", Some(VERSION)),
+            dir,
+        )
+    });
     if let Some((Ok(front), Ok(decoder), _)) = &paths {
         if front.is_file() && decoder.is_file() {
             return Ok((Source::File(front.clone()), Source::File(decoder.clone())));
         }
     }
-    let bytes = std::fs::read(model).map_err(|e| e.to_string())?;
+    let (bytes, _) = gemm::rewrite(&std::fs::read(model).map_err(|e| e.to_string())?)?;
     let (front, decoder) = (split::front(&bytes)?, split::decoder(&bytes)?);
     drop(bytes);
     if let Some((Ok(front_path), Ok(decoder_path), dir)) = paths {

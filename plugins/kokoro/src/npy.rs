@@ -62,7 +62,7 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
     let shape_text = dict_value(header, "shape").ok_or("no shape in header")?;
     let shape = shape_text
         .trim_start_matches('(')
-        .split(|c| c == ',' || c == ')')
+        .split([',', ')'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape_text}")))

@@ -11,7 +11,8 @@
 //! topologically sorted in ONNX files, so one backward pass finds them), the initializers they
 //! read, and every other graph and model field as it was.
 
-use crate::graph::{DURATIONS, bytes_field, varint};
+use crate::graph::DURATIONS;
+use crate::proto::{bytes_field, fields, name_of, strings, varint};
 
 /// The decoder's inputs, with the axis that runs along time and how many steps it has per frame
 /// (one frame = one duration unit = 600 samples).
@@ -47,76 +48,6 @@ pub fn decoder(model: &[u8]) -> Result<Vec<u8>, String> {
     let mut inputs: Vec<(&str, u64)> = FEATURES.iter().map(|f| (f.name, FLOAT)).collect();
     inputs.push(("style", 0));
     extract(model, &inputs, &[("audio", 0)])
-}
-
-/// A field of a protobuf message: its number, and its payload when length-delimited.
-struct Field<'a> {
-    number: u64,
-    /// The whole field as encoded (tag included), to copy it unchanged.
-    raw: &'a [u8],
-    payload: Option<&'a [u8]>,
-}
-
-fn read_varint(buf: &[u8], at: &mut usize) -> Result<u64, String> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *buf.get(*at).ok_or("truncated varint")?;
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(value);
-        }
-    }
-    Err("varint too long".into())
-}
-
-fn fields(buf: &[u8]) -> Result<Vec<Field<'_>>, String> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < buf.len() {
-        let start = at;
-        let tag = read_varint(buf, &mut at)?;
-        let payload = match tag & 7 {
-            0 => {
-                read_varint(buf, &mut at)?;
-                None
-            }
-            1 => {
-                at += 8;
-                None
-            }
-            5 => {
-                at += 4;
-                None
-            }
-            2 => {
-                let len = usize::try_from(read_varint(buf, &mut at)?).map_err(|_| "length overflow")?;
-                let end = at.checked_add(len).filter(|&e| e <= buf.len()).ok_or("truncated field")?;
-                let p = &buf[at..end];
-                at = end;
-                Some(p)
-            }
-            w => return Err(format!("unsupported wire type {w}")),
-        };
-        if at > buf.len() {
-            return Err("truncated field".into());
-        }
-        out.push(Field { number: tag >> 3, raw: &buf[start..at], payload });
-    }
-    Ok(out)
-}
-
-/// The strings in field `number` of a message.
-fn strings(message: &[u8], number: u64) -> Result<Vec<&str>, String> {
-    fields(message)?
-        .into_iter()
-        .filter(|f| f.number == number)
-        .map(|f| std::str::from_utf8(f.payload.unwrap_or_default()).map_err(|e| e.to_string()))
-        .collect()
-}
-
-fn name_of(message: &[u8], number: u64) -> Result<String, String> {
-    Ok(strings(message, number)?.pop().unwrap_or_default().to_string())
 }
 
 /// A `ValueInfoProto` naming a tensor of element type `elem` (shape left open).

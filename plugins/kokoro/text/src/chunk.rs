@@ -510,13 +510,15 @@ fn cut_at_word(
         .collect();
     let fits =
         |min: usize| cuts.iter().filter(move |&&(_, len, side, leaning, _)| len <= limit && side >= min && !leaning);
-    let phrase = fits(min_words).filter(|&&(_, len, _, _, opener)| opener && len * 2 >= limit).last();
+    let phrase = fits(min_words).rfind(|&&(_, len, _, _, opener)| opener && len * 2 >= limit);
     let stretched = cuts.iter().find(|&&(_, _, side, leaning, _)| side >= min_words && !leaning);
-    let relaxed = fits(min_words.min(2)).last();
+    let relaxed = fits(min_words.min(2)).next_back();
     let whole = plen(&trimmed(pieces.to_vec()));
-    let leaning = cuts.iter().filter(|&&(_, len, side, ..)| len <= limit && side >= min_words).last();
-    let &(i, ..) =
-        phrase.or_else(|| fits(min_words).last()).or(stretched).or(relaxed.or(leaning).filter(|_| whole > stretch))?;
+    let leaning = cuts.iter().rfind(|&&(_, len, side, ..)| len <= limit && side >= min_words);
+    let &(i, ..) = phrase
+        .or_else(|| fits(min_words).next_back())
+        .or(stretched)
+        .or(relaxed.or(leaning).filter(|_| whole > stretch))?;
     Some((trimmed(pieces[..i].to_vec()), trim_start(pieces[i..].to_vec())))
 }
 

@@ -1,0 +1,115 @@
+//! The protobuf wire format, as far as ONNX files need it: reading a message's fields without a
+//! schema, and writing fields. Unknown fields are copied as they were, so an edit never loses
+//! what it does not understand.
+
+/// A field of a protobuf message: its number, and its payload when length-delimited (or its
+/// value when a varint).
+pub struct Field<'a> {
+    pub number: u64,
+    /// The whole field as encoded (tag included), to copy it unchanged.
+    pub raw: &'a [u8],
+    pub payload: Option<&'a [u8]>,
+    pub value: u64,
+}
+
+pub fn read_varint(buf: &[u8], at: &mut usize) -> Result<u64, String> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *buf.get(*at).ok_or("truncated varint")?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err("varint too long".into())
+}
+
+pub fn fields(buf: &[u8]) -> Result<Vec<Field<'_>>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < buf.len() {
+        let start = at;
+        let tag = read_varint(buf, &mut at)?;
+        let mut value = 0;
+        let payload = match tag & 7 {
+            0 => {
+                value = read_varint(buf, &mut at)?;
+                None
+            }
+            1 => {
+                at += 8;
+                None
+            }
+            5 => {
+                at += 4;
+                None
+            }
+            2 => {
+                let len = usize::try_from(read_varint(buf, &mut at)?).map_err(|_| "length overflow")?;
+                let end = at.checked_add(len).filter(|&e| e <= buf.len()).ok_or("truncated field")?;
+                let p = &buf[at..end];
+                at = end;
+                Some(p)
+            }
+            w => return Err(format!("unsupported wire type {w}")),
+        };
+        if at > buf.len() {
+            return Err("truncated field".into());
+        }
+        out.push(Field { number: tag >> 3, raw: &buf[start..at], payload, value });
+    }
+    Ok(out)
+}
+
+/// The strings in field `number` of a message.
+pub fn strings(message: &[u8], number: u64) -> Result<Vec<&str>, String> {
+    fields(message)?
+        .into_iter()
+        .filter(|f| f.number == number)
+        .map(|f| std::str::from_utf8(f.payload.unwrap_or_default()).map_err(|e| e.to_string()))
+        .collect()
+}
+
+pub fn name_of(message: &[u8], number: u64) -> Result<String, String> {
+    Ok(strings(message, number)?.pop().unwrap_or_default().to_string())
+}
+
+pub fn varint(mut n: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+pub fn varint_field(field: u64, value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint(field << 3, &mut out);
+    varint(value, &mut out);
+    out
+}
+
+pub fn bytes_field(field: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint((field << 3) | 2, &mut out);
+    varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_use_seven_bit_groups() {
+        let mut out = Vec::new();
+        varint(300, &mut out);
+        assert_eq!(out, vec![0xac, 0x02]);
+    }
+}
