@@ -100,13 +100,25 @@ impl KokoroEngine {
         };
         let threads = config.threads();
         let cache = config.data_dir.as_ref().map(|d| d.join("kokoro/derived"));
-        let model = Model::load(env, &paths.model, threads, config.word_timestamps.unwrap_or(true), cache.as_deref())?;
-        // espeak-ng (for words outside misaki's lexicon) is looked for in the data folder first.
-        let frontend = match &config.data_dir {
-            Some(dir) => Frontend::with_options(FrontendOptions::with_data_dir(dir)),
-            None => Frontend::new(),
-        }
-        .map_err(|e| PluginError::internal(format!("kokoro: the text front-end failed to start: {e}")))?;
+        // misaki's lexicons load on their own thread while the model loads.
+        let (model, frontend) = std::thread::scope(|scope| {
+            let frontend = scope.spawn(|| {
+                // espeak-ng (for words outside misaki's lexicon) is looked for in the data folder first.
+                match &config.data_dir {
+                    Some(dir) => Frontend::with_options(FrontendOptions::with_data_dir(dir)),
+                    None => Frontend::new(),
+                }
+                .map_err(|e| PluginError::internal(format!("kokoro: the text front-end failed to start: {e}")))
+            });
+            let model =
+                Model::load(env, &paths.model, threads, config.word_timestamps.unwrap_or(true), cache.as_deref());
+            let frontend = frontend
+                .join()
+                .unwrap_or_else(|_| Err(PluginError::internal("kokoro: the text front-end panicked while starting")));
+            (model, frontend)
+        });
+        let (model, frontend) = (model?, frontend?);
+        release_free_memory();
         let mut policy = ChunkPolicy::default();
         if let Some(n) = config.first_max_tokens {
             policy.first_max_tokens = n.clamp(1, prepare::MAX_TOKENS);
@@ -258,6 +270,21 @@ impl Engine for KokoroEngine {
 }
 
 export_plugin!(KokoroEngine);
+
+/// Hands the heap's free pages back to the system. Loading leaves large parse buffers freed in
+/// the loading threads' malloc arenas, which glibc keeps resident until trimmed.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only returns free heap pages to the kernel; it takes no pointers.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -170,7 +170,7 @@ impl Frames {
 }
 
 /// How sessions are built: level of graph optimization in, builder out.
-type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError> + 'a;
+type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError> + Sync + 'a;
 
 /// Open `source` as a session; with a cache folder, through its saved optimized graph (`kind`).
 fn open(
@@ -288,8 +288,14 @@ impl Model {
                 }
             })
         };
-        let front = load(&front, "front-optimized")?;
-        let decoder = load(&decoder, "decoder-optimized")?;
+        // Building a session is mostly one thread's work (ONNX Runtime's memory planning): the two
+        // load side by side.
+        let (front, decoder) = std::thread::scope(|scope| {
+            let front = scope.spawn(|| load(&front, "front-optimized"));
+            let decoder = load(&decoder, "decoder-optimized");
+            (front.join().unwrap_or_else(|_| Err("loading the front panicked".into())), decoder)
+        });
+        let (front, decoder) = (front?, decoder?);
         let model = Model { engine: Engine::Split { front: Mutex::new(front), decoder: Mutex::new(decoder) } };
         // Another export may have tensors of the same names laid out otherwise: one short run
         // through both halves checks the shapes now, so such a model runs whole instead of
