@@ -95,7 +95,7 @@ pub struct ChunkPolicy {
 impl Default for ChunkPolicy {
     fn default() -> Self {
         ChunkPolicy {
-            first_max_tokens: 24,
+            first_max_tokens: 16,
             max_tokens: 150,
             first_cut_at_word: true,
             min_cut_words: 3,

@@ -170,7 +170,9 @@ fn chunks_stay_within_limits() {
             assert!(!c.phonemes().starts_with(' ') && !c.phonemes().ends_with(' '));
         }
         if policy.first_cut_at_word {
-            assert!(cs[0].token_len() <= policy.first_max_tokens.min(MAX_TOKENS));
+            // A cut may stretch the budget by half when none fits within it (`cut_at_word`).
+            let stretch = policy.first_max_tokens + policy.first_max_tokens / 2;
+            assert!(cs[0].token_len() <= stretch.min(MAX_TOKENS), "first chunk: {}", cs[0].phonemes());
             assert_eq!(cs[0].end, Boundary::Word);
         } else {
             assert!(cs[0].token_len() > policy.first_max_tokens, "first chunk is a whole clause");
@@ -247,11 +249,12 @@ fn word_cuts_never_leave_a_leaning_word_behind() {
     // With three words on each side only "at |" would fit: the clause stays whole; with a smaller
     // budget it is cut with two words on a side.
     let text = "Turn left at the gas station, then follow the road past the school.";
-    let cs = chunks(text, &ChunkPolicy::default());
+    let budget24 = ChunkPolicy { first_max_tokens: 24, ..ChunkPolicy::default() };
+    let cs = chunks(text, &budget24);
     assert_eq!(cs[0].end, Boundary::Clause, "{}", cs[0].phonemes());
     let cs = chunks(text, &ChunkPolicy { first_max_tokens: 14, ..ChunkPolicy::default() });
     assert_eq!(&text[cs[1].words()[0].clone()], "at", "{}", cs[0].phonemes());
-    let cs = chunks("Is it 50% off? \"Absolutely,\" she said.", &ChunkPolicy::default());
+    let cs = chunks("Is it 50% off? \"Absolutely,\" she said.", &budget24);
     assert_eq!(cs[0].end, Boundary::Sentence, "a clause just over the budget stays whole: {}", cs[0].phonemes());
 }
 

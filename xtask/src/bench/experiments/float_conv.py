@@ -1,14 +1,16 @@
 """Speed experiment (not used by chorus): every DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul
 chain of the int8 Kokoro model becomes a float Conv on dequantized weights with float activations;
 with mode float2d the 1-D convolutions are also rewritten as 2-D (Unsqueeze/Squeeze around a
-[1, k] kernel) so ONNX Runtime's NCHWc kernels can take them. Results in docs/BENCHMARKS.md.
+[1, k] kernel) so ONNX Runtime's NCHWc kernels can take them; fq1d/fq2d keep the activations'
+quantization (DequantizeLinear of DynamicQuantizeLinear's output before the float Conv).
+Results in docs/BENCHMARKS.md.
 
-usage (evaluation venv, which has onnx): float_conv.py SOURCE.onnx DEST.onnx float1d|float2d
+usage (evaluation venv, which has onnx): float_conv.py SOURCE.onnx DEST.onnx float1d|float2d|fq1d|fq2d
 then compare_models.py SOURCE.onnx DEST.onnx ...
 """
 import sys, numpy as np, onnx
 from onnx import helper, numpy_helper
-src, dest, mode = sys.argv[1], sys.argv[2], sys.argv[3]  # mode: float1d | float2d
+src, dest, mode = sys.argv[1], sys.argv[2], sys.argv[3]  # mode: float1d | float2d | fq1d | fq2d
 model = onnx.load(src); g = model.graph
 print("opset", [(o.domain, o.version) for o in model.opset_import])
 inits = {i.name: i for i in g.initializer}
@@ -46,8 +48,10 @@ for node in list(g.node):
     shape = (-1,) + (1,) * (w.ndim - 1)
     wf = (w.astype(np.float32) - np.asarray(wzp, np.float32).reshape(shape if np.ndim(wzp) else ())) * np.asarray(ws, np.float32).reshape(shape if np.ndim(ws) else ())
     base = node.name + "_f"; x = dql.input[0]; nn = []
+    if mode.startswith("fq"):
+        nn.append(helper.make_node("DequantizeLinear", [dql.output[0], dql.output[1], dql.output[2]], [base + "_xdq"])); x = base + "_xdq"
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    two = mode == "float2d" and w.ndim == 3
+    two = mode.endswith("2d") and w.ndim == 3
     if two:
         wf = wf[:, :, None, :]
         nn.append(helper.make_node("Unsqueeze", [x, "axes_2"], [base + "_x4"])); x = base + "_x4"
