@@ -11,6 +11,10 @@
 //! become `w − 128` with zero point `z − 128`: every `w − z` is the same, so every integer sum
 //! is, and the audio is bit for bit the original's (a test checks it on the dev set).
 //!
+//! Only on a CPU with VNNI ([`exact_here`]): there ONNX Runtime's u8×s8 kernel accumulates every
+//! product in 32 bits. Its AVX2 kernel without VNNI adds pairs of products in 16 bits with
+//! saturation, which would change the sums, so elsewhere the convolutions stay as they are.
+//!
 //! Only what the rewrite understands is touched: a `ConvInteger` with stored uint8 weights
 //! `[out, in, taps]`, one group, stride 1 and explicit pads. Everything else is copied as it was.
 
@@ -20,6 +24,23 @@ use crate::proto::{Field, bytes_field, fields, name_of, read_varint, strings, va
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
 pub const VERSION: &str = "gemm-2";
+
+/// Whether ONNX Runtime multiplies u8×s8 exactly on this CPU (AVX-512 VNNI or AVX-VNNI).
+pub fn exact_here() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vnni") || std::arch::is_x86_feature_detected!("avxvnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// What the derived files made on this machine hold: the rewrite's version, or `conv` without it.
+pub fn key() -> &'static str {
+    if exact_here() { VERSION } else { "conv" }
+}
 
 const UINT8: u64 = 2;
 const INT8: u64 = 3;

@@ -2,7 +2,7 @@
 
 use crate::config::SETUP_HINT;
 use crate::derived;
-use crate::gemm::{self, VERSION};
+use crate::gemm;
 use crate::graph;
 use crate::split;
 use chorus_plugin_api::PluginError;
@@ -205,8 +205,8 @@ fn open(
 fn split_sources(model: &Path, cache: Option<&Path>) -> Result<(Source, Source), String> {
     let paths = cache.map(|dir| {
         (
-            derived::path_for(model, dir, "front", Some(VERSION)),
-            derived::path_for(model, dir, "decoder", Some(VERSION)),
+            derived::path_for(model, dir, "front", Some(gemm::key())),
+            derived::path_for(model, dir, "decoder", Some(gemm::key())),
             dir,
         )
     });
@@ -215,7 +215,10 @@ fn split_sources(model: &Path, cache: Option<&Path>) -> Result<(Source, Source),
             return Ok((Source::File(front.clone()), Source::File(decoder.clone())));
         }
     }
-    let (bytes, _) = gemm::rewrite(&std::fs::read(model).map_err(|e| e.to_string())?)?;
+    let mut bytes = std::fs::read(model).map_err(|e| e.to_string())?;
+    if gemm::exact_here() {
+        bytes = gemm::rewrite(&bytes)?.0;
+    }
     let (front, decoder) = (split::front(&bytes)?, split::decoder(&bytes)?);
     drop(bytes);
     if let Some((Ok(front_path), Ok(decoder_path), dir)) = paths {
