@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use crate::proto::{Field, bytes_field, fields, name_of, read_varint, strings, varint_field};
+use crate::proto::{Field, bytes_field, fields, graph, name_of, read_varint, strings, varint_field, with_graph};
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
 pub const VERSION: &str = "gemm-2";
@@ -48,9 +48,7 @@ const INT64: u64 = 7;
 
 /// `model` with every convolution the rewrite understands replaced; the number replaced.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
-    let top = fields(model)?;
-    let graph_bytes: Vec<u8> =
-        top.iter().filter(|f| f.number == 7).flat_map(|f| f.payload.unwrap_or_default()).copied().collect();
+    let graph_bytes = graph(model)?;
     let graph = fields(&graph_bytes)?;
     let mut stored = HashMap::new();
     for f in graph.iter().filter(|f| f.number == 5) {
@@ -91,11 +89,7 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
     for tensor in added.into_iter().chain(constants.tensors()) {
         out_graph.extend(bytes_field(5, &tensor));
     }
-    let mut out = Vec::with_capacity(out_graph.len() + 64);
-    for f in top.iter().filter(|f| f.number != 7) {
-        out.extend_from_slice(f.raw);
-    }
-    out.extend(bytes_field(7, &out_graph));
+    let out = with_graph(model, &out_graph)?;
     Ok((out, count))
 }
 
@@ -376,16 +370,12 @@ mod tests {
         m
     }
 
-    fn graph_of(model: &[u8]) -> Vec<u8> {
-        fields(model).unwrap().iter().find(|f| f.number == 7).unwrap().payload.unwrap().to_vec()
-    }
-
     #[test]
     fn a_plain_convolution_becomes_one_matrix_product() {
         let c = Constants::name;
         let (out, count) = rewrite(&model()).unwrap();
         assert_eq!(count, 1);
-        let graph = graph_of(&out);
+        let graph = graph(&out).unwrap();
         let fs = fields(&graph).unwrap();
         let ops: Vec<String> =
             fs.iter().filter(|f| f.number == 1).map(|f| name_of(f.payload.unwrap(), 4).unwrap()).collect();
@@ -423,7 +413,7 @@ mod tests {
         let model = bytes_field(7, &g);
         let (out, count) = rewrite(&model).unwrap();
         assert_eq!(count, 0);
-        assert_eq!(graph_of(&out), g, "the graph is copied as it was");
+        assert_eq!(graph(&out).unwrap(), g, "the graph is copied as it was");
         assert!(rewrite(&[0xff]).is_err(), "a broken file is an error");
     }
 }

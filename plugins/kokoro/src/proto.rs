@@ -102,6 +102,27 @@ pub fn bytes_field(field: u64, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A `ModelProto`'s graph (field 7). Several `graph` fields (a model with appended outputs) merge:
+/// their payloads concatenate.
+pub fn graph(model: &[u8]) -> Result<Vec<u8>, String> {
+    let graph: Vec<u8> =
+        fields(model)?.iter().filter(|f| f.number == 7).flat_map(|f| f.payload.unwrap_or_default()).copied().collect();
+    if graph.is_empty() {
+        return Err("the file holds no graph".into());
+    }
+    Ok(graph)
+}
+
+/// `model` with its graph replaced by `graph`, every other field as it was.
+pub fn with_graph(model: &[u8], graph: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(graph.len() + 64);
+    for f in fields(model)?.iter().filter(|f| f.number != 7) {
+        out.extend_from_slice(f.raw);
+    }
+    out.extend(bytes_field(7, graph));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@
 //! read, and every other graph and model field as it was.
 
 use crate::graph::DURATIONS;
-use crate::proto::{bytes_field, fields, name_of, strings, varint};
+use crate::proto::{bytes_field, fields, graph, name_of, strings, varint, with_graph};
 
 /// The decoder's inputs, with the axis that runs along time and how many steps it has per frame
 /// (one frame = one duration unit = 600 samples).
@@ -63,13 +63,7 @@ fn value_info(name: &str, elem: u64) -> Vec<u8> {
 /// The sub-model computing `outputs` from `inputs`, each `(name, element type)`; type 0 means
 /// "a tensor of the original graph's own inputs or outputs, described as it was".
 pub fn extract(model: &[u8], inputs: &[(&str, u64)], outputs: &[(&str, u64)]) -> Result<Vec<u8>, String> {
-    let top = fields(model)?;
-    // Several `graph` fields (a model with appended outputs) merge: their payloads concatenate.
-    let graph_bytes: Vec<u8> =
-        top.iter().filter(|f| f.number == 7).flat_map(|f| f.payload.unwrap_or_default()).copied().collect();
-    if graph_bytes.is_empty() {
-        return Err("the file holds no graph".into());
-    }
+    let graph_bytes = graph(model)?;
     let graph = fields(&graph_bytes)?;
     let mut declared = std::collections::HashMap::new();
     for f in graph.iter().filter(|f| f.number == 11 || f.number == 12) {
@@ -137,12 +131,7 @@ pub fn extract(model: &[u8], inputs: &[(&str, u64)], outputs: &[(&str, u64)]) ->
     for (name, elem) in outputs {
         out_graph.extend(bytes_field(12, &described(name, *elem)?));
     }
-    let mut out = Vec::with_capacity(out_graph.len() + 64);
-    for f in top.iter().filter(|f| f.number != 7) {
-        out.extend_from_slice(f.raw);
-    }
-    out.extend(bytes_field(7, &out_graph));
-    Ok(out)
+    with_graph(model, &out_graph)
 }
 
 #[cfg(test)]
