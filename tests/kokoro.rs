@@ -115,6 +115,14 @@ fn the_durations_output_leaves_the_audio_identical() {
         assert!(copies.iter().any(|(n, _)| n.ends_with(kind)), "{kind} in {copies:?}");
     }
     assert!(with.is_split(), "the int8 model is cut into front and decoder");
+    // Where the fused Snake kernel reproduces the runtime's sine (x86-64 with the shipped
+    // library), the derived decoder holds one fused node per Snake chain.
+    let decoder = copies.iter().find(|(n, _)| n.ends_with(".decoder.onnx")).unwrap();
+    let decoder = std::fs::read(cache.path().join(&decoder.0)).expect("decoder file");
+    let fused = decoder.windows(7).filter(|w| w == b"\x22\x05Snake").count();
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(fused, 48, "fused Snake nodes in the derived decoder");
+    }
     let again = raw.load(true, Some(cache.path()));
     assert_eq!(names(), copies, "the cache is reused as it is");
     let in_memory = raw.load(true, None);

@@ -4,6 +4,7 @@ use crate::config::SETUP_HINT;
 use crate::derived;
 use crate::gemm;
 use crate::graph;
+use crate::snake;
 use crate::split;
 use chorus_plugin_api::PluginError;
 use ort::session::{
@@ -201,12 +202,18 @@ fn open(
     }
 }
 
+/// What the derived decoder made on this machine holds: the convolution rewrite's key and, with
+/// `fuse`, the Snake rewrite's version.
+fn decoder_key(fuse: bool) -> String {
+    if fuse { format!("{}+{}", gemm::key(), snake::VERSION) } else { gemm::key().to_string() }
+}
+
 /// The front and decoder files for `model` in `cache` (written once), or in memory without one.
-fn split_sources(model: &Path, cache: Option<&Path>) -> Result<(Source, Source), String> {
+fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Source, Source), String> {
     let paths = cache.map(|dir| {
         (
             derived::path_for(model, dir, "front", Some(gemm::key())),
-            derived::path_for(model, dir, "decoder", Some(gemm::key())),
+            derived::path_for(model, dir, "decoder", Some(&decoder_key(fuse))),
             dir,
         )
     });
@@ -219,7 +226,10 @@ fn split_sources(model: &Path, cache: Option<&Path>) -> Result<(Source, Source),
     if gemm::exact_here() {
         bytes = gemm::rewrite(&bytes)?.0;
     }
-    let (front, decoder) = (split::front(&bytes)?, split::decoder(&bytes)?);
+    let (front, decoder) = (split::front(&bytes)?, {
+        let decoder = split::decoder(&bytes)?;
+        if fuse { snake::rewrite(&decoder)?.0 } else { decoder }
+    });
     drop(bytes);
     if let Some((Ok(front_path), Ok(decoder_path), dir)) = paths {
         let saved =
@@ -264,6 +274,9 @@ impl Model {
                 .map_err(options)?
                 // No busy-waiting: the text thread runs beside inference, and cores are often shared.
                 .with_intra_op_spinning(false)
+                .map_err(options)?
+                // chorus's own nodes in a derived graph.
+                .with_operators(crate::ops::domain().map_err(|e| broken(e.to_string()))?)
                 .map_err(options)
         };
         if durations {
@@ -282,7 +295,10 @@ impl Model {
     }
 
     fn load_split(builder: &Builder, path: &Path, cache: Option<&Path>) -> Result<Engine, String> {
-        let (front, decoder) = split_sources(path, cache)?;
+        // Fusing the Snake chains keeps the audio bit for bit only where the runtime's sine is
+        // the one the kernel reproduces: a small run decides (~8 ms).
+        let fuse = builder(GraphOptimizationLevel::All).is_ok_and(snake::matches_runtime);
+        let (front, decoder) = split_sources(path, cache, fuse)?;
         let load = |source: &Source, kind: &str| {
             open(builder, source, path, kind, cache).inspect_err(|_| {
                 // A cut file that does not load is useless: remove it, so the next load cuts again.

@@ -123,6 +123,81 @@ pub fn with_graph(model: &[u8], graph: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The integers of a repeated varint field, packed or not.
+pub fn varints(fs: &[Field], number: u64) -> Result<Vec<u64>, String> {
+    let mut out = Vec::new();
+    for f in fs.iter().filter(|f| f.number == number) {
+        match f.payload {
+            Some(packed) => {
+                let mut at = 0;
+                while at < packed.len() {
+                    out.push(read_varint(packed, &mut at)?);
+                }
+            }
+            None => out.push(f.value),
+        }
+    }
+    Ok(out)
+}
+
+/// An attribute's integer (`i`) or integers (`ints`).
+pub fn ints(attribute: &[u8]) -> Result<Vec<i64>, String> {
+    let fs = fields(attribute)?;
+    let mut out: Vec<i64> = varints(&fs, 8)?.into_iter().map(|v| v as i64).collect();
+    out.extend(fs.iter().filter(|f| f.number == 3).map(|f| f.value as i64));
+    Ok(out)
+}
+
+/// A `NodeProto` named after its first output; `domain` empty for ONNX's own operators.
+pub fn node(op: &str, inputs: &[&str], outputs: &[&str], attributes: &[Vec<u8>], domain: &str) -> Vec<u8> {
+    let mut n = Vec::new();
+    for i in inputs {
+        n.extend(bytes_field(1, i.as_bytes()));
+    }
+    for o in outputs {
+        n.extend(bytes_field(2, o.as_bytes()));
+    }
+    n.extend(bytes_field(3, format!("{}/{op}", outputs[0]).as_bytes()));
+    n.extend(bytes_field(4, op.as_bytes()));
+    for a in attributes {
+        n.extend(bytes_field(5, a));
+    }
+    if !domain.is_empty() {
+        n.extend(bytes_field(7, domain.as_bytes()));
+    }
+    n
+}
+
+/// An `AttributeProto` of type INT.
+pub fn int_attr(name: &str, value: i64) -> Vec<u8> {
+    let mut a = bytes_field(1, name.as_bytes());
+    a.extend(varint_field(3, value as u64));
+    a.extend(varint_field(20, 2)); // AttributeType INT
+    a
+}
+
+/// An `AttributeProto` of type INTS.
+pub fn ints_attr(name: &str, values: &[i64]) -> Vec<u8> {
+    let mut a = bytes_field(1, name.as_bytes());
+    for v in values {
+        a.extend(varint_field(8, *v as u64));
+    }
+    a.extend(varint_field(20, 7)); // AttributeType INTS
+    a
+}
+
+/// A `TensorProto` holding `raw` as `raw_data`.
+pub fn tensor(name: &str, dims: &[i64], data_type: u64, raw: &[u8]) -> Vec<u8> {
+    let mut t = Vec::new();
+    for d in dims {
+        t.extend(varint_field(1, *d as u64));
+    }
+    t.extend(varint_field(2, data_type));
+    t.extend(bytes_field(8, name.as_bytes()));
+    t.extend(bytes_field(9, raw));
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,175 @@
+//! chorus's own ONNX Runtime operators (domain `chorus`), registered on every Kokoro session:
+//! [`Snake`](crate::snake::Snake) and [`Im2col`]. Their kernels run on the session's thread pool.
+
+use ort::operator::{
+    BoxedKernel, ComputeContext, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput,
+};
+use ort::value::TensorElementType;
+
+/// The operator domain of chorus's nodes in a derived graph.
+pub const DOMAIN: &str = "chorus";
+
+/// Every chorus operator, for a session builder's `with_operators`.
+pub fn domain() -> ort::Result<OperatorDomain> {
+    OperatorDomain::new(DOMAIN)?.add(crate::snake::Snake)?.add(Im2col)
+}
+
+/// `model` declaring the [`DOMAIN`] operator set (once), as a graph with chorus's nodes must.
+pub fn declare(model: &[u8]) -> Result<Vec<u8>, String> {
+    use crate::proto::{bytes_field, fields, name_of, varint_field};
+    let declared = fields(model)?
+        .iter()
+        .filter(|f| f.number == 8)
+        .any(|f| name_of(f.payload.unwrap_or_default(), 1).is_ok_and(|d| d == DOMAIN));
+    let mut out = model.to_vec();
+    if !declared {
+        let mut opset = bytes_field(1, DOMAIN.as_bytes());
+        opset.extend(varint_field(2, 1));
+        out.extend(bytes_field(8, &opset));
+    }
+    Ok(out)
+}
+
+/// An output buffer that parallel tasks fill in disjoint parts.
+pub struct Shared<T>(pub *mut T);
+// SAFETY: tasks write disjoint parts, and the buffer outlives `par_for`, which joins them all.
+unsafe impl<T> Sync for Shared<T> {}
+unsafe impl<T> Send for Shared<T> {}
+
+/// A 1-D convolution's input laid out for one matrix product: `x` `[1, C, T]` (uint8) and its
+/// zero point in, `[1, T', taps·C]` out, where row `t` holds, tap after tap, every channel of
+/// `x` at time `t + tap·dilation − pads[0]` (the zero point outside `x`), and
+/// `T' = T + pads[0] + pads[1] − dilation·(taps − 1)`. One pass instead of a transpose, a pad, a
+/// slice per tap and a concatenation, each a single-threaded copy in ONNX Runtime.
+pub struct Im2col;
+
+impl Operator for Im2col {
+    type Kernel<'attr> = BoxedKernel<'attr>;
+
+    fn name(&self) -> &str {
+        "Im2col"
+    }
+
+    fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
+        (0..2).map(|_| OperatorInput::required(TensorElementType::Uint8))
+    }
+
+    fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
+        [OperatorOutput::required(TensorElementType::Uint8)]
+    }
+
+    fn create_kernel<'attr>(&self, info: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
+        let int = |name: &str| info.get::<i64>(name).ok_or_else(|| ort::Error::new(format!("Im2col needs `{name}`")));
+        let layout = Layout {
+            taps: usize::try_from(int("taps")?).map_err(|e| ort::Error::new(e.to_string()))?,
+            dilation: usize::try_from(int("dilation")?).map_err(|e| ort::Error::new(e.to_string()))?,
+            before: usize::try_from(int("pad_before")?).map_err(|e| ort::Error::new(e.to_string()))?,
+            after: usize::try_from(int("pad_after")?).map_err(|e| ort::Error::new(e.to_string()))?,
+        };
+        if layout.taps == 0 || layout.dilation == 0 {
+            return Err(ort::Error::new("Im2col: taps and dilation must be positive"));
+        }
+        Ok(Box::new(move |ctx: &ComputeContext| layout.compute(ctx)))
+    }
+}
+
+/// An [`Im2col`] node's attributes.
+#[derive(Clone, Copy)]
+struct Layout {
+    taps: usize,
+    dilation: usize,
+    before: usize,
+    after: usize,
+}
+
+/// Output rows per task.
+const BLOCK: usize = 128;
+
+impl Layout {
+    fn compute(self, ctx: &ComputeContext) -> ort::Result<()> {
+        let input = |i: usize| ctx.input(i)?.ok_or_else(|| ort::Error::new("Im2col: an input is missing"));
+        let (x, zero) = (input(0)?, input(1)?);
+        let (shape, x) = x.try_extract_tensor::<u8>()?;
+        let zero =
+            *zero.try_extract_tensor::<u8>()?.1.first().ok_or_else(|| ort::Error::new("Im2col: no zero point"))?;
+        let &[1, channels, len] = &shape[..] else {
+            return Err(ort::Error::new(format!("Im2col: input {shape:?} is not [1, C, T]")));
+        };
+        let (channels, len) = (channels as usize, len as usize);
+        let rows = (len + self.before + self.after).saturating_sub(self.dilation * (self.taps - 1));
+        let width = self.taps * channels;
+        let mut output =
+            ctx.output(0, vec![1, rows as i64, width as i64])?.ok_or_else(|| ort::Error::new("Im2col: no output"))?;
+        let (_, out) = output.try_extract_tensor_mut::<u8>()?;
+        let shared = Shared(out.as_mut_ptr());
+        let shared = &shared;
+        ctx.par_for(rows.div_ceil(BLOCK), 0, move |b| {
+            let first = b * BLOCK;
+            let end = (first + BLOCK).min(rows);
+            // SAFETY: block `b` is output rows first..end, written by this task alone.
+            let out = unsafe { std::slice::from_raw_parts_mut(shared.0.add(first * width), (end - first) * width) };
+            self.block(x, channels, len, zero, first..end, out);
+        })
+    }
+
+    /// Output rows `rows` into `out`: the padded input's columns they read, transposed to
+    /// time-major once, then each row's taps copied from there.
+    fn block(self, x: &[u8], channels: usize, len: usize, zero: u8, rows: std::ops::Range<usize>, out: &mut [u8]) {
+        let span = rows.len() + self.dilation * (self.taps - 1);
+        let mut columns = vec![zero; span * channels];
+        // Padded column p is input column p − before.
+        let from = rows.start.saturating_sub(self.before);
+        let until = (rows.start + span).saturating_sub(self.before).min(len);
+        let offset = self.before.saturating_sub(rows.start); // columns before the input starts
+        for (c, row) in x.chunks_exact(len).take(channels).enumerate() {
+            for (s, &v) in row[from.min(until)..until].iter().enumerate() {
+                columns[(offset + s) * channels + c] = v;
+            }
+        }
+        let width = self.taps * channels;
+        for (r, out) in out.chunks_exact_mut(width).enumerate() {
+            for (tap, out) in out.chunks_exact_mut(channels).enumerate() {
+                let s = r + tap * self.dilation;
+                out.copy_from_slice(&columns[s * channels..(s + 1) * channels]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, one value at a time.
+    fn reference(l: Layout, x: &[u8], channels: usize, len: usize, zero: u8) -> Vec<u8> {
+        let rows = len + l.before + l.after - l.dilation * (l.taps - 1);
+        let mut out = Vec::new();
+        for t in 0..rows {
+            for tap in 0..l.taps {
+                for c in 0..channels {
+                    let p = (t + tap * l.dilation) as i64 - l.before as i64;
+                    out.push(if (0..len as i64).contains(&p) { x[c * len + p as usize] } else { zero });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_lay_out_every_tap_of_every_channel_with_the_padding() {
+        let (channels, len) = (3, 300);
+        let x: Vec<u8> = (0..channels * len).map(|i| (i * 7 % 251) as u8).collect();
+        for (taps, dilation, before, after) in [(3, 1, 1, 1), (7, 3, 9, 9), (1, 1, 0, 0), (5, 5, 10, 10), (3, 2, 0, 4)]
+        {
+            let l = Layout { taps, dilation, before, after };
+            let expected = reference(l, &x, channels, len, 200);
+            let rows = expected.len() / (taps * channels);
+            let mut out = vec![0u8; expected.len()];
+            for (b, part) in out.chunks_mut(BLOCK * taps * channels).enumerate() {
+                let end = (b * BLOCK + BLOCK).min(rows);
+                l.block(&x, channels, len, 200, b * BLOCK..end, part);
+            }
+            assert!(out == expected, "taps {taps} dilation {dilation} pads {before}/{after}");
+        }
+    }
+}
