@@ -28,7 +28,7 @@ use crate::proto::{
 };
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
-pub const VERSION: &str = "gemm-3";
+pub const VERSION: &str = "gemm-4";
 
 /// Whether ONNX Runtime multiplies u8×s8 exactly on this CPU (AVX-512 VNNI or AVX-VNNI).
 pub fn exact_here() -> bool {

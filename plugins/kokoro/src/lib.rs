@@ -42,6 +42,7 @@
 pub mod audio;
 pub mod config;
 pub mod derived;
+pub mod fusion;
 pub mod gemm;
 pub mod graph;
 pub mod model;

@@ -225,6 +225,7 @@ fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Sour
     let mut bytes = std::fs::read(model).map_err(|e| e.to_string())?;
     if gemm::exact_here() {
         bytes = gemm::rewrite(&bytes)?.0;
+        bytes = crate::fusion::requantize(&bytes)?.0;
     }
     let (front, decoder) = (split::front(&bytes)?, {
         let decoder = split::decoder(&bytes)?;

@@ -13,15 +13,16 @@
 //! Only the exact chain is touched: α and 1/α stored as `[1, C, 1]` float tensors, the exponent
 //! a stored 2, every intermediate read by the next node alone. Everything else is copied as it was.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, OperatorInput, OperatorOutput};
 use ort::value::TensorElementType;
 
 use ort::session::builder::SessionBuilder;
 
+use crate::fusion::{Fused, View, apply};
 use crate::ops::{DOMAIN, Shared};
-use crate::proto::{bytes_field, fields, graph, name_of, node, strings, tensor, varint_field, with_graph};
+use crate::proto::{bytes_field, fields, graph, name_of, node, tensor, varint_field};
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
 pub const VERSION: &str = "snake-1";
@@ -31,63 +32,35 @@ const FLOAT: u64 = 1;
 /// `model` with every Snake chain replaced by one node; the number replaced.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
     let graph_bytes = graph(model)?;
-    let graph = fields(&graph_bytes)?;
-    let mut nodes = Vec::new();
+    let view = View::new(&graph_bytes)?;
     let mut stored = HashMap::new();
-    let mut kept_names = HashSet::new();
-    for f in &graph {
+    for f in view.fields.iter().filter(|f| f.number == 5) {
         let payload = f.payload.unwrap_or_default();
-        match f.number {
-            1 => nodes.push(Node::parse(payload)?),
-            5 => {
-                if let Some(t) = small_float(payload)? {
-                    stored.insert(name_of(payload, 8)?, t);
-                }
-            }
-            12 => {
-                kept_names.insert(name_of(payload, 1)?);
-            }
-            _ => {}
+        if let Some(t) = small_float(payload)? {
+            stored.insert(name_of(payload, 8)?, t);
         }
     }
-    let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut producer = HashMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        for input in &n.inputs {
-            readers.entry(input.as_str()).or_default().push(i);
-        }
-        for output in &n.outputs {
-            producer.insert(output.as_str(), i);
-        }
-    }
-    // The one node reading `name`'s value (nothing else, not a graph output), if it is a `op`.
-    let only_reader = |name: &str, op: &str| -> Option<usize> {
-        match readers.get(name).map(Vec::as_slice) {
-            Some(&[i]) if nodes[i].is(op) && !kept_names.contains(name) => Some(i),
-            _ => None,
-        }
-    };
-    let per_channel = |name: &str| {
-        stored.get(name).is_some_and(|(dims, _): &(Vec<u64>, _)| dims.len() == 3 && dims[0] == 1 && dims[2] == 1)
-    };
-    let mut gone = HashSet::new();
-    let mut fused: HashMap<usize, Vec<u8>> = HashMap::new();
+    let per_channel =
+        |name: &str| stored.get(name).is_some_and(|(dims, _): &Stored| dims.len() == 3 && dims[0] == 1 && dims[2] == 1);
+    let nodes = &view.nodes;
+    let mut fused = Fused::default();
     for (s, sin) in nodes.iter().enumerate().filter(|(_, n)| n.is("Sin")) {
         let chain = (|| {
-            let scale = *producer.get(sin.inputs.first()?.as_str())?;
+            let scale = view.producer(sin.inputs.first()?)?;
             let [a, b] = nodes[scale].inputs.as_slice() else { return None };
             let (alpha, x) = if per_channel(a) { (a, b) } else { (b, a) };
-            if !nodes[scale].is("Mul") || !per_channel(alpha) || only_reader(&nodes[scale].outputs[0], "Sin")? != s {
+            if !nodes[scale].is("Mul") || !per_channel(alpha) || view.only_reader(&nodes[scale].outputs[0], "Sin")? != s
+            {
                 return None;
             }
-            let pow = only_reader(&sin.outputs[0], "Pow")?;
+            let pow = view.only_reader(&sin.outputs[0], "Pow")?;
             let exponent = nodes[pow].inputs.get(1)?;
             if stored.get(exponent.as_str()).map(|(_, v)| v.as_slice()) != Some(&[2.0]) {
                 return None;
             }
-            let times = only_reader(&nodes[pow].outputs[0], "Mul")?;
+            let times = view.only_reader(&nodes[pow].outputs[0], "Mul")?;
             let inverse = nodes[times].inputs.iter().find(|i| **i != nodes[pow].outputs[0])?;
-            let add = only_reader(&nodes[times].outputs[0], "Add")?;
+            let add = view.only_reader(&nodes[times].outputs[0], "Add")?;
             let mut add_inputs = nodes[add].inputs.clone();
             add_inputs.sort();
             let mut expected = vec![x.clone(), nodes[times].outputs[0].clone()];
@@ -96,46 +69,13 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
                 return None;
             }
             let output = &nodes[add].outputs[0];
-            let fused = node(OP, &[x, alpha, inverse], &[output], &[], DOMAIN);
-            Some(([scale, s, pow, times], add, fused))
+            Some(([scale, s, pow, times], add, node(OP, &[x, alpha, inverse], &[output], &[], DOMAIN)))
         })();
-        if let Some((removed, add, node)) = chain {
-            gone.extend(removed);
-            fused.insert(add, node);
+        if let Some((chain, last, node)) = chain {
+            fused.add(chain, last, node);
         }
     }
-    let mut out_graph = Vec::with_capacity(graph_bytes.len());
-    let mut still_read = HashSet::new();
-    for (i, n) in nodes.iter().enumerate() {
-        if let Some(f) = fused.get(&i) {
-            still_read.extend(strings(&f[..], 1)?.into_iter().map(str::to_string));
-        } else if !gone.contains(&i) {
-            still_read.extend(n.inputs.iter().cloned());
-        }
-    }
-    let read_before: HashSet<String> = nodes.iter().flat_map(|n| n.inputs.iter().cloned()).collect();
-    let mut i = 0;
-    for f in &graph {
-        match f.number {
-            1 => {
-                if let Some(node) = fused.get(&i) {
-                    out_graph.extend(bytes_field(1, node));
-                } else if !gone.contains(&i) {
-                    out_graph.extend_from_slice(f.raw);
-                }
-                i += 1;
-            }
-            // A stored tensor only the removed nodes read (the exponent) goes with them.
-            5 if {
-                let name = name_of(f.payload.unwrap_or_default(), 8)?;
-                read_before.contains(&name) && !still_read.contains(&name)
-            } => {}
-            _ => out_graph.extend_from_slice(f.raw),
-        }
-    }
-    let out = with_graph(model, &out_graph)?;
-    let out = if fused.is_empty() { out } else { crate::ops::declare(&out)? };
-    Ok((out, fused.len()))
+    Ok((apply(model, &view, &fused)?, fused.len()))
 }
 
 /// Whether [`Snake`] computes what ONNX Runtime computes for the five nodes, bit for bit, with
@@ -205,30 +145,6 @@ fn chain_model(alpha: &[f32], inverse: &[f32], shape: [i64; 3]) -> Vec<u8> {
     m.extend(bytes_field(8, &varint_field(2, 17))); // opset 17
     m.extend(bytes_field(7, &g));
     m
-}
-
-/// A node's type and wiring.
-struct Node {
-    op: String,
-    domain: String,
-    inputs: Vec<String>,
-    outputs: Vec<String>,
-}
-
-impl Node {
-    fn parse(node: &[u8]) -> Result<Self, String> {
-        let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
-        Ok(Self {
-            op: name_of(node, 4)?,
-            domain: name_of(node, 7)?,
-            inputs: owned(strings(node, 1)?),
-            outputs: owned(strings(node, 2)?),
-        })
-    }
-
-    fn is(&self, op: &str) -> bool {
-        self.op == op && self.domain.is_empty() && self.outputs.len() == 1
-    }
 }
 
 /// A stored tensor's dims and values.
@@ -408,6 +324,7 @@ fn polynomial(u: f32, r: f32, k: u32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fusion::Node;
 
     #[test]
     fn the_sine_is_within_three_ten_millionths() {

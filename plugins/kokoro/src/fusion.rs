@@ -1,0 +1,230 @@
+//! Replacing chains of nodes with one of chorus's own ([`crate::ops`]) on the protobuf wire:
+//! a read-only view of a graph's wiring to find chains ([`View`]), and [`apply`] to write the
+//! graph back with them fused. [`requantize`] is one such pass; the Snake pass is in
+//! [`crate::snake`].
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ops::DOMAIN;
+use crate::proto::{Field, bytes_field, fields, graph, ints, name_of, node, strings, with_graph};
+
+/// A node's type and wiring.
+pub struct Node {
+    pub op: String,
+    pub domain: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    /// Its attributes, encoded.
+    pub attributes: Vec<Vec<u8>>,
+}
+
+impl Node {
+    pub fn parse(node: &[u8]) -> Result<Self, String> {
+        let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
+        let attributes =
+            fields(node)?.iter().filter(|f| f.number == 5).map(|f| f.payload.unwrap_or_default().to_vec()).collect();
+        Ok(Self {
+            op: name_of(node, 4)?,
+            domain: name_of(node, 7)?,
+            inputs: owned(strings(node, 1)?),
+            outputs: owned(strings(node, 2)?),
+            attributes,
+        })
+    }
+
+    /// An ONNX operator `op` with one output.
+    pub fn is(&self, op: &str) -> bool {
+        self.op == op && self.domain.is_empty() && self.outputs.len() == 1
+    }
+
+    /// The integers of attribute `name`, if it has it.
+    pub fn ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.attributes.iter().find(|a| name_of(a, 1).is_ok_and(|n| n == name)).and_then(|a| ints(a).ok())
+    }
+}
+
+/// A graph's nodes, who reads and who writes each value.
+pub struct View<'a> {
+    pub fields: Vec<Field<'a>>,
+    pub nodes: Vec<Node>,
+    readers: HashMap<String, Vec<usize>>,
+    producer: HashMap<String, usize>,
+    outputs: HashSet<String>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(graph: &'a [u8]) -> Result<Self, String> {
+        let fields = fields(graph)?;
+        let mut nodes = Vec::new();
+        let mut outputs = HashSet::new();
+        for f in &fields {
+            match f.number {
+                1 => nodes.push(Node::parse(f.payload.unwrap_or_default())?),
+                12 => {
+                    outputs.insert(name_of(f.payload.unwrap_or_default(), 1)?);
+                }
+                _ => {}
+            }
+        }
+        let (mut readers, mut producer) = (HashMap::<String, Vec<usize>>::new(), HashMap::new());
+        for (i, n) in nodes.iter().enumerate() {
+            for input in &n.inputs {
+                readers.entry(input.clone()).or_default().push(i);
+            }
+            for output in &n.outputs {
+                producer.insert(output.clone(), i);
+            }
+        }
+        Ok(Self { fields, nodes, readers, producer, outputs })
+    }
+
+    /// The one node reading `name`'s value (nothing else, not a graph output), if it is an `op`.
+    pub fn only_reader(&self, name: &str, op: &str) -> Option<usize> {
+        match self.readers.get(name).map(Vec::as_slice) {
+            Some(&[i]) if self.nodes[i].is(op) && !self.outputs.contains(name) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The node writing `name`.
+    pub fn producer(&self, name: &str) -> Option<usize> {
+        self.producer.get(name).copied()
+    }
+}
+
+/// Chains found in a graph: nodes that go, and nodes that take another node's place.
+#[derive(Default)]
+pub struct Fused {
+    pub gone: HashSet<usize>,
+    pub replaced: HashMap<usize, Vec<u8>>,
+}
+
+impl Fused {
+    /// `chain`'s nodes go; the fused node `node` takes the place of `last`.
+    pub fn add(&mut self, chain: impl IntoIterator<Item = usize>, last: usize, node: Vec<u8>) {
+        self.gone.extend(chain);
+        self.replaced.insert(last, node);
+    }
+
+    pub fn len(&self) -> usize {
+        self.replaced.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.replaced.is_empty()
+    }
+}
+
+/// `model` (whose graph `view` reads) with `fused` applied: every other field as it was, stored
+/// tensors only removed nodes read dropped, the chorus domain declared.
+pub fn apply(model: &[u8], view: &View, fused: &Fused) -> Result<Vec<u8>, String> {
+    if fused.is_empty() {
+        return Ok(model.to_vec());
+    }
+    let mut still_read = HashSet::new();
+    for (i, n) in view.nodes.iter().enumerate() {
+        if let Some(f) = fused.replaced.get(&i) {
+            still_read.extend(strings(f, 1)?.into_iter().map(str::to_string));
+        } else if !fused.gone.contains(&i) {
+            still_read.extend(n.inputs.iter().cloned());
+        }
+    }
+    let read_before: HashSet<&str> = view.nodes.iter().flat_map(|n| n.inputs.iter().map(String::as_str)).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    for f in &view.fields {
+        match f.number {
+            1 => {
+                if let Some(node) = fused.replaced.get(&i) {
+                    out.extend(bytes_field(1, node));
+                } else if !fused.gone.contains(&i) {
+                    out.extend_from_slice(f.raw);
+                }
+                i += 1;
+            }
+            5 if {
+                let name = name_of(f.payload.unwrap_or_default(), 8)?;
+                read_before.contains(name.as_str()) && !still_read.contains(&name)
+            } => {}
+            _ => out.extend_from_slice(f.raw),
+        }
+    }
+    crate::ops::declare(&with_graph(model, &out)?)
+}
+
+/// `model` with each integer product's way back to float — transpose to channel-major, add the
+/// quantized bias, cast, scale — as one [`Requantize`](crate::ops::Requantize) node; the
+/// number replaced. The chain is what [`crate::gemm`] leaves after each convolution.
+pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+    let graph_bytes = graph(model)?;
+    let view = View::new(&graph_bytes)?;
+    let mut fused = Fused::default();
+    for (t, transpose) in view.nodes.iter().enumerate() {
+        let chain = (|| {
+            if !transpose.is("Transpose") || transpose.ints("perm")? != [0, 2, 1] {
+                return None;
+            }
+            let product = transpose.inputs.first()?;
+            if !view.nodes[view.producer(product)?].is("MatMulInteger") {
+                return None;
+            }
+            let add = view.only_reader(&transpose.outputs[0], "Add")?;
+            let bias = view.nodes[add].inputs.iter().find(|i| **i != transpose.outputs[0])?;
+            let cast = view.only_reader(&view.nodes[add].outputs[0], "Cast")?;
+            if view.nodes[cast].ints("to")? != [1] {
+                return None; // to float
+            }
+            let mul = view.only_reader(&view.nodes[cast].outputs[0], "Mul")?;
+            let scale = view.nodes[mul].inputs.iter().find(|i| **i != view.nodes[cast].outputs[0])?;
+            let output = &view.nodes[mul].outputs[0];
+            Some(([t, add, cast], mul, node("Requantize", &[product, bias, scale], &[output], &[], DOMAIN)))
+        })();
+        if let Some((chain, last, node)) = chain {
+            fused.add(chain, last, node);
+        }
+    }
+    Ok((apply(model, &view, &fused)?, fused.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{int_attr, ints_attr, varint_field};
+
+    fn op(op: &str, inputs: &[&str], output: &str, attributes: &[Vec<u8>]) -> Vec<u8> {
+        bytes_field(1, &node(op, inputs, &[output], attributes, ""))
+    }
+
+    /// A product's way back to float, and a second product whose transpose is also a graph output.
+    fn model() -> Vec<u8> {
+        let mut g = Vec::new();
+        for (p, kept) in [("a", false), ("b", true)] {
+            let n = |s: &str| format!("{p}{s}");
+            g.extend(op("MatMulInteger", &["x", "w", "xz", "wz"], &n("product"), &[]));
+            g.extend(op("Transpose", &[&n("product")], &n("t"), &[ints_attr("perm", &[0, 2, 1])]));
+            g.extend(op("Add", &[&n("t"), "bias"], &n("biased"), &[]));
+            g.extend(op("Cast", &[&n("biased")], &n("float"), &[int_attr("to", 1)]));
+            g.extend(op("Mul", &[&n("float"), "scale"], &n("y"), &[]));
+            if kept {
+                g.extend(bytes_field(12, &bytes_field(1, n("t").as_bytes())));
+            }
+        }
+        let mut m = varint_field(1, 8);
+        m.extend(bytes_field(7, &g));
+        m
+    }
+
+    #[test]
+    fn a_product_back_to_float_becomes_one_node() {
+        let (out, count) = requantize(&model()).unwrap();
+        assert_eq!(count, 1);
+        let g = graph(&out).unwrap();
+        let view = View::new(&g).unwrap();
+        let ops: Vec<&str> = view.nodes.iter().map(|n| n.op.as_str()).collect();
+        assert_eq!(ops.join(" "), "MatMulInteger Requantize MatMulInteger Transpose Add Cast Mul");
+        let fused = &view.nodes[1];
+        assert_eq!((fused.domain.as_str(), fused.inputs.join(" ")), (DOMAIN, "aproduct bias scale".to_string()));
+        assert_eq!(fused.outputs, ["ay"], "the fused node ends in the chain's own output");
+        assert_eq!(requantize(&out).unwrap().1, 0, "nothing left to fuse");
+    }
+}
