@@ -40,7 +40,7 @@ impl Conditioner {
             return Err(AudioError::BadInput { rate: chunk.sample_rate, channels: chunk.channels });
         }
         let mut out = Vec::new();
-        if self.stage.as_ref().is_some_and(|(_, r)| r.from_rate() != chunk.sample_rate) {
+        if self.stage.as_ref().is_some_and(|(_, r)| r.input_rate() != chunk.sample_rate) {
             // The backend changed its rate: flush the old chain, start a new one.
             out = self.finish()?;
         }

@@ -36,7 +36,7 @@ impl Resampler {
         Ok(Resampler { fft, from, to, input: Vec::new(), out_buf: vec![0.0; out_len], skip, total_in: 0, total_out: 0 })
     }
 
-    pub fn from_rate(&self) -> u32 {
+    pub fn input_rate(&self) -> u32 {
         self.from
     }
 

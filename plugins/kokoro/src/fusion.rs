@@ -86,6 +86,11 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The nodes reading `name`.
+    pub fn readers(&self, name: &str) -> &[usize] {
+        self.readers.get(name).map_or(&[], Vec::as_slice)
+    }
+
     /// The node writing `name`.
     pub fn producer(&self, name: &str) -> Option<usize> {
         self.producer.get(name).copied()

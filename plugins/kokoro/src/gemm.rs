@@ -27,7 +27,8 @@ use crate::proto::{
     bytes_field, fields, graph, int_attr, ints, ints_attr, name_of, node, strings, tensor, varints, with_graph,
 };
 
-/// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
+/// Names the rewrite and the [`requantize`](crate::fusion::requantize) pass made after it (part of
+/// the derived files' names, so a changed rewrite writes new files).
 pub const VERSION: &str = "gemm-4";
 
 /// Whether ONNX Runtime multiplies u8×s8 exactly on this CPU (AVX-512 VNNI or AVX-VNNI).

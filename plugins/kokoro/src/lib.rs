@@ -3,7 +3,8 @@
 //! Serves model names `kokoro*`. Text goes through the `chorus-kokoro-text` front-end (normalization,
 //! misaki phonemes, chunking); each chunk is prepared on a second thread while the previous one is
 //! in inference. The graph is cut in two at load time ([`split`]), its integer convolutions run as
-//! matrix products where that is exact ([`gemm`]): a chunk's *front* (durations, pitch, features)
+//! matrix products where that is exact ([`gemm`]) and chains of elementwise nodes as one of
+//! chorus's own operators, bit for bit ([`ops`], [`fusion`], [`snake`]): a chunk's *front* (durations, pitch, features)
 //! runs once, then its *decoder* — where almost all the time goes — runs on the chunk's frames
 //! (optionally a short preview window first, so audio starts after a fraction of the chunk's
 //! work). The model's leading and trailing silence is mostly never decoded; chunks are joined with

@@ -11,7 +11,7 @@ pub const DOMAIN: &str = "chorus";
 
 /// Every chorus operator, for a session builder's `with_operators`.
 pub fn domain() -> ort::Result<OperatorDomain> {
-    OperatorDomain::new(DOMAIN)?.add(crate::snake::Snake)?.add(Im2col)?.add(Requantize)
+    OperatorDomain::new(DOMAIN)?.add(crate::snake::Snake)?.add(crate::snake::NormSnake)?.add(Im2col)?.add(Requantize)
 }
 
 /// `model` declaring the [`DOMAIN`] operator set (once), as a graph with chorus's nodes must.

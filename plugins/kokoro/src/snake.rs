@@ -25,8 +25,9 @@ use crate::ops::{DOMAIN, Shared};
 use crate::proto::{bytes_field, fields, graph, name_of, node, tensor, varint_field};
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
-pub const VERSION: &str = "snake-1";
+pub const VERSION: &str = "snake-2";
 const OP: &str = "Snake";
+const NORM_OP: &str = "NormSnake";
 const FLOAT: u64 = 1;
 
 /// `model` with every Snake chain replaced by one node; the number replaced.
@@ -69,13 +70,45 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
                 return None;
             }
             let output = &nodes[add].outputs[0];
-            Some(([scale, s, pow, times], add, node(OP, &[x, alpha, inverse], &[output], &[], DOMAIN)))
+            let chain = [scale, s, pow, times];
+            // The instance norm and style before it, `gain · (d / divisor) + bias`, when only the
+            // chain reads it.
+            let norm = (|| {
+                if view.readers(x).iter().any(|r| *r != scale && *r != add) {
+                    return None;
+                }
+                let shift = view.producer(x).filter(|&i| nodes[i].is("Add"))?;
+                let (times, bias) = other_of(&nodes[shift].inputs, |i| {
+                    view.producer(i).is_some_and(|p| nodes[p].is("Mul") && view.only_reader(i, "Add") == Some(shift))
+                })?;
+                let times = view.producer(times)?;
+                let (divided, gain) = other_of(&nodes[times].inputs, |i| {
+                    view.producer(i).is_some_and(|p| nodes[p].is("Div") && view.only_reader(i, "Mul") == Some(times))
+                })?;
+                let divide = view.producer(divided)?;
+                let [d, divisor] = nodes[divide].inputs.as_slice() else { return None };
+                let node = node(NORM_OP, &[d, divisor, gain, bias, alpha, inverse], &[output], &[], DOMAIN);
+                Some(([shift, times, divide], node))
+            })();
+            Some(match norm {
+                Some((more, node)) => (chain.into_iter().chain(more).collect::<Vec<_>>(), add, node),
+                None => (chain.to_vec(), add, node(OP, &[x, alpha, inverse], &[output], &[], DOMAIN)),
+            })
         })();
         if let Some((chain, last, node)) = chain {
             fused.add(chain, last, node);
         }
     }
     Ok((apply(model, &view, &fused)?, fused.len()))
+}
+
+/// Of two inputs, the one `pick` accepts and the other.
+fn other_of<'a>(inputs: &'a [String], pick: impl Fn(&str) -> bool) -> Option<(&'a str, &'a str)> {
+    match inputs {
+        [a, b] if pick(a) => Some((a, b)),
+        [a, b] if pick(b) => Some((b, a)),
+        _ => None,
+    }
 }
 
 /// Whether [`Snake`] computes what ONNX Runtime computes for the five nodes, bit for bit, with
@@ -106,7 +139,7 @@ pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     let Ok(runtime) = run() else { return false };
     let mut ours = vec![0f32; x.len()];
     for (c, (x, y)) in x.chunks(LEN).zip(ours.chunks_mut(LEN)).enumerate() {
-        snake_row(x, y, alpha[c], inverse[c]);
+        snake_row::<false>(x, y, Channel { alpha: alpha[c], inverse: inverse[c], divisor: 1.0, gain: 1.0, bias: 0.0 });
     }
     runtime.len() == ours.len() && runtime.iter().zip(&ours).all(|(a, b)| a.to_bits() == b.to_bits())
 }
@@ -172,6 +205,10 @@ fn small_float(tensor: &[u8]) -> Result<Option<Stored>, String> {
 /// The fused operator: `y = x + sin(α·x)² · (1/α)`, α and 1/α one per channel.
 pub struct Snake;
 
+/// Snake fused with the instance norm and style before it: `x = gain · (d / divisor) + bias`
+/// (one divisor, gain and bias per channel), then Snake. Inputs `d, divisor, gain, bias, α, 1/α`.
+pub struct NormSnake;
+
 impl Operator for Snake {
     type Kernel<'attr> = BoxedKernel<'attr>;
 
@@ -188,76 +225,127 @@ impl Operator for Snake {
     }
 
     fn create_kernel<'attr>(&self, _: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        Ok(Box::new(compute))
+        Ok(Box::new(compute::<false>))
     }
 }
 
-fn compute(ctx: &ComputeContext) -> ort::Result<()> {
-    let input = |i: usize| ctx.input(i)?.ok_or_else(|| ort::Error::new("Snake: an input is missing"));
-    let (x, alpha, inverse) = (input(0)?, input(1)?, input(2)?);
-    let (shape, x) = x.try_extract_tensor::<f32>()?;
-    let (_, alpha) = alpha.try_extract_tensor::<f32>()?;
-    let (_, inverse) = inverse.try_extract_tensor::<f32>()?;
-    let channels = shape.get(1).copied().unwrap_or(0) as usize;
-    if shape.len() != 3 || alpha.len() != channels || inverse.len() != channels {
-        return Err(ort::Error::new(format!("Snake: x {shape:?} needs one α and 1/α per channel")));
+impl Operator for NormSnake {
+    type Kernel<'attr> = BoxedKernel<'attr>;
+
+    fn name(&self) -> &str {
+        NORM_OP
     }
+
+    fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
+        (0..6).map(|_| OperatorInput::required(TensorElementType::Float32))
+    }
+
+    fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
+        [OperatorOutput::required(TensorElementType::Float32)]
+    }
+
+    fn create_kernel<'attr>(&self, _: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
+        Ok(Box::new(compute::<true>))
+    }
+}
+
+/// One channel's parameters.
+#[derive(Clone, Copy)]
+struct Channel {
+    alpha: f32,
+    inverse: f32,
+    divisor: f32,
+    gain: f32,
+    bias: f32,
+}
+
+fn compute<const NORM: bool>(ctx: &ComputeContext) -> ort::Result<()> {
+    let input = |i: usize| ctx.input(i)?.ok_or_else(|| ort::Error::new("Snake: an input is missing"));
+    let x = input(0)?;
+    let (shape, x) = x.try_extract_tensor::<f32>()?;
+    let channels = shape.get(1).copied().unwrap_or(0) as usize;
+    let params: Vec<_> = (1..if NORM { 6 } else { 3 }).map(input).collect::<ort::Result<_>>()?;
+    let mut per_channel = Vec::with_capacity(params.len());
+    for p in &params {
+        let (_, v) = p.try_extract_tensor::<f32>()?;
+        if shape.len() != 3 || !(v.len() == channels || v.len() == 1) {
+            return Err(ort::Error::new(format!("Snake: x {shape:?} needs its parameters per channel")));
+        }
+        per_channel.push(v);
+    }
+    let at = |v: &[f32], c: usize| v[if v.len() == 1 { 0 } else { c }];
+    let channel = |c: usize| match per_channel[..] {
+        [divisor, gain, bias, alpha, inverse] => Channel {
+            alpha: at(alpha, c),
+            inverse: at(inverse, c),
+            divisor: at(divisor, c),
+            gain: at(gain, c),
+            bias: at(bias, c),
+        },
+        [alpha, inverse, ..] => {
+            Channel { alpha: at(alpha, c), inverse: at(inverse, c), divisor: 1.0, gain: 1.0, bias: 0.0 }
+        }
+        _ => unreachable!("two or five parameters"),
+    };
     let len = x.len() / channels.max(1);
     let mut output = ctx.output(0, shape.to_vec())?.ok_or_else(|| ort::Error::new("Snake: no output"))?;
     let (_, y) = output.try_extract_tensor_mut::<f32>()?;
     let rows = Shared(y.as_mut_ptr());
     let rows = &rows;
     ctx.par_for(x.len() / len.max(1), 0, move |r| {
-        let c = r % channels;
         // SAFETY: each index `r` is one row of the output, written by this call alone.
         let y = unsafe { std::slice::from_raw_parts_mut(rows.0.add(r * len), len) };
-        snake_row(&x[r * len..(r + 1) * len], y, alpha[c], inverse[c]);
+        snake_row::<NORM>(&x[r * len..(r + 1) * len], y, channel(r % channels));
     })
 }
 
 /// One row, with the widest vectors this CPU has.
-fn snake_row(x: &[f32], y: &mut [f32], alpha: f32, inverse: f32) {
+fn snake_row<const NORM: bool>(x: &[f32], y: &mut [f32], channel: Channel) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F.
-            return unsafe { row_avx512(x, y, alpha, inverse) };
+            return unsafe { row_avx512::<NORM>(x, y, channel) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2.
-            return unsafe { row_avx2(x, y, alpha, inverse) };
+            return unsafe { row_avx2::<NORM>(x, y, channel) };
         }
     }
-    row(x, y, alpha, inverse);
+    row::<NORM>(x, y, channel);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn row_avx512(x: &[f32], y: &mut [f32], alpha: f32, inverse: f32) {
-    row(x, y, alpha, inverse);
+fn row_avx512<const NORM: bool>(x: &[f32], y: &mut [f32], channel: Channel) {
+    row::<NORM>(x, y, channel);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn row_avx2(x: &[f32], y: &mut [f32], alpha: f32, inverse: f32) {
-    row(x, y, alpha, inverse);
+fn row_avx2<const NORM: bool>(x: &[f32], y: &mut [f32], channel: Channel) {
+    row::<NORM>(x, y, channel);
 }
 
+/// The same operations in the same order as the nodes it replaces.
 #[inline(always)]
-fn row(x: &[f32], y: &mut [f32], alpha: f32, inverse: f32) {
+fn row<const NORM: bool>(x: &[f32], y: &mut [f32], c: Channel) {
+    let input = |x: f32| if NORM { c.gain * (x / c.divisor) + c.bias } else { x };
     let mut far = false;
     for (y, &x) in y.iter_mut().zip(x) {
-        let u = alpha * x;
+        let x = input(x);
+        let u = c.alpha * x;
         far |= is_far(u);
         let s = sin(u);
-        *y = x + inverse * (s * s);
+        *y = x + c.inverse * (s * s);
     }
     if far {
         for (y, &x) in y.iter_mut().zip(x) {
-            let u = alpha * x;
+            let x = input(x);
+            let u = c.alpha * x;
             if is_far(u) {
                 let s = sin_far(u);
-                *y = x + inverse * (s * s);
+                *y = x + c.inverse * (s * s);
             }
         }
     }
@@ -341,7 +429,7 @@ mod tests {
     fn a_row_matches_the_formula_far_out_and_for_non_finite_values() {
         let x = [0.0, 0.5, -3.0, 1e5, f32::INFINITY, f32::NAN];
         let mut y = [0.0; 6];
-        snake_row(&x, &mut y, 2.0, 0.5);
+        snake_row::<false>(&x, &mut y, Channel { alpha: 2.0, inverse: 0.5, divisor: 1.0, gain: 1.0, bias: 0.0 });
         for (&x, &y) in x.iter().zip(&y) {
             let exact = (x as f64) + ((2.0 * x as f64).sin().powi(2)) * 0.5;
             let close = (y as f64 - exact).abs() <= 1e-6 * exact.abs().max(1.0);
@@ -409,6 +497,37 @@ mod tests {
             .map(|f| name_of(f.payload.unwrap(), 1).unwrap())
             .collect();
         assert_eq!(opsets, [DOMAIN], "the model declares the domain");
+    }
+
+    #[test]
+    fn an_instance_norm_read_only_by_the_chain_joins_it() {
+        let mut g = Vec::new();
+        g.extend(op("Div", &["d", "divisor"], "normed"));
+        g.extend(op("Mul", &["gain", "normed"], "scaled_norm"));
+        g.extend(op("Add", &["scaled_norm", "bias"], "x"));
+        g.extend(op("Mul", &["alpha", "x"], "scaled"));
+        g.extend(op("Sin", &["scaled"], "sin"));
+        g.extend(op("Pow", &["sin", "two"], "squared"));
+        g.extend(op("Mul", &["inverse", "squared"], "term"));
+        g.extend(op("Add", &["x", "term"], "sum"));
+        g.extend(stored("alpha", &[1, 2, 1], &[2.0, 3.0]));
+        g.extend(stored("inverse", &[1, 2, 1], &[0.5, 1.0 / 3.0]));
+        g.extend(stored("two", &[], &[2.0]));
+        let (out, count) = rewrite(&bytes_field(7, &g)).unwrap();
+        assert_eq!(count, 1);
+        let g = graph(&out).unwrap();
+        let nodes: Vec<Node> = fields(&g)
+            .unwrap()
+            .iter()
+            .filter(|f| f.number == 1)
+            .map(|f| Node::parse(f.payload.unwrap()).unwrap())
+            .collect();
+        assert_eq!(nodes.len(), 1, "one node left");
+        assert_eq!(
+            (nodes[0].op.as_str(), nodes[0].inputs.join(" ")),
+            (NORM_OP, "d divisor gain bias alpha inverse".into())
+        );
+        assert_eq!(nodes[0].outputs, ["sum"]);
     }
 
     #[test]
