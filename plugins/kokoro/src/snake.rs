@@ -103,7 +103,7 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
 }
 
 /// Of two inputs, the one `pick` accepts and the other.
-fn other_of<'a>(inputs: &'a [String], pick: impl Fn(&str) -> bool) -> Option<(&'a str, &'a str)> {
+fn other_of(inputs: &[String], pick: impl Fn(&str) -> bool) -> Option<(&str, &str)> {
     match inputs {
         [a, b] if pick(a) => Some((a, b)),
         [a, b] if pick(b) => Some((b, a)),
