@@ -5,10 +5,17 @@
 //! elementwise nodes over `[1, channels, samples]` tensors: `Mul(α, x)`, `Sin`, `Pow(·, 2)`,
 //! `Mul(1/α, ·)`, `Add(x, ·)`. ONNX Runtime runs `Sin` on one thread and each node is a pass over
 //! memory: together about a quarter of a decode. [`rewrite`] replaces each chain with one
-//! `chorus.Snake(x, α, 1/α)` node; [`Snake`] computes it in one pass, rows split across the
-//! session's threads, with a polynomial sine the compiler vectorizes (within 2·10⁻⁷ of the exact
-//! value; the audio stays within a rounding of the original's, a test checks ≥ 30 dB on the dev
-//! set). Sessions register it with [`crate::ops::domain`].
+//! `chorus.Snake(x, α, 1/α)` node — or `chorus.NormSnake`, taking in the instance norm's last
+//! three nodes before it (`gain · (d / divisor) + bias`) when only the chain reads them — and
+//! [`Snake`] / [`NormSnake`] compute it in one pass, rows split across the session's threads.
+//!
+//! The arithmetic is the nodes', in their order, and the sine is the one ONNX Runtime's `Sin`
+//! computes (Eigen's vectorized sine, built without fused multiply-add), so the output is the
+//! same to the last bit. It has to be: the model requantizes every activation dynamically, so
+//! one changed last bit moves whole tensors' rounding and the audio ends ~20 dB from the
+//! original's. The sine belongs to the library's build, so [`matches_runtime`] runs a chain both
+//! ways at load and the rewrite is used only where every bit agrees. Sessions register the
+//! operators with [`crate::ops::domain`].
 //!
 //! Only the exact chain is touched: α and 1/α stored as `[1, C, 1]` float tensors, the exponent
 //! a stored 2, every intermediate read by the next node alone. Everything else is copied as it was.
@@ -16,9 +23,8 @@
 use std::collections::HashMap;
 
 use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, OperatorInput, OperatorOutput};
-use ort::value::TensorElementType;
-
 use ort::session::builder::SessionBuilder;
+use ort::value::TensorElementType;
 
 use crate::fusion::{Fused, View, apply};
 use crate::ops::{DOMAIN, Shared};
@@ -113,7 +119,9 @@ fn other_of(inputs: &[String], pick: impl Fn(&str) -> bool) -> Option<(&str, &st
 
 /// Whether [`Snake`] computes what ONNX Runtime computes for the five nodes, bit for bit, with
 /// the library and CPU at hand: a small chain on values like Kokoro's, run both ways. (The sine
-/// matches the runtime's x86-64 build; a runtime built otherwise keeps the five nodes.)
+/// matches the runtime's x86-64 build; a runtime built otherwise keeps the five nodes.) The
+/// norm's divide, multiply and add that [`NormSnake`] adds are single IEEE operations, the same
+/// in any build.
 pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     const CHANNELS: usize = 4;
     const LEN: usize = 4096;
