@@ -35,6 +35,11 @@
 //! - `sentence_pause`, `clause_pause`: seconds of silence added where chunks join (0.25, 0.1).
 //! - `word_timestamps`: `false` runs the unmodified graph and pushes no word timestamps.
 //!
+//! # Profiling
+//! `CHORUS_KOKORO_PROFILE=/tmp/prof` makes every ONNX Runtime session write its per-node profile
+//! (`/tmp/prof_<date>.json`) when dropped; `xtask/src/bench/experiments/profile_ops.py` sums it
+//! by operator.
+//!
 //! # Requests
 //! Voice: a voice id or a weighted blend `jf_alpha(2)+jm_kumo(1)`. Speed 0.25–4.0. Language `en-us`
 //! (the default, whatever the voice's prefix) or `en-gb`. Options (`options_json`):

@@ -83,6 +83,11 @@ fn machine_key() -> String {
     format!("{runtime}|{}|{}|{}", std::env::consts::ARCH, field("model name"), field("flags"))
 }
 
+/// Developers' switch: with a path prefix in it, every session writes ONNX Runtime's per-node
+/// profile (`PREFIX_<date>.json`) when it is dropped; `xtask/src/bench/experiments/profile_ops.py`
+/// sums it by operator.
+pub const PROFILE_VAR: &str = "CHORUS_KOKORO_PROFILE";
+
 /// Where the session's model comes from.
 enum Source {
     File(PathBuf),
@@ -279,6 +284,10 @@ impl Model {
                 // chorus's own nodes in a derived graph.
                 .with_operators(crate::ops::domain().map_err(|e| broken(e.to_string()))?)
                 .map_err(options)
+                .and_then(|b| match std::env::var_os(PROFILE_VAR) {
+                    Some(prefix) => b.with_profiling(prefix).map_err(options),
+                    None => Ok(b),
+                })
         };
         if durations {
             if let Ok(engine) = Self::load_split(&builder, path, cache) {
