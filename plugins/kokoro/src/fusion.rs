@@ -194,11 +194,8 @@ pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::{int_attr, ints_attr, varint_field};
-
-    fn op(op: &str, inputs: &[&str], output: &str, attributes: &[Vec<u8>]) -> Vec<u8> {
-        bytes_field(1, &node(op, inputs, &[output], attributes, ""))
-    }
+    use crate::proto::build::{self, op};
+    use crate::proto::{int_attr, ints_attr};
 
     /// A product's way back to float, and a second product whose transpose is also a graph output.
     fn model() -> Vec<u8> {
@@ -214,9 +211,7 @@ mod tests {
                 g.extend(bytes_field(12, &bytes_field(1, n("t").as_bytes())));
             }
         }
-        let mut m = varint_field(1, 8);
-        m.extend(bytes_field(7, &g));
-        m
+        build::model(&g)
     }
 
     #[test]

@@ -238,34 +238,22 @@ fn uint8_tensor(tensor: &[u8]) -> Result<Option<Stored>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::varint_field;
+    use crate::proto::build::{self, op};
 
-    fn conv(name: &str, weight: &str, output: &str, attributes: &[Vec<u8>]) -> Vec<u8> {
-        let mut n = Vec::new();
-        for i in ["x", weight, "x_zero", "w_zero"] {
-            n.extend(bytes_field(1, i.as_bytes()));
-        }
-        n.extend(bytes_field(2, output.as_bytes()));
-        n.extend(bytes_field(3, name.as_bytes()));
-        n.extend(bytes_field(4, b"ConvInteger"));
-        for a in attributes {
-            n.extend(bytes_field(5, a));
-        }
-        bytes_field(1, &n)
+    fn conv(weight: &str, output: &str, attributes: &[Vec<u8>]) -> Vec<u8> {
+        op("ConvInteger", &["x", weight, "x_zero", "w_zero"], output, attributes)
     }
 
     /// Two convolutions over `x`: `y` (2 → 2 channels, 3 taps, dilation 2, padded) can be
     /// rewritten; `z` (stride 2) cannot. Both share the weights' zero point.
     fn model() -> Vec<u8> {
-        let mut g = conv("a", "w", "y", &[ints_attr("dilations", &[2]), ints_attr("pads", &[2, 2])]);
-        g.extend(conv("b", "w2", "z", &[ints_attr("strides", &[2])]));
+        let mut g = conv("w", "y", &[ints_attr("dilations", &[2]), ints_attr("pads", &[2, 2])]);
+        g.extend(conv("w2", "z", &[ints_attr("strides", &[2])]));
         let w: Vec<u8> = (0..12).collect();
         g.extend(bytes_field(5, &tensor("w", &[2, 2, 3], UINT8, &w)));
         g.extend(bytes_field(5, &tensor("w2", &[1, 2, 3], UINT8, &w[..6])));
         g.extend(bytes_field(5, &tensor("w_zero", &[], UINT8, &[5])));
-        let mut m = varint_field(1, 8);
-        m.extend(bytes_field(7, &g));
-        m
+        build::model(&g)
     }
 
     #[test]
@@ -307,8 +295,8 @@ mod tests {
 
     #[test]
     fn what_is_not_understood_is_left_alone() {
-        let mut g = conv("b", "w2", "z", &[ints_attr("strides", &[2])]);
-        g.extend(conv("c", "w3", "v", &[int_attr("group", 2)]));
+        let mut g = conv("w2", "z", &[ints_attr("strides", &[2])]);
+        g.extend(conv("w3", "v", &[int_attr("group", 2)]));
         g.extend(bytes_field(5, &tensor("w2", &[1, 2, 3], UINT8, &[0; 6])));
         g.extend(bytes_field(5, &tensor("w3", &[2, 1, 3], INT8, &[0; 6])));
         let model = bytes_field(7, &g);

@@ -1,5 +1,5 @@
 //! chorus's own ONNX Runtime operators (domain `chorus`), registered on every Kokoro session:
-//! [`Snake`](crate::snake::Snake), [`Im2col`] and [`Requantize`]. Their kernels run on the session's thread pool.
+//! `Snake` and `NormSnake` ([`crate::snake::Snake`]), [`Im2col`] and [`Requantize`]. Their kernels run on the session's thread pool.
 
 use ort::operator::{
     BoxedKernel, ComputeContext, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput,
@@ -11,7 +11,11 @@ pub const DOMAIN: &str = "chorus";
 
 /// Every chorus operator, for a session builder's `with_operators`.
 pub fn domain() -> ort::Result<OperatorDomain> {
-    OperatorDomain::new(DOMAIN)?.add(crate::snake::Snake)?.add(crate::snake::NormSnake)?.add(Im2col)?.add(Requantize)
+    OperatorDomain::new(DOMAIN)?
+        .add(crate::snake::Snake::<false>)?
+        .add(crate::snake::Snake::<true>)?
+        .add(Im2col)?
+        .add(Requantize)
 }
 
 /// `model` declaring the [`DOMAIN`] operator set (once), as a graph with chorus's nodes must.

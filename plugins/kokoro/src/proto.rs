@@ -198,6 +198,24 @@ pub fn tensor(name: &str, dims: &[i64], data_type: u64, raw: &[u8]) -> Vec<u8> {
     t
 }
 
+/// Small graphs for the rewrites' tests.
+#[cfg(test)]
+pub mod build {
+    use super::{bytes_field, node, varint_field};
+
+    /// A graph's `node` field: ONNX operator `op`, one output.
+    pub fn op(op: &str, inputs: &[&str], output: &str, attributes: &[Vec<u8>]) -> Vec<u8> {
+        bytes_field(1, &node(op, inputs, &[output], attributes, ""))
+    }
+
+    /// A model (IR version 8) holding `graph`.
+    pub fn model(graph: &[u8]) -> Vec<u8> {
+        let mut m = varint_field(1, 8);
+        m.extend(bytes_field(7, graph));
+        m
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

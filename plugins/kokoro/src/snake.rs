@@ -7,7 +7,7 @@
 //! memory: together about a quarter of a decode. [`rewrite`] replaces each chain with one
 //! `chorus.Snake(x, α, 1/α)` node — or `chorus.NormSnake`, taking in the instance norm's last
 //! three nodes before it (`gain · (d / divisor) + bias`) when only the chain reads them — and
-//! [`Snake`] / [`NormSnake`] compute it in one pass, rows split across the session's threads.
+//! [`Snake`] computes it in one pass, rows split across the session's threads.
 //!
 //! The arithmetic is the nodes', in their order, and the sine is the one ONNX Runtime's `Sin`
 //! computes (Eigen's vectorized sine, built without fused multiply-add), so the output is the
@@ -120,7 +120,7 @@ fn other_of(inputs: &[String], pick: impl Fn(&str) -> bool) -> Option<(&str, &st
 /// Whether [`Snake`] computes what ONNX Runtime computes for the five nodes, bit for bit, with
 /// the library and CPU at hand: a small chain on values like Kokoro's, run both ways. (The sine
 /// matches the runtime's x86-64 build; a runtime built otherwise keeps the five nodes.) The
-/// norm's divide, multiply and add that [`NormSnake`] adds are single IEEE operations, the same
+/// norm's divide, multiply and add that `NormSnake` adds are single IEEE operations, the same
 /// in any build.
 pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     const CHANNELS: usize = 4;
@@ -210,22 +210,21 @@ fn small_float(tensor: &[u8]) -> Result<Option<Stored>, String> {
     Ok((values.len() as u64 == count).then_some((dims, values)))
 }
 
-/// The fused operator: `y = x + sin(α·x)² · (1/α)`, α and 1/α one per channel.
-pub struct Snake;
+/// The fused operator: `y = x + sin(α·x)² · (1/α)`, α and 1/α one per channel, inputs `x, α,
+/// 1/α` (`Snake`). With `NORM`, the instance norm and style before it come first,
+/// `x = gain · (d / divisor) + bias` (one divisor, gain and bias per channel), inputs
+/// `d, divisor, gain, bias, α, 1/α` (`NormSnake`).
+pub struct Snake<const NORM: bool>;
 
-/// Snake fused with the instance norm and style before it: `x = gain · (d / divisor) + bias`
-/// (one divisor, gain and bias per channel), then Snake. Inputs `d, divisor, gain, bias, α, 1/α`.
-pub struct NormSnake;
-
-impl Operator for Snake {
+impl<const NORM: bool> Operator for Snake<NORM> {
     type Kernel<'attr> = BoxedKernel<'attr>;
 
     fn name(&self) -> &str {
-        OP
+        if NORM { NORM_OP } else { OP }
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
-        (0..3).map(|_| OperatorInput::required(TensorElementType::Float32))
+        (0..if NORM { 6 } else { 3 }).map(|_| OperatorInput::required(TensorElementType::Float32))
     }
 
     fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
@@ -233,27 +232,7 @@ impl Operator for Snake {
     }
 
     fn create_kernel<'attr>(&self, _: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        Ok(Box::new(compute::<false>))
-    }
-}
-
-impl Operator for NormSnake {
-    type Kernel<'attr> = BoxedKernel<'attr>;
-
-    fn name(&self) -> &str {
-        NORM_OP
-    }
-
-    fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
-        (0..6).map(|_| OperatorInput::required(TensorElementType::Float32))
-    }
-
-    fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
-        [OperatorOutput::required(TensorElementType::Float32)]
-    }
-
-    fn create_kernel<'attr>(&self, _: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        Ok(Box::new(compute::<true>))
+        Ok(Box::new(compute::<NORM>))
     }
 }
 
@@ -446,7 +425,7 @@ mod tests {
     }
 
     fn op(op: &str, inputs: &[&str], output: &str) -> Vec<u8> {
-        bytes_field(1, &node(op, inputs, &[output], &[], ""))
+        crate::proto::build::op(op, inputs, output, &[])
     }
 
     fn stored(name: &str, dims: &[i64], values: &[f32]) -> Vec<u8> {
@@ -471,9 +450,7 @@ mod tests {
         g.extend(stored("alpha", &[1, 2, 1], &[2.0, 3.0]));
         g.extend(stored("inverse", &[1, 2, 1], &[0.5, 1.0 / 3.0]));
         g.extend(stored("two", &[], &[2.0]));
-        let mut m = varint_field(1, 8);
-        m.extend(bytes_field(7, &g));
-        m
+        crate::proto::build::model(&g)
     }
 
     #[test]

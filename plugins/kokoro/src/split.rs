@@ -163,17 +163,9 @@ mod tests {
         g.extend(initializer("w3"));
         g.extend(bytes_field(11, &value_info("x", 1)));
         g.extend(bytes_field(12, &value_info("y", 1)));
-        let mut m = varint_field_for_test(1, 8);
-        m.extend(bytes_field(7, &g));
+        let mut m = crate::proto::build::model(&g);
         m.extend(bytes_field(8, b"opset"));
         m
-    }
-
-    fn varint_field_for_test(field: u64, value: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        varint(field << 3, &mut out);
-        varint(value, &mut out);
-        out
     }
 
     fn summary(model: &[u8]) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
