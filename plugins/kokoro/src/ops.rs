@@ -5,6 +5,7 @@ use ort::operator::{
     BoxedKernel, ComputeContext, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput,
 };
 use ort::value::TensorElementType;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The operator domain of chorus's nodes in a derived graph.
 pub const DOMAIN: &str = "chorus";
@@ -34,9 +35,39 @@ pub fn declare(model: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// A kernel for ONNX Runtime, which calls it through C, where a panic would abort the whole
+/// process: a panic in `compute` fails the node (and so the request) with an error instead.
+pub fn kernel<'a>(
+    op: &'static str,
+    compute: impl Fn(&ComputeContext) -> ort::Result<()> + Send + 'a,
+) -> BoxedKernel<'a> {
+    Box::new(move |ctx: &ComputeContext| caught(|| compute(ctx)).unwrap_or_else(|| Err(panicked(op))))
+}
+
+/// Runs `task(i)` for every `i < tasks` on the session's threads, which also call it through C: a
+/// task that panics fails the node with an error.
+pub fn par_tasks(ctx: &ComputeContext, op: &'static str, tasks: usize, task: impl Fn(usize) + Sync) -> ort::Result<()> {
+    let failed = AtomicBool::new(false);
+    ctx.par_for(tasks, 0, |i| {
+        if caught(|| task(i)).is_none() {
+            failed.store(true, Ordering::Relaxed);
+        }
+    })?;
+    if failed.load(Ordering::Relaxed) { Err(panicked(op)) } else { Ok(()) }
+}
+
+/// `f`'s result, or `None` if it panics.
+fn caught<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+fn panicked(op: &str) -> ort::Error {
+    ort::Error::new(format!("{op}: chorus's kernel panicked (a bug in chorus; this request fails, nothing else)"))
+}
+
 /// An output buffer that parallel tasks fill in disjoint parts.
 pub struct Shared<T>(pub *mut T);
-// SAFETY: tasks write disjoint parts, and the buffer outlives `par_for`, which joins them all.
+// SAFETY: tasks write disjoint parts, and the buffer outlives `par_tasks`, which joins them all.
 unsafe impl<T> Sync for Shared<T> {}
 unsafe impl<T> Send for Shared<T> {}
 
@@ -73,7 +104,7 @@ impl Operator for Im2col {
         if layout.taps == 0 || layout.dilation == 0 {
             return Err(ort::Error::new("Im2col: taps and dilation must be positive"));
         }
-        Ok(Box::new(move |ctx: &ComputeContext| layout.compute(ctx)))
+        Ok(kernel("Im2col", move |ctx: &ComputeContext| layout.compute(ctx)))
     }
 }
 
@@ -100,6 +131,9 @@ impl Layout {
             return Err(ort::Error::new(format!("Im2col: input {shape:?} is not [1, C, T]")));
         };
         let (channels, len) = (channels as usize, len as usize);
+        if channels == 0 || len == 0 {
+            return Err(ort::Error::new(format!("Im2col: input {shape:?} is empty")));
+        }
         let rows = (len + self.before + self.after).saturating_sub(self.dilation * (self.taps - 1));
         let width = self.taps * channels;
         let mut output =
@@ -107,7 +141,7 @@ impl Layout {
         let (_, out) = output.try_extract_tensor_mut::<u8>()?;
         let shared = Shared(out.as_mut_ptr());
         let shared = &shared;
-        ctx.par_for(rows.div_ceil(BLOCK), 0, move |b| {
+        par_tasks(ctx, "Im2col", rows.div_ceil(BLOCK), move |b| {
             let first = b * BLOCK;
             let end = (first + BLOCK).min(rows);
             // SAFETY: block `b` is output rows first..end, written by this task alone.
@@ -166,7 +200,7 @@ impl Operator for Requantize {
     }
 
     fn create_kernel<'attr>(&self, _: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        Ok(Box::new(requantize))
+        Ok(kernel("Requantize", requantize))
     }
 }
 
@@ -192,7 +226,7 @@ fn requantize(ctx: &ComputeContext) -> ort::Result<()> {
     let (_, y) = output.try_extract_tensor_mut::<f32>()?;
     let shared = Shared(y.as_mut_ptr());
     let shared = &shared;
-    ctx.par_for(len.div_ceil(STEPS), 0, move |b| {
+    par_tasks(ctx, "Requantize", len.div_ceil(STEPS), move |b| {
         let steps = b * STEPS..((b + 1) * STEPS).min(len);
         let block = &product[steps.start * channels..steps.end * channels];
         for o in 0..channels {
@@ -209,6 +243,13 @@ fn requantize(ctx: &ComputeContext) -> ort::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_in_a_kernel_is_caught_before_it_reaches_the_runtime() {
+        let index = std::hint::black_box(9);
+        assert_eq!(caught(|| [1, 2, 3][index]), None, "out of bounds");
+        assert_eq!(caught(|| [1, 2, 3][1]), Some(2));
+    }
 
     /// The definition, one value at a time.
     fn reference(l: Layout, x: &[u8], channels: usize, len: usize, zero: u8) -> Vec<u8> {

@@ -232,7 +232,7 @@ impl<const NORM: bool> Operator for Snake<NORM> {
     }
 
     fn create_kernel<'attr>(&self, _: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        Ok(Box::new(compute::<NORM>))
+        Ok(crate::ops::kernel(if NORM { NORM_OP } else { OP }, compute::<NORM>))
     }
 }
 
@@ -279,7 +279,7 @@ fn compute<const NORM: bool>(ctx: &ComputeContext) -> ort::Result<()> {
     let (_, y) = output.try_extract_tensor_mut::<f32>()?;
     let rows = Shared(y.as_mut_ptr());
     let rows = &rows;
-    ctx.par_for(x.len() / len.max(1), 0, move |r| {
+    crate::ops::par_tasks(ctx, OP, x.len() / len.max(1), move |r| {
         // SAFETY: each index `r` is one row of the output, written by this call alone.
         let y = unsafe { std::slice::from_raw_parts_mut(rows.0.add(r * len), len) };
         snake_row::<NORM>(&x[r * len..(r + 1) * len], y, channel(r % channels));
