@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ops::DOMAIN;
-use crate::proto::{Field, bytes_field, fields, graph, ints, name_of, node, strings, with_graph};
+use crate::proto::{Field, bytes_field, fields, graph, ints, name_of, node, strings, varints, with_graph};
 
 /// A node's type and wiring.
 pub struct Node {
@@ -35,6 +35,11 @@ impl Node {
     /// An ONNX operator `op` with one output.
     pub fn is(&self, op: &str) -> bool {
         self.op == op && self.domain.is_empty() && self.outputs.len() == 1
+    }
+
+    /// One of chorus's operators, `op`, with one output.
+    pub fn is_ours(&self, op: &str) -> bool {
+        self.op == op && self.domain == DOMAIN && self.outputs.len() == 1
     }
 
     /// The integers of attribute `name`, if it has it.
@@ -80,8 +85,13 @@ impl<'a> View<'a> {
 
     /// The one node reading `name`'s value (nothing else, not a graph output), if it is an `op`.
     pub fn only_reader(&self, name: &str, op: &str) -> Option<usize> {
+        self.sole_reader(name).filter(|&i| self.nodes[i].is(op))
+    }
+
+    /// The one node reading `name`'s value, if nothing else does and it is not a graph output.
+    pub fn sole_reader(&self, name: &str) -> Option<usize> {
         match self.readers.get(name).map(Vec::as_slice) {
-            Some(&[i]) if self.nodes[i].is(op) && !self.outputs.contains(name) => Some(i),
+            Some(&[i]) if !self.outputs.contains(name) => Some(i),
             _ => None,
         }
     }
@@ -94,6 +104,17 @@ impl<'a> View<'a> {
     /// The node writing `name`.
     pub fn producer(&self, name: &str) -> Option<usize> {
         self.producer.get(name).copied()
+    }
+
+    /// How many elements the stored tensor (initializer) `name` has.
+    pub fn stored_len(&self, name: &str) -> Option<usize> {
+        let tensor = self
+            .fields
+            .iter()
+            .filter(|f| f.number == 5)
+            .map(|f| f.payload.unwrap_or_default())
+            .find(|t| name_of(t, 8).is_ok_and(|n| n == name))?;
+        Some(varints(&fields(tensor).ok()?, 1).ok()?.iter().map(|&d| d as usize).product())
     }
 }
 
@@ -191,6 +212,49 @@ pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
     Ok((apply(model, &view, &fused)?, fused.len()))
 }
 
+/// The largest weight matrix [`conv`] fuses (elements): the generator's (up to 11 × 256 × 256),
+/// not the decoder's 1024-channel ones, which run on a few steps per frame.
+const MAX_WEIGHTS: usize = 1 << 20;
+
+/// `model` with each convolution's three nodes — [`Im2col`](crate::ops::Im2col), `MatMulInteger`,
+/// [`Requantize`](crate::ops::Requantize) — as one [`QConv`](crate::qconv::QConv) node, which never
+/// holds the first two's outputs whole; the number replaced. Run after [`requantize`].
+pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+    let graph_bytes = graph(model)?;
+    let view = View::new(&graph_bytes)?;
+    let mut fused = Fused::default();
+    for (r, requantize) in view.nodes.iter().enumerate() {
+        let chain = (|| {
+            if !requantize.is_ours("Requantize") {
+                return None;
+            }
+            let p = view.producer(requantize.inputs.first()?)?;
+            let product = &view.nodes[p];
+            let l = view.producer(product.inputs.first()?)?;
+            let layout = &view.nodes[l];
+            let sole = |n: &Node, reader: usize| view.sole_reader(&n.outputs[0]) == Some(reader);
+            if !product.is("MatMulInteger") || !layout.is_ours("Im2col") || !sole(product, r) || !sole(layout, p) {
+                return None;
+            }
+            let [x, x_zero] = &layout.inputs[..] else { return None };
+            let [_, w, product_zero, w_zero] = &product.inputs[..] else { return None };
+            let [_, bias, scale] = &requantize.inputs[..] else { return None };
+            // Called from QConv, the product packs its weights on every call, where as a node of
+            // its own it packs them once at load: worth it only for the generator's smaller
+            // matrices, which are also where the long inputs (and the memory) are.
+            if product_zero != x_zero || view.stored_len(w)? > MAX_WEIGHTS {
+                return None;
+            }
+            let inputs = [x, x_zero, w, w_zero, bias, scale].map(String::as_str);
+            Some(([l, p], node("QConv", &inputs, &[&requantize.outputs[0]], &layout.attributes, DOMAIN)))
+        })();
+        if let Some((chain, node)) = chain {
+            fused.add(chain, r, node);
+        }
+    }
+    Ok((apply(model, &view, &fused)?, fused.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +290,49 @@ mod tests {
         assert_eq!((fused.domain.as_str(), fused.inputs.join(" ")), (DOMAIN, "aproduct bias scale".to_string()));
         assert_eq!(fused.outputs, ["ay"], "the fused node ends in the chain's own output");
         assert_eq!(requantize(&out).unwrap().1, 0, "nothing left to fuse");
+    }
+}
+
+#[cfg(test)]
+mod conv_tests {
+    use super::*;
+    use crate::proto::build::{self, op};
+    use crate::proto::{int_attr, node, tensor};
+
+    /// Three convolutions as the earlier passes leave them: `a` plain, `b` whose laid-out rows
+    /// are also read elsewhere, `c` with a weight matrix too large to pack on every call.
+    fn model() -> Vec<u8> {
+        let mut g = Vec::new();
+        for (p, weights) in [("a", 3 * 8 * 8), ("b", 3 * 8 * 8), ("c", MAX_WEIGHTS + 8)] {
+            let n = |s: &str| format!("{p}{s}");
+            let attrs =
+                [int_attr("taps", 3), int_attr("dilation", 1), int_attr("pad_before", 1), int_attr("pad_after", 1)];
+            g.extend(bytes_field(1, &node("Im2col", &["x", "xz"], &[&n("rows")], &attrs, DOMAIN)));
+            g.extend(op("MatMulInteger", &[&n("rows"), &n("w"), "xz", "wz"], &n("product"), &[]));
+            g.extend(bytes_field(1, &node("Requantize", &[&n("product"), "bias", "scale"], &[&n("y")], &[], DOMAIN)));
+            g.extend(bytes_field(5, &tensor(&n("w"), &[weights as i64 / 8, 8], 3, &vec![0; weights])));
+        }
+        g.extend(op("Identity", &["brows"], "seen", &[]));
+        build::model(&g)
+    }
+
+    #[test]
+    fn a_convolution_s_three_nodes_become_one_where_nothing_else_reads_them() {
+        let (out, count) = conv(&model()).unwrap();
+        assert_eq!(count, 1);
+        let g = graph(&out).unwrap();
+        let view = View::new(&g).unwrap();
+        let ops: Vec<&str> = view.nodes.iter().map(|n| n.op.as_str()).collect();
+        assert_eq!(
+            ops.join(" "),
+            "QConv Im2col MatMulInteger Requantize Im2col MatMulInteger Requantize Identity",
+            "only `a` is fused"
+        );
+        let fused = &view.nodes[0];
+        assert_eq!(fused.inputs.join(" "), "x xz aw wz bias scale");
+        assert_eq!((fused.domain.as_str(), fused.outputs.as_slice()), (DOMAIN, &["ay".to_string()][..]));
+        assert_eq!(fused.ints("taps"), Some(vec![3]), "the layout's attributes carry over");
+        assert_eq!(view.stored_len("aw"), Some(3 * 8 * 8), "its weights stay, now read by QConv");
+        assert_eq!(conv(&out).unwrap().1, 0, "nothing left to fuse");
     }
 }

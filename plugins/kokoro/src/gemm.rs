@@ -27,9 +27,10 @@ use crate::proto::{
     bytes_field, fields, graph, int_attr, ints, ints_attr, name_of, node, strings, tensor, varints, with_graph,
 };
 
-/// Names the rewrite and the [`requantize`](crate::fusion::requantize) pass made after it (part of
-/// the derived files' names, so a changed rewrite writes new files).
-pub const VERSION: &str = "gemm-4";
+/// Names the rewrite and the [`requantize`](crate::fusion::requantize) and
+/// [`conv`](crate::fusion::conv) passes made after it (part of the derived files' names, so a
+/// changed rewrite writes new files).
+pub const VERSION: &str = "gemm-5";
 
 /// Whether ONNX Runtime multiplies u8×s8 exactly on this CPU (AVX-512 VNNI or AVX-VNNI).
 pub fn exact_here() -> bool {

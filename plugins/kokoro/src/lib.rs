@@ -45,6 +45,7 @@
 //! (the default, whatever the voice's prefix) or `en-gb`. Options (`options_json`):
 //! `{"timing_detail": true}` adds each chunk's ids, durations and cut points to its progress metrics.
 
+pub mod arena;
 pub mod audio;
 pub mod config;
 pub mod derived;
@@ -56,6 +57,7 @@ pub mod npy;
 pub mod ops;
 pub mod prepare;
 pub mod proto;
+pub mod qconv;
 pub mod snake;
 pub mod split;
 pub mod synth;
@@ -241,6 +243,7 @@ impl Engine for KokoroEngine {
                 "voices": self.voices.names().count(),
                 "word_timestamps": self.model.has_durations(),
                 "decoder_windows": self.model.is_split(),
+                "shared_arena": arena::shared(),
             })
             .to_string()
             .into(),

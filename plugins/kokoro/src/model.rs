@@ -106,6 +106,8 @@ pub fn init_runtime(library: &Path) -> Result<&'static ort::environment::Environ
             .with_name("chorus-kokoro")
             .build()
             .map_err(|e| e.to_string())?;
+        // Without it each session keeps its own arena: more memory, the same audio.
+        let _ = crate::arena::share(&env);
         Ok((library.to_path_buf(), env))
     });
     match env {
@@ -231,6 +233,7 @@ fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Sour
     if gemm::exact_here() {
         bytes = gemm::rewrite(&bytes)?.0;
         bytes = crate::fusion::requantize(&bytes)?.0;
+        bytes = crate::fusion::conv(&bytes)?.0;
     }
     let (front, decoder) = (split::front(&bytes)?, {
         let decoder = split::decoder(&bytes)?;
@@ -280,6 +283,12 @@ impl Model {
                 .map_err(options)?
                 // No busy-waiting: the text thread runs beside inference, and cores are often shared.
                 .with_intra_op_spinning(false)
+                .map_err(options)?
+                // Every chunk has other shapes: a memory pattern planned (and kept) per shape only
+                // adds blocks to the arena.
+                .with_memory_pattern(false)
+                .map_err(options)?
+                .with_config_entry("session.use_env_allocators", if crate::arena::shared() { "1" } else { "0" })
                 .map_err(options)?
                 // chorus's own nodes in a derived graph.
                 .with_operators(crate::ops::domain().map_err(|e| broken(e.to_string()))?)

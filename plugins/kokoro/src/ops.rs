@@ -1,5 +1,6 @@
 //! chorus's own ONNX Runtime operators (domain `chorus`), registered on every Kokoro session:
-//! `Snake` and `NormSnake` ([`crate::snake::Snake`]), [`Im2col`] and [`Requantize`]. Their kernels run on the session's thread pool.
+//! `Snake` and `NormSnake` ([`crate::snake::Snake`]), [`Im2col`], [`Requantize`] and `QConv`
+//! ([`crate::qconv::QConv`]). Their kernels run on the session's thread pool.
 
 use ort::operator::{
     BoxedKernel, ComputeContext, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput,
@@ -16,7 +17,8 @@ pub fn domain() -> ort::Result<OperatorDomain> {
         .add(crate::snake::Snake::<false>)?
         .add(crate::snake::Snake::<true>)?
         .add(Im2col)?
-        .add(Requantize)
+        .add(Requantize)?
+        .add(crate::qconv::QConv)
 }
 
 /// `model` declaring the [`DOMAIN`] operator set (once), as a graph with chorus's nodes must.
@@ -65,6 +67,23 @@ fn panicked(op: &str) -> ort::Error {
     ort::Error::new(format!("{op}: chorus's kernel panicked (a bug in chorus; this request fails, nothing else)"))
 }
 
+/// A status from ONNX Runtime's C API as a result (its message on failure); the status is released.
+///
+/// # Safety
+/// `status` is null or a status returned by the C API and not yet released.
+pub unsafe fn api_status(status: ort::sys::OrtStatusPtr) -> Result<(), String> {
+    if status.0.is_null() {
+        return Ok(());
+    }
+    let api = ort::api();
+    // SAFETY: a non-null status from the C API; its message lives until the status is released.
+    unsafe {
+        let message = std::ffi::CStr::from_ptr((api.GetErrorMessage)(status.0)).to_string_lossy().into_owned();
+        (api.ReleaseStatus)(status.0);
+        Err(message)
+    }
+}
+
 /// An output buffer that parallel tasks fill in disjoint parts.
 pub struct Shared<T>(pub *mut T);
 // SAFETY: tasks write disjoint parts, and the buffer outlives `par_tasks`, which joins them all.
@@ -94,23 +113,14 @@ impl Operator for Im2col {
     }
 
     fn create_kernel<'attr>(&self, info: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        let int = |name: &str| info.get::<i64>(name).ok_or_else(|| ort::Error::new(format!("Im2col needs `{name}`")));
-        let layout = Layout {
-            taps: usize::try_from(int("taps")?).map_err(|e| ort::Error::new(e.to_string()))?,
-            dilation: usize::try_from(int("dilation")?).map_err(|e| ort::Error::new(e.to_string()))?,
-            before: usize::try_from(int("pad_before")?).map_err(|e| ort::Error::new(e.to_string()))?,
-            after: usize::try_from(int("pad_after")?).map_err(|e| ort::Error::new(e.to_string()))?,
-        };
-        if layout.taps == 0 || layout.dilation == 0 {
-            return Err(ort::Error::new("Im2col: taps and dilation must be positive"));
-        }
+        let layout = Layout::from_info(info, "Im2col")?;
         Ok(kernel("Im2col", move |ctx: &ComputeContext| layout.compute(ctx)))
     }
 }
 
-/// An [`Im2col`] node's attributes.
+/// An [`Im2col`] node's attributes (also a [`crate::qconv::QConv`]'s).
 #[derive(Clone, Copy)]
-struct Layout {
+pub struct Layout {
     taps: usize,
     dilation: usize,
     before: usize,
@@ -118,9 +128,32 @@ struct Layout {
 }
 
 /// Output rows per task.
-const BLOCK: usize = 128;
+pub const BLOCK: usize = 128;
 
 impl Layout {
+    /// The node's `taps`, `dilation`, `pad_before` and `pad_after`.
+    pub fn from_info(info: &KernelContext<'_>, op: &str) -> ort::Result<Self> {
+        let int = |name: &str| {
+            let v = info.get::<i64>(name).ok_or_else(|| ort::Error::new(format!("{op} needs `{name}`")))?;
+            usize::try_from(v).map_err(|e| ort::Error::new(format!("{op}: `{name}` {v}: {e}")))
+        };
+        let layout = Layout {
+            taps: int("taps")?,
+            dilation: int("dilation")?,
+            before: int("pad_before")?,
+            after: int("pad_after")?,
+        };
+        if layout.taps == 0 || layout.dilation == 0 {
+            return Err(ort::Error::new(format!("{op}: taps and dilation must be positive")));
+        }
+        Ok(layout)
+    }
+
+    /// Output rows for `len` input steps, and the width of a row for `channels`.
+    pub fn rows(self, len: usize, channels: usize) -> (usize, usize) {
+        ((len + self.before + self.after).saturating_sub(self.dilation * (self.taps - 1)), self.taps * channels)
+    }
+
     fn compute(self, ctx: &ComputeContext) -> ort::Result<()> {
         let input = |i: usize| ctx.input(i)?.ok_or_else(|| ort::Error::new("Im2col: an input is missing"));
         let (x, zero) = (input(0)?, input(1)?);
@@ -134,8 +167,7 @@ impl Layout {
         if channels == 0 || len == 0 {
             return Err(ort::Error::new(format!("Im2col: input {shape:?} is empty")));
         }
-        let rows = (len + self.before + self.after).saturating_sub(self.dilation * (self.taps - 1));
-        let width = self.taps * channels;
+        let (rows, width) = self.rows(len, channels);
         let mut output =
             ctx.output(0, vec![1, rows as i64, width as i64])?.ok_or_else(|| ort::Error::new("Im2col: no output"))?;
         let (_, out) = output.try_extract_tensor_mut::<u8>()?;
@@ -152,7 +184,7 @@ impl Layout {
 
     /// Output rows `rows` into `out`: the padded input's columns they read, transposed to
     /// time-major once, then each row's taps copied from there.
-    fn block(self, x: &[u8], channels: usize, len: usize, zero: u8, rows: std::ops::Range<usize>, out: &mut [u8]) {
+    pub fn block(self, x: &[u8], channels: usize, len: usize, zero: u8, rows: std::ops::Range<usize>, out: &mut [u8]) {
         let span = rows.len() + self.dilation * (self.taps - 1);
         let mut columns = vec![zero; span * channels];
         // Padded column p is input column p − before.
@@ -218,26 +250,58 @@ fn requantize(ctx: &ComputeContext) -> ort::Result<()> {
         return Err(ort::Error::new(format!("Requantize: product {shape:?} is not [1, T, O]")));
     };
     let (len, channels) = (len as usize, channels as usize);
-    if bias.len() != channels || !(scale.len() == 1 || scale.len() == channels) {
+    let rescale = Rescale { bias, scale };
+    if rescale.channels() != Some(channels) {
         return Err(ort::Error::new("Requantize: bias and scale need one value per channel"));
     }
     let mut output =
         ctx.output(0, vec![1, channels as i64, len as i64])?.ok_or_else(|| ort::Error::new("Requantize: no output"))?;
     let (_, y) = output.try_extract_tensor_mut::<f32>()?;
-    let shared = Shared(y.as_mut_ptr());
-    let shared = &shared;
-    par_tasks(ctx, "Requantize", len.div_ceil(STEPS), move |b| {
-        let steps = b * STEPS..((b + 1) * STEPS).min(len);
-        let block = &product[steps.start * channels..steps.end * channels];
-        for o in 0..channels {
-            let (bias, scale) = (bias[o], scale[if scale.len() == 1 { 0 } else { o }]);
-            // SAFETY: block `b` is columns `steps` of every row, written by this task alone.
-            let row = unsafe { std::slice::from_raw_parts_mut(shared.0.add(o * len + steps.start), steps.len()) };
-            for (y, p) in row.iter_mut().zip(block[o..].iter().step_by(channels)) {
-                *y = p.wrapping_add(bias) as f32 * scale;
+    rescale.write(ctx, "Requantize", product, y, 0..len)
+}
+
+/// A product's way back to float: `y[o, t] = float(product[t, o] + bias[o]) · scale[o]`.
+pub struct Rescale<'a> {
+    /// One per output channel.
+    pub bias: &'a [i32],
+    /// One, or one per output channel.
+    pub scale: &'a [f32],
+}
+
+impl Rescale<'_> {
+    /// Output channels, if `scale` fits `bias`.
+    pub fn channels(&self) -> Option<usize> {
+        (self.scale.len() == 1 || self.scale.len() == self.bias.len()).then_some(self.bias.len())
+    }
+
+    /// Columns `steps` of `y` `[O, T]` from `product`, those steps' rows `[steps.len(), O]`; tasks
+    /// of [`STEPS`] on the session's threads.
+    pub fn write(
+        &self,
+        ctx: &ComputeContext,
+        op: &'static str,
+        product: &[i32],
+        y: &mut [f32],
+        steps: std::ops::Range<usize>,
+    ) -> ort::Result<()> {
+        let channels = self.bias.len();
+        let len = y.len() / channels.max(1);
+        let shared = Shared(y.as_mut_ptr());
+        let shared = &shared;
+        par_tasks(ctx, op, steps.len().div_ceil(STEPS), move |b| {
+            let local = b * STEPS..((b + 1) * STEPS).min(steps.len());
+            let block = &product[local.start * channels..local.end * channels];
+            let first = steps.start + local.start;
+            for o in 0..channels {
+                let (bias, scale) = (self.bias[o], self.scale[if self.scale.len() == 1 { 0 } else { o }]);
+                // SAFETY: block `b` is these columns of every row, written by this task alone.
+                let row = unsafe { std::slice::from_raw_parts_mut(shared.0.add(o * len + first), local.len()) };
+                for (y, p) in row.iter_mut().zip(block[o..].iter().step_by(channels)) {
+                    *y = p.wrapping_add(bias) as f32 * scale;
+                }
             }
-        }
-    })
+        })
+    }
 }
 
 #[cfg(test)]
