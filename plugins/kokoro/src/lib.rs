@@ -52,6 +52,7 @@ pub mod derived;
 pub mod fusion;
 pub mod gemm;
 pub mod graph;
+pub mod memory;
 pub mod model;
 pub mod npy;
 pub mod ops;
@@ -131,7 +132,7 @@ impl KokoroEngine {
             (model, frontend)
         });
         let (model, frontend) = (model?, frontend?);
-        release_free_memory();
+        memory::release_after_load();
         let mut policy = ChunkPolicy::default();
         if let Some(n) = config.first_max_tokens {
             policy.first_max_tokens = n.clamp(1, prepare::MAX_TOKENS);
@@ -284,21 +285,6 @@ impl Engine for KokoroEngine {
 }
 
 export_plugin!(KokoroEngine);
-
-/// Hands the heap's free pages back to the system. Loading leaves large parse buffers freed in
-/// the loading threads' malloc arenas, which glibc keeps resident until trimmed.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> i32;
-        }
-        // SAFETY: malloc_trim only returns free heap pages to the kernel; it takes no pointers.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
