@@ -228,3 +228,19 @@ async fn empty_and_oversized_text_are_refused_before_any_plugin_runs() {
     assert!(long.contains("21") && long.contains("20"), "{long}");
     assert!(chorus.synthesize(Request::new("x".repeat(20)).model("example")).is_ok());
 }
+
+/// A consumer may end the process as soon as it sees the closing event, so by then the request's
+/// thread must have let go of the backend: the host's own reference is the one that ends it, on
+/// the host's thread, rather than a teardown racing the process's exit.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_closing_event_comes_after_the_request_lets_go_of_the_backend() {
+    let dir = support::plugin_dir(&[EXAMPLE]);
+    let chorus = host(dir.path(), "");
+    for _ in 0..5 {
+        let stream = chorus.synthesize(Request::new("hi").model("example")).unwrap();
+        let (_, report) = collect(stream).await;
+        report.unwrap();
+        let (_, backend) = chorus.backend(Some("example")).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&backend), 2, "only the host's manager and this test hold it");
+    }
+}

@@ -261,6 +261,12 @@ fn run(
             Event::Error(Error::Backend { plugin: backend.name().to_string(), kind: e.kind, message: e.message.into() })
         }
     };
+    // The consumer may end the process as soon as it sees the closing event. If this thread still
+    // held the backend then and its reference were the last, the plugin's teardown (ONNX Runtime
+    // sessions, for Kokoro) would run here, racing the process's exit and the C++ runtime's static
+    // destructors (seen once as "double free or corruption" at the end of a bench run). Let go
+    // first: the host's own reference then ends it, before exit.
+    drop(backend);
     let _ = tx.blocking_send(event);
 }
 

@@ -114,8 +114,13 @@ fn compute(layout: Layout, product: &MatMulInteger, ctx: &ComputeContext) -> ort
     Ok(())
 }
 
-/// ONNX Runtime's `MatMulInteger` kernel (uint8 × int8 → int32), created for a node's kernel and
-/// released with it.
+/// ONNX Runtime's `MatMulInteger` kernel (uint8 × int8 → int32), created for a node's kernel.
+///
+/// Never released (a few hundred bytes per QConv node, once per session load): `ReleaseOp` removes
+/// the op from a registry that is a C++ static in ONNX Runtime, and when a session is dropped on
+/// one thread while the process exits on another, that static may already be destroyed — a
+/// release then corrupts the heap (reproduced: an engine dropped 1–4 ms after `main` returned
+/// aborted 17 of 18 runs with "double free or corruption"; without the release, none of 6).
 struct MatMulInteger(*mut ort::sys::OrtOp);
 
 // SAFETY: the kernel is immutable once created; ONNX Runtime runs it from any thread.
@@ -131,7 +136,7 @@ impl MatMulInteger {
             ort::sys::ONNXTensorElementDataType::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8,
         ];
         let mut op = std::ptr::null_mut();
-        // SAFETY: valid C strings and arrays for the call; `op` is released in Drop.
+        // SAFETY: valid C strings and arrays for the call; `op` is kept for the process's life.
         unsafe {
             api_status((api.CreateOp)(
                 info.ptr(),
@@ -175,12 +180,5 @@ impl MatMulInteger {
         // [rows, outs] elements, the product's shape, so the kernel writes inside it.
         unsafe { api_status((ort::api().InvokeOp)(ctx.ptr(), self.0, inputs.as_ptr(), 4, outputs.as_ptr(), 1)) }
             .map_err(|e| ort::Error::new(format!("QConv: {e}")))
-    }
-}
-
-impl Drop for MatMulInteger {
-    fn drop(&mut self) {
-        // SAFETY: created by CreateOp and released once.
-        unsafe { (ort::api().ReleaseOp)(self.0) }
     }
 }
