@@ -162,16 +162,8 @@ pub fn run(args: &[String]) -> Result<()> {
     };
 
     eprintln!("bench: peer on {} sentences", dev.len());
-    r.peer_dev = measure::peer(
-        &python,
-        &peer_script,
-        &peer_model,
-        &peer_voices,
-        &args.voice,
-        &dev_file,
-        &out("peer_dev")?,
-        &work,
-    )?;
+    let peer = measure::Peer { python: &python, script: &peer_script, model: &peer_model, voices: &peer_voices };
+    r.peer_dev = measure::peer(&peer, &args.voice, &dev_file, &out("peer_dev")?, &work)?;
     eprintln!("bench: chorus (library) on {} sentences", dev.len());
     r.library_dev = measure::library(&library, &host_args, &args.voice, &dev_file, &out("library_dev")?, &work)?;
 
@@ -201,16 +193,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     if !args.quick {
         eprintln!("bench: long passage");
-        r.peer_long = Some(measure::peer(
-            &python,
-            &peer_script,
-            &peer_model,
-            &peer_voices,
-            &args.voice,
-            &long_file,
-            &out("peer_long")?,
-            &work,
-        )?);
+        r.peer_long = Some(measure::peer(&peer, &args.voice, &long_file, &out("peer_long")?, &work)?);
         r.library_long =
             Some(measure::library(&library, &host_args, &args.voice, &long_file, &out("library_long")?, &work)?);
     }

@@ -52,20 +52,20 @@ fn field(line: &str, key: &str) -> Option<f64> {
     line.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_suffix('s')?.parse().ok())
 }
 
+/// The peer's files: its environment's python, peer_bench.py, the model and the voices.
+pub struct Peer<'a> {
+    pub python: &'a Path,
+    pub script: &'a Path,
+    pub model: &'a Path,
+    pub voices: &'a Path,
+}
+
 /// The peer: peer_bench.py over `sentences`, WAVs in `outdir`.
-pub fn peer(
-    python: &Path,
-    script: &Path,
-    model: &Path,
-    voices: &Path,
-    voice: &str,
-    sentences: &Path,
-    outdir: &Path,
-    scratch: &Path,
-) -> Result<Series> {
+pub fn peer(peer: &Peer, voice: &str, sentences: &Path, outdir: &Path, scratch: &Path) -> Result<Series> {
     let load_start = load_average();
     let p = |p: &Path| p.display().to_string();
-    let run = timed(python, &[&p(script), &p(model), &p(voices), voice, &p(sentences), &p(outdir)], scratch)?;
+    let args = [p(peer.script), p(peer.model), p(peer.voices), voice.to_string(), p(sentences), p(outdir)];
+    let run = timed(peer.python, &args.each_ref().map(String::as_str), scratch)?;
     let stdout = String::from_utf8_lossy(&run.output.stdout);
     let mut s = Series { peak_rss_kib: run.peak_rss_kib, load: (load_start, load_average()), ..Default::default() };
     for line in stdout.lines().filter(|l| !l.starts_with("TOTAL")) {
