@@ -255,14 +255,26 @@ pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
     Ok((apply(model, &view, &fused)?, fused.len()))
 }
 
+/// A model's nodes in order (for the passes' tests).
+#[cfg(test)]
+pub fn nodes_of(model: &[u8]) -> Vec<Node> {
+    View::new(&graph(model).unwrap()).unwrap().nodes
+}
+
+/// Their operators, space-separated.
+#[cfg(test)]
+pub fn ops_of(nodes: &[Node]) -> String {
+    nodes.iter().map(|n| n.op.as_str()).collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::proto::build::{self, op};
-    use crate::proto::{int_attr, ints_attr};
+    use crate::proto::{int_attr, ints_attr, node, tensor};
 
     /// A product's way back to float, and a second product whose transpose is also a graph output.
-    fn model() -> Vec<u8> {
+    fn products() -> Vec<u8> {
         let mut g = Vec::new();
         for (p, kept) in [("a", false), ("b", true)] {
             let n = |s: &str| format!("{p}{s}");
@@ -280,28 +292,19 @@ mod tests {
 
     #[test]
     fn a_product_back_to_float_becomes_one_node() {
-        let (out, count) = requantize(&model()).unwrap();
+        let (out, count) = requantize(&products()).unwrap();
         assert_eq!(count, 1);
-        let g = graph(&out).unwrap();
-        let view = View::new(&g).unwrap();
-        let ops: Vec<&str> = view.nodes.iter().map(|n| n.op.as_str()).collect();
-        assert_eq!(ops.join(" "), "MatMulInteger Requantize MatMulInteger Transpose Add Cast Mul");
-        let fused = &view.nodes[1];
+        let nodes = nodes_of(&out);
+        assert_eq!(ops_of(&nodes), "MatMulInteger Requantize MatMulInteger Transpose Add Cast Mul");
+        let fused = &nodes[1];
         assert_eq!((fused.domain.as_str(), fused.inputs.join(" ")), (DOMAIN, "aproduct bias scale".to_string()));
         assert_eq!(fused.outputs, ["ay"], "the fused node ends in the chain's own output");
         assert_eq!(requantize(&out).unwrap().1, 0, "nothing left to fuse");
     }
-}
-
-#[cfg(test)]
-mod conv_tests {
-    use super::*;
-    use crate::proto::build::{self, op};
-    use crate::proto::{int_attr, node, tensor};
 
     /// Three convolutions as the earlier passes leave them: `a` plain, `b` whose laid-out rows
     /// are also read elsewhere, `c` with a weight matrix too large to pack on every call.
-    fn model() -> Vec<u8> {
+    fn convolutions() -> Vec<u8> {
         let mut g = Vec::new();
         for (p, weights) in [("a", 3 * 8 * 8), ("b", 3 * 8 * 8), ("c", MAX_WEIGHTS + 8)] {
             let n = |s: &str| format!("{p}{s}");
@@ -318,21 +321,20 @@ mod conv_tests {
 
     #[test]
     fn a_convolution_s_three_nodes_become_one_where_nothing_else_reads_them() {
-        let (out, count) = conv(&model()).unwrap();
+        let (out, count) = conv(&convolutions()).unwrap();
         assert_eq!(count, 1);
-        let g = graph(&out).unwrap();
-        let view = View::new(&g).unwrap();
-        let ops: Vec<&str> = view.nodes.iter().map(|n| n.op.as_str()).collect();
+        let nodes = nodes_of(&out);
         assert_eq!(
-            ops.join(" "),
+            ops_of(&nodes),
             "QConv Im2col MatMulInteger Requantize Im2col MatMulInteger Requantize Identity",
             "only `a` is fused"
         );
-        let fused = &view.nodes[0];
+        let fused = &nodes[0];
         assert_eq!(fused.inputs.join(" "), "x xz aw wz bias scale");
         assert_eq!((fused.domain.as_str(), fused.outputs.as_slice()), (DOMAIN, &["ay".to_string()][..]));
         assert_eq!(fused.ints("taps"), Some(vec![3]), "the layout's attributes carry over");
-        assert_eq!(view.stored_len("aw"), Some(3 * 8 * 8), "its weights stay, now read by QConv");
+        let g = graph(&out).unwrap();
+        assert_eq!(View::new(&g).unwrap().stored_len("aw"), Some(3 * 8 * 8), "its weights stay, now read by QConv");
         assert_eq!(conv(&out).unwrap().1, 0, "nothing left to fuse");
     }
 }

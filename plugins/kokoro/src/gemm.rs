@@ -261,23 +261,16 @@ mod tests {
     fn a_plain_convolution_becomes_one_matrix_product() {
         let (out, count) = rewrite(&model()).unwrap();
         assert_eq!(count, 1);
+        let nodes = crate::fusion::nodes_of(&out);
+        assert_eq!(crate::fusion::ops_of(&nodes), "Im2col MatMulInteger Transpose ConvInteger");
+        assert_eq!(nodes[2].outputs, ["y"], "the product ends in the convolution's own output");
+        assert_eq!(nodes[0].domain, DOMAIN);
+        assert_eq!(nodes[0].attributes.len(), 4, "the layout's four attributes, nothing else");
+        for (name, value) in [("taps", 3), ("dilation", 2), ("pad_before", 2), ("pad_after", 2)] {
+            assert_eq!(nodes[0].ints(name), Some(vec![value]), "{name}");
+        }
         let graph = graph(&out).unwrap();
         let fs = fields(&graph).unwrap();
-        let ops: Vec<String> =
-            fs.iter().filter(|f| f.number == 1).map(|f| name_of(f.payload.unwrap(), 4).unwrap()).collect();
-        assert_eq!(ops.join(" "), "Im2col MatMulInteger Transpose ConvInteger");
-        let nodes: Vec<&[u8]> = fs.iter().filter(|f| f.number == 1).map(|f| f.payload.unwrap()).collect();
-        assert_eq!(strings(nodes[2], 2).unwrap(), ["y"], "the product ends in the convolution's own output");
-        assert_eq!(name_of(nodes[0], 7).unwrap(), DOMAIN);
-        let attributes: Vec<(String, Vec<i64>)> = fields(nodes[0])
-            .unwrap()
-            .iter()
-            .filter(|f| f.number == 5)
-            .map(|f| (name_of(f.payload.unwrap(), 1).unwrap(), ints(f.payload.unwrap()).unwrap()))
-            .collect();
-        let expected =
-            [("taps", 3), ("dilation", 2), ("pad_before", 2), ("pad_after", 2)].map(|(n, v)| (n.to_string(), vec![v]));
-        assert_eq!(attributes, expected);
         let stored: HashMap<String, &[u8]> = fs
             .iter()
             .filter(|f| f.number == 5)

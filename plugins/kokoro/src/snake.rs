@@ -399,7 +399,7 @@ fn polynomial(u: f32, r: f32, k: u32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fusion::Node;
+    use crate::fusion::{nodes_of, ops_of};
 
     #[test]
     fn the_sine_is_within_three_ten_millionths() {
@@ -457,17 +457,11 @@ mod tests {
     fn a_snake_chain_becomes_one_node_and_the_rest_stays() {
         let (out, count) = rewrite(&model()).unwrap();
         assert_eq!(count, 1);
-        let g = graph(&out).unwrap();
-        let nodes: Vec<Node> = fields(&g)
-            .unwrap()
-            .iter()
-            .filter(|f| f.number == 1)
-            .map(|f| Node::parse(f.payload.unwrap()).unwrap())
-            .collect();
-        let ops: Vec<&str> = nodes.iter().map(|n| n.op.as_str()).collect();
-        assert_eq!(ops.join(" "), "Snake Mul Sin Pow Mul Add Relu");
+        let nodes = nodes_of(&out);
+        assert_eq!(ops_of(&nodes), "Snake Mul Sin Pow Mul Add Relu");
         assert_eq!((nodes[0].domain.as_str(), nodes[0].inputs.join(" ")), (DOMAIN, "x alpha inverse".into()));
         assert_eq!(nodes[0].outputs, ["asum"], "the fused node ends in the chain's own output");
+        let g = graph(&out).unwrap();
         let stored: Vec<String> = fields(&g)
             .unwrap()
             .iter()
@@ -500,13 +494,7 @@ mod tests {
         g.extend(stored("two", &[], &[2.0]));
         let (out, count) = rewrite(&bytes_field(7, &g)).unwrap();
         assert_eq!(count, 1);
-        let g = graph(&out).unwrap();
-        let nodes: Vec<Node> = fields(&g)
-            .unwrap()
-            .iter()
-            .filter(|f| f.number == 1)
-            .map(|f| Node::parse(f.payload.unwrap()).unwrap())
-            .collect();
+        let nodes = nodes_of(&out);
         assert_eq!(nodes.len(), 1, "one node left");
         assert_eq!(
             (nodes[0].op.as_str(), nodes[0].inputs.join(" ")),
