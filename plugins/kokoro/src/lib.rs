@@ -3,11 +3,12 @@
 //! Serves model names `kokoro*`. Text goes through the `chorus-kokoro-text` front-end (normalization,
 //! misaki phonemes, chunking); each chunk is prepared on a second thread while the previous one is
 //! in inference. The graph is cut in two at load time ([`split`]), its integer convolutions run as
-//! matrix products where that is exact ([`gemm`]) and chains of elementwise nodes as one of
-//! chorus's own operators, bit for bit ([`ops`], [`fusion`], [`snake`]): a chunk's *front* (durations, pitch, features)
-//! runs once, then its *decoder* — where almost all the time goes — runs on the chunk's frames
-//! (optionally a short preview window first, so audio starts after a fraction of the chunk's
-//! work). The model's leading and trailing silence is mostly never decoded; chunks are joined with
+//! matrix products where that is exact ([`gemm`]), and chains of nodes run as chorus's own
+//! operators, bit for bit ([`ops`], [`fusion`], [`snake`], [`qconv`]): a chunk's *front*
+//! (durations, pitch, features) runs once, then its *decoder* — where almost all the time goes —
+//! runs on the chunk's frames (optionally a short preview window first, so audio starts after a
+//! fraction of the chunk's work). After loading, memory the plugin no longer needs goes back to
+//! the system ([`memory`]); all sessions share one arena ([`arena`]). The model's leading and trailing silence is mostly never decoded; chunks are joined with
 //! pauses (longer after sentences than clauses). Word timestamps come from the per-token durations
 //! inside the graph (`/encoder/Cast_output_0`, an output of the front; for a graph that cannot be
 //! cut, an extra output of the whole, see [`graph`]).

@@ -275,7 +275,7 @@ impl Rescale<'_> {
     }
 
     /// Columns `steps` of `y` `[O, T]` from `product`, those steps' rows `[steps.len(), O]`; tasks
-    /// of [`STEPS`] on the session's threads.
+    /// of `STEPS` steps on the session's threads.
     pub fn write(
         &self,
         ctx: &ComputeContext,
