@@ -130,6 +130,35 @@ pub struct Layout {
 /// Output rows per task.
 pub const BLOCK: usize = 128;
 
+/// What a layout reads: `x` `[1, C, T]` (uint8) and its zero point.
+#[derive(Clone, Copy)]
+pub struct LayoutInput<'a> {
+    pub x: &'a [u8],
+    pub channels: usize,
+    pub len: usize,
+    pub zero: u8,
+}
+
+impl<'a> LayoutInput<'a> {
+    /// `x` and `zero` checked: a non-empty `[1, C, T]` and one zero point.
+    pub fn read(op: &str, x: &'a ort::value::DynValue, zero: &ort::value::DynValue) -> ort::Result<Self> {
+        let (shape, values) = x.try_extract_tensor::<u8>()?;
+        let zero = *zero
+            .try_extract_tensor::<u8>()?
+            .1
+            .first()
+            .ok_or_else(|| ort::Error::new(format!("{op}: no zero point")))?;
+        let &[1, channels, len] = &shape[..] else {
+            return Err(ort::Error::new(format!("{op}: input {shape:?} is not [1, C, T]")));
+        };
+        let (channels, len) = (channels as usize, len as usize);
+        if channels == 0 || len == 0 {
+            return Err(ort::Error::new(format!("{op}: input {shape:?} is empty")));
+        }
+        Ok(Self { x: values, channels, len, zero })
+    }
+}
+
 impl Layout {
     /// The node's `taps`, `dilation`, `pad_before` and `pad_after`.
     pub fn from_info(info: &KernelContext<'_>, op: &str) -> ort::Result<Self> {
@@ -157,28 +186,34 @@ impl Layout {
     fn compute(self, ctx: &ComputeContext) -> ort::Result<()> {
         let input = |i: usize| ctx.input(i)?.ok_or_else(|| ort::Error::new("Im2col: an input is missing"));
         let (x, zero) = (input(0)?, input(1)?);
-        let (shape, x) = x.try_extract_tensor::<u8>()?;
-        let zero =
-            *zero.try_extract_tensor::<u8>()?.1.first().ok_or_else(|| ort::Error::new("Im2col: no zero point"))?;
-        let &[1, channels, len] = &shape[..] else {
-            return Err(ort::Error::new(format!("Im2col: input {shape:?} is not [1, C, T]")));
-        };
-        let (channels, len) = (channels as usize, len as usize);
-        if channels == 0 || len == 0 {
-            return Err(ort::Error::new(format!("Im2col: input {shape:?} is empty")));
-        }
-        let (rows, width) = self.rows(len, channels);
+        let input = LayoutInput::read("Im2col", &x, &zero)?;
+        let (rows, width) = self.rows(input.len, input.channels);
         let mut output =
             ctx.output(0, vec![1, rows as i64, width as i64])?.ok_or_else(|| ort::Error::new("Im2col: no output"))?;
         let (_, out) = output.try_extract_tensor_mut::<u8>()?;
+        self.fill(ctx, "Im2col", input, 0..rows, out)
+    }
+
+    /// Output rows `rows` of `input` into `out` (exactly those rows), in blocks of [`BLOCK`] on the
+    /// session's threads.
+    pub fn fill(
+        self,
+        ctx: &ComputeContext,
+        op: &'static str,
+        input: LayoutInput,
+        rows: std::ops::Range<usize>,
+        out: &mut [u8],
+    ) -> ort::Result<()> {
+        let width = self.taps * input.channels;
+        assert_eq!(out.len(), rows.len() * width, "{op}: the output holds exactly the rows");
         let shared = Shared(out.as_mut_ptr());
         let shared = &shared;
-        par_tasks(ctx, "Im2col", rows.div_ceil(BLOCK), move |b| {
-            let first = b * BLOCK;
-            let end = (first + BLOCK).min(rows);
-            // SAFETY: block `b` is output rows first..end, written by this task alone.
-            let out = unsafe { std::slice::from_raw_parts_mut(shared.0.add(first * width), (end - first) * width) };
-            self.block(x, channels, len, zero, first..end, out);
+        let (start, count) = (rows.start, rows.len());
+        par_tasks(ctx, op, count.div_ceil(BLOCK), move |b| {
+            let (from, to) = (b * BLOCK, (b * BLOCK + BLOCK).min(count));
+            // SAFETY: block `b` is rows from..to of `out`, written by this task alone.
+            let out = unsafe { std::slice::from_raw_parts_mut(shared.0.add(from * width), (to - from) * width) };
+            self.block(input.x, input.channels, input.len, input.zero, start + from..start + to, out);
         })
     }
 

@@ -10,7 +10,7 @@ use ort::AsPointer;
 use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, OperatorInput, OperatorOutput};
 use ort::value::{TensorElementType, TensorRef, TensorRefMut};
 
-use crate::ops::{BLOCK, Layout, Rescale, Shared, api_status, kernel, par_tasks};
+use crate::ops::{BLOCK, Layout, LayoutInput, Rescale, api_status, kernel};
 
 /// Laid-out bytes per tile of output time steps (at least [`BLOCK`] steps).
 const TILE_BYTES: usize = 2 << 20;
@@ -52,19 +52,11 @@ impl Operator for QConv {
 fn compute(layout: Layout, product: &MatMulInteger, ctx: &ComputeContext) -> ort::Result<()> {
     let input = |i: usize| ctx.input(i)?.ok_or_else(|| ort::Error::new("QConv: an input is missing"));
     let (x, x_zero, w, w_zero, bias, scale) = (input(0)?, input(1)?, input(2)?, input(3)?, input(4)?, input(5)?);
-    let (shape, xs) = x.try_extract_tensor::<u8>()?;
-    let zero = *x_zero.try_extract_tensor::<u8>()?.1.first().ok_or_else(|| ort::Error::new("QConv: no zero point"))?;
+    let input = LayoutInput::read("QConv", &x, &x_zero)?;
     let (w_shape, _) = w.try_extract_tensor::<i8>()?;
     let (_, bias_values) = bias.try_extract_tensor::<i32>()?;
     let (_, scale_values) = scale.try_extract_tensor::<f32>()?;
-    let &[1, channels, len] = &shape[..] else {
-        return Err(ort::Error::new(format!("QConv: input {shape:?} is not [1, C, T]")));
-    };
-    let (channels, len) = (channels as usize, len as usize);
-    if channels == 0 || len == 0 {
-        return Err(ort::Error::new(format!("QConv: input {shape:?} is empty")));
-    }
-    let (rows, width) = layout.rows(len, channels);
+    let (rows, width) = layout.rows(input.len, input.channels);
     let &[w_rows, outs] = &w_shape[..] else {
         return Err(ort::Error::new(format!("QConv: weights {w_shape:?} are not a matrix")));
     };
@@ -98,15 +90,7 @@ fn compute(layout: Layout, product: &MatMulInteger, ctx: &ComputeContext) -> ort
     for first in (0..rows).step_by(tile) {
         let steps = first..(first + tile).min(rows);
         let laid = &mut laid[..steps.len() * width];
-        let shared = Shared(laid.as_mut_ptr());
-        let shared = &shared;
-        let (start, count) = (steps.start, steps.len());
-        par_tasks(ctx, "QConv", count.div_ceil(BLOCK), move |b| {
-            let (from, to) = (b * BLOCK, (b * BLOCK + BLOCK).min(count));
-            // SAFETY: block `b` is rows from..to of this tile, written by this task alone.
-            let out = unsafe { std::slice::from_raw_parts_mut(shared.0.add(from * width), (to - from) * width) };
-            layout.block(xs, channels, len, zero, start + from..start + to, out);
-        })?;
+        layout.fill(ctx, "QConv", input, steps.clone(), laid)?;
         let sums = &mut sums[..steps.len() * outs];
         product.run(ctx, (steps.len(), width, laid), &w, &x_zero, &w_zero, (outs, sums))?;
         rescale.write(ctx, "QConv", sums, y, steps)?;
