@@ -55,6 +55,15 @@ fn sentences_are_intelligible_to_the_judge() {
     }
 }
 
+#[test]
+fn sessions_share_one_arena_and_the_front_end_loads_into_a_file_heap() {
+    let b = backend(k::config());
+    let extra: serde_json::Value = serde_json::from_str(b.info().extra_json.as_str()).unwrap();
+    assert_eq!(extra["shared_arena"], true, "{extra}");
+    let data = k::data_dir();
+    assert_eq!(extra["file_heap"], true, "{} could not hold the front-end's file heap: {extra}", data.display());
+}
+
 /// What the model-level tests share: the assets, and the model's input for a phoneme string
 /// (padded token ids and jf_alpha's style for that length).
 struct RawModel {

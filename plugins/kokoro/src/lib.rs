@@ -8,7 +8,10 @@
 //! (durations, pitch, features) runs once, then its *decoder* — where almost all the time goes —
 //! runs on the chunk's frames (optionally a short preview window first, so audio starts after a
 //! fraction of the chunk's work). After loading, memory the plugin no longer needs goes back to
-//! the system ([`memory`]); all sessions share one arena ([`arena`]). The model's leading and trailing silence is mostly never decoded; chunks are joined with
+//! the system ([`memory`]); all sessions share one arena ([`arena`]); the text front-end
+//! is built once per process into a heap in a file mapping, whose pages are dropped after loading,
+//! so what requests never read stops counting as resident memory ([`front`], [`file_heap`]).
+//! The model's leading and trailing silence is mostly never decoded; chunks are joined with
 //! pauses (longer after sentences than clauses). Word timestamps come from the per-token durations
 //! inside the graph (`/encoder/Cast_output_0`, an output of the front; for a graph that cannot be
 //! cut, an extra output of the whole, see [`graph`]).
@@ -50,6 +53,8 @@ pub mod arena;
 pub mod audio;
 pub mod config;
 pub mod derived;
+pub mod file_heap;
+pub mod front;
 pub mod fusion;
 pub mod gemm;
 pub mod graph;
@@ -65,7 +70,7 @@ pub mod split;
 pub mod synth;
 pub mod voices;
 
-use chorus_kokoro_text::{ChunkPolicy, Frontend, FrontendOptions, Lang};
+use chorus_kokoro_text::{ChunkPolicy, Frontend, Lang};
 use chorus_plugin_api::{
     BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthesisRequest, Voice,
     export_plugin,
@@ -75,6 +80,10 @@ use model::{Model, SAMPLE_RATE};
 use prepare::Vocab;
 use voices::VoicePack;
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: file_heap::Allocator = file_heap::Allocator;
+
 /// The voice used when neither the request nor the config names one.
 pub const DEFAULT_VOICE: &str = "jf_alpha";
 
@@ -83,7 +92,8 @@ pub struct KokoroEngine {
     model: Model,
     voices: VoicePack,
     vocab: Vocab,
-    frontend: Frontend,
+    frontend: std::sync::Arc<Frontend>,
+    data_dir: Option<std::path::PathBuf>,
     policy: ChunkPolicy,
     default_voice: String,
     sentence_pause: f32,
@@ -117,14 +127,7 @@ impl KokoroEngine {
         let cache = config.data_dir.as_ref().map(|d| d.join("kokoro/derived"));
         // misaki's lexicons load on their own thread while the model loads.
         let (model, frontend) = std::thread::scope(|scope| {
-            let frontend = scope.spawn(|| {
-                // espeak-ng (for words outside misaki's lexicon) is looked for in the data folder first.
-                match &config.data_dir {
-                    Some(dir) => Frontend::with_options(FrontendOptions::with_data_dir(dir)),
-                    None => Frontend::new(),
-                }
-                .map_err(|e| PluginError::internal(format!("kokoro: the text front-end failed to start: {e}")))
-            });
+            let frontend = scope.spawn(|| front::shared(config.data_dir.as_deref()));
             let model =
                 Model::load(env, &paths.model, threads, config.word_timestamps.unwrap_or(true), cache.as_deref());
             let frontend = frontend
@@ -169,6 +172,7 @@ impl KokoroEngine {
             voices,
             vocab,
             frontend,
+            data_dir: config.data_dir.clone(),
             policy,
             default_voice,
             sentence_pause: pause(config.sentence_pause, 0.25, "sentence_pause")?,
@@ -246,6 +250,7 @@ impl Engine for KokoroEngine {
                 "word_timestamps": self.model.has_durations(),
                 "decoder_windows": self.model.is_split(),
                 "shared_arena": arena::shared(),
+                "file_heap": file_heap::in_use(),
             })
             .to_string()
             .into(),
@@ -266,6 +271,7 @@ impl Engine for KokoroEngine {
             text => serde_json::from_str(text)
                 .map_err(|e| PluginError::bad_request(format!("kokoro: options_json is not JSON: {e}")))?,
         };
+        front::load_language(&self.frontend, self.data_dir.as_deref(), lang);
         let job = synth::Job {
             model: &self.model,
             voices: &self.voices,

@@ -58,6 +58,19 @@ impl Frontend {
         }
     }
 
+    /// Builds `lang`'s G2P now, if it is not built yet (otherwise it is built on first use).
+    pub fn load(&self, lang: Lang) {
+        self.phonemizer(lang);
+    }
+
+    /// Whether `lang`'s G2P is built.
+    pub fn is_loaded(&self, lang: Lang) -> bool {
+        match lang {
+            Lang::EnUs => self.us.get().is_some(),
+            Lang::EnGb => self.gb.get().is_some(),
+        }
+    }
+
     fn phonemizer(&self, lang: Lang) -> &Mutex<Phonemizer> {
         let cell = match lang {
             Lang::EnUs => &self.us,

@@ -1,0 +1,265 @@
+//! A heap in a file mapping for the text front-end's load-time data, and the plugin's global
+//! allocator that routes to it.
+//!
+//! misaki-rs parses its lexicons and taggers into ~76 MiB of small heap objects at load, half of
+//! them a perceptron tagger it builds and never reads again (a private field). Everything a thread
+//! allocates inside [`load_into`] lands in one shared mapping of an unlinked file in the data
+//! folder; afterwards the mapping's pages are dropped from the process (`MADV_DONTNEED`, which for
+//! a shared file mapping keeps every byte: a page touched again comes back from the page cache).
+//! What requests never read (the unused tagger, most of the lexicon) then stops counting as the
+//! process's memory, and the kernel can write it out and reclaim it like a memory-mapped model.
+//!
+//! Everything else, and every allocation outside [`load_into`], goes to the system allocator;
+//! an object from the file heap that grows later moves to the system allocator.
+
+use std::path::Path;
+
+/// Bytes of the mapping: room for both languages' G2P (~80 MB each), with margin.
+/// Reserved on disk up front (`fallocate`), so a full disk shows at load as "not used", never as
+/// a fault in the middle of a request.
+pub const HEAP_BYTES: usize = 256 << 20;
+
+/// While loading, the heap's pages are dropped each time this many bytes have been handed out.
+pub const RELEASE_EVERY: usize = 8 << 20;
+
+/// Runs `load` with this thread's allocations placed in the file heap in `dir`, then drops the
+/// heap's resident pages. Returns `load`'s result and whether the file heap was used (it is not
+/// where `dir` cannot hold it: no space, no `fallocate`, a RAM-backed file system, or not Linux).
+pub fn load_into<T>(dir: &Path, load: impl FnOnce() -> T) -> (T, bool) {
+    imp::load_into(dir, load)
+}
+
+/// Whether a file heap is mapped in this process.
+pub fn in_use() -> bool {
+    imp::in_use()
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use imp::Allocator;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod imp {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+    use std::ptr::NonNull;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    use talc::{ErrOnOom, Span, Talc};
+
+    use super::HEAP_BYTES;
+
+    /// The plugin's global allocator: the system's, except for a thread inside `load_into`.
+    pub struct Allocator;
+
+    struct Heap(Talc<ErrOnOom>);
+    // SAFETY: the allocator's pointers lead into the mapping, which lives as long as the process,
+    // and every use goes through `HEAP`'s lock.
+    unsafe impl Send for Heap {}
+
+    static HEAP: Mutex<Heap> = Mutex::new(Heap(Talc::new(ErrOnOom)));
+    /// The mapping's address range; both 0 until it exists.
+    static START: AtomicUsize = AtomicUsize::new(0);
+    static END: AtomicUsize = AtomicUsize::new(0);
+    static REGION: OnceLock<bool> = OnceLock::new();
+    /// Bytes the heap has handed out since its pages were last dropped.
+    static SINCE_RELEASE: AtomicUsize = AtomicUsize::new(0);
+
+    thread_local! {
+        static LOADING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    fn heap() -> std::sync::MutexGuard<'static, Heap> {
+        HEAP.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn in_heap(ptr: *mut u8) -> bool {
+        let p = ptr as usize;
+        p >= START.load(Ordering::Acquire) && p < END.load(Ordering::Acquire)
+    }
+
+    pub fn in_use() -> bool {
+        END.load(Ordering::Acquire) != 0
+    }
+
+    pub fn load_into<T>(dir: &Path, load: impl FnOnce() -> T) -> (T, bool) {
+        if !*REGION.get_or_init(|| map(dir).is_ok()) {
+            return (load(), false);
+        }
+        struct Loading;
+        impl Drop for Loading {
+            fn drop(&mut self) {
+                LOADING.set(false);
+                release();
+            }
+        }
+        LOADING.set(true);
+        let _loading = Loading;
+        (load(), true)
+    }
+
+    /// Counts bytes handed out while loading, and every `RELEASE_EVERY` of them drops the heap's
+    /// pages, so loading never holds more than about that much of it resident.
+    fn allocated(bytes: usize) {
+        if SINCE_RELEASE.fetch_add(bytes, Ordering::Relaxed) + bytes >= super::RELEASE_EVERY {
+            SINCE_RELEASE.store(0, Ordering::Relaxed);
+            release();
+        }
+    }
+
+    /// Drops the mapping's resident pages; its bytes stay in the file (see the module docs).
+    fn release() {
+        let (start, end) = (START.load(Ordering::Acquire), END.load(Ordering::Acquire));
+        // SAFETY: a whole-page range of a shared file mapping this module owns; the advice changes
+        // no byte any reader sees, so objects other threads use in it stay intact.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+
+    /// Maps an unlinked, fully reserved file in `dir` and gives it to the heap.
+    fn map(dir: &Path) -> Result<(), String> {
+        let file = tempfile::tempfile_in(dir).map_err(|e| e.to_string())?;
+        let fd = file.as_raw_fd();
+        // SAFETY: `fstatfs` fills a plain struct from an open descriptor.
+        let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatfs(fd, &mut fs) } != 0 {
+            return Err("fstatfs failed".into());
+        }
+        // ramfs (0x858458f6) has no constant in libc.
+        if fs.f_type == libc::TMPFS_MAGIC || fs.f_type == 0x8584_58f6 {
+            return Err("the folder is in RAM, so the heap would stay in memory".into());
+        }
+        let len = HEAP_BYTES as libc::off_t;
+        // SAFETY: reserves blocks for an open file; no memory is involved.
+        if unsafe { libc::fallocate(fd, 0, 0, len) } != 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        // SAFETY: a fresh shared mapping of the whole (reserved) file; the kernel picks the address.
+        let base = unsafe {
+            libc::mmap(std::ptr::null_mut(), HEAP_BYTES, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
+        };
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        // The mapping keeps the file alive; it is never unmapped, as objects in it may outlive any
+        // one engine.
+        drop(file);
+        let base = base.cast::<u8>();
+        // SAFETY: the mapping is ours, writable, and `HEAP_BYTES` long.
+        unsafe { heap().0.claim(Span::from_base_size(base, HEAP_BYTES)) }.map_err(|()| "claim failed".to_string())?;
+        START.store(base as usize, Ordering::Release);
+        END.store(base as usize + HEAP_BYTES, Ordering::Release);
+        Ok(())
+    }
+
+    // SAFETY: every pointer is handed back to the allocator that made it: `in_heap` tells the two
+    // apart by address, and the heap's range never changes once set.
+    unsafe impl GlobalAlloc for Allocator {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if LOADING.get() {
+                // SAFETY: GlobalAlloc callers pass a non-zero size.
+                if let Ok(p) = unsafe { heap().0.malloc(layout) } {
+                    allocated(layout.size());
+                    return p.as_ptr();
+                }
+            }
+            // SAFETY: forwarded as given.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            if LOADING.get() {
+                // SAFETY: as in `alloc`; the block is cleared before it is returned.
+                if let Ok(p) = unsafe { heap().0.malloc(layout) } {
+                    allocated(layout.size());
+                    unsafe { p.as_ptr().write_bytes(0, layout.size()) };
+                    return p.as_ptr();
+                }
+            }
+            // SAFETY: forwarded as given.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            if in_heap(ptr) {
+                // SAFETY: `ptr` came from the heap's `malloc` with `layout`.
+                unsafe { heap().0.free(NonNull::new_unchecked(ptr), layout) }
+            } else {
+                // SAFETY: `ptr` came from `System` with `layout`.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            if !in_heap(ptr) {
+                // SAFETY: `ptr` came from `System` with `layout`.
+                return unsafe { System.realloc(ptr, layout, new_size) };
+            }
+            if LOADING.get() {
+                let mut heap = heap();
+                // SAFETY: `ptr` came from the heap's `malloc` with `layout`; sizes are non-zero.
+                unsafe {
+                    let p = NonNull::new_unchecked(ptr);
+                    if new_size <= layout.size() {
+                        heap.0.shrink(p, layout, new_size);
+                        return ptr;
+                    }
+                    if let Ok(p) = heap.0.grow_in_place(p, layout, new_size) {
+                        return p.as_ptr();
+                    }
+                }
+            }
+            // SAFETY: `new_size` is non-zero and fits `layout`'s alignment (GlobalAlloc's contract).
+            let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+            // SAFETY: a fresh block (heap while loading, else system), the old bytes copied into
+            // it, the old block freed.
+            unsafe {
+                let new = self.alloc(new_layout);
+                if !new.is_null() {
+                    std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    self.dealloc(ptr, layout);
+                }
+                new
+            }
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+mod imp {
+    use std::path::Path;
+
+    pub fn load_into<T>(_dir: &Path, load: impl FnOnce() -> T) -> (T, bool) {
+        (load(), false)
+    }
+
+    pub fn in_use() -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn what_loads_into_the_file_heap_reads_the_same_after_its_pages_are_dropped() {
+        // Beside the test binary: /tmp may be a RAM file system, where the heap is not used.
+        let dir = tempfile::tempdir_in(std::env::current_exe().unwrap().parent().unwrap()).unwrap();
+        let build =
+            || (0..50_000u32).map(|i| (format!("word{i}"), vec![i; 1 + i as usize % 7])).collect::<HashMap<_, _>>();
+        let (mut loaded, used) = load_into(dir.path(), build);
+        if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+            return;
+        }
+        assert!(used && in_use(), "the file heap was not used in {}", dir.path().display());
+        assert_eq!(loaded, build());
+        // Objects from the file heap still grow (moving to the system allocator) and free.
+        loaded.get_mut("word7").unwrap().extend(0..1000);
+        assert_eq!(loaded["word7"].len(), 1001);
+        drop(loaded);
+    }
+}
