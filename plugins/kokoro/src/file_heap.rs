@@ -23,8 +23,8 @@ pub const HEAP_BYTES: usize = 256 << 20;
 pub const RELEASE_EVERY: usize = 8 << 20;
 
 /// Runs `load` with this thread's allocations placed in the file heap in `dir`, then drops the
-/// heap's resident pages. Returns `load`'s result and whether the file heap was used (it is not
-/// where `dir` cannot hold it: no space, no `fallocate`, a RAM-backed file system, or not Linux).
+/// heap's resident pages. Returns `load`'s result and whether the file heap was used (it is only
+/// on Linux, in a folder on ext4, XFS or overlayfs where 256 MiB can be reserved).
 pub fn load_into<T>(dir: &Path, load: impl FnOnce() -> T) -> (T, bool) {
     imp::load_into(dir, load)
 }
@@ -126,9 +126,15 @@ mod imp {
         if unsafe { libc::fstatfs(fd, &mut fs) } != 0 {
             return Err("fstatfs failed".into());
         }
-        // ramfs (0x858458f6) has no constant in libc.
-        if fs.f_type == libc::TMPFS_MAGIC || fs.f_type == 0x8584_58f6 {
-            return Err("the folder is in RAM, so the heap would stay in memory".into());
+        // Only where `fallocate` makes every later write to the file succeed: on a copy-on-write
+        // file system a rewrite may need new blocks, and a write that fails in a mapping is a
+        // SIGBUS. (A RAM file system would keep the heap in memory anyway.)
+        const EXT4: i64 = 0xEF53;
+        const XFS: i64 = 0x5846_5342;
+        const OVERLAYFS: i64 = 0x794C_7630;
+        #[allow(clippy::useless_conversion, reason = "f_type's width depends on the architecture")]
+        if ![EXT4, XFS, OVERLAYFS].contains(&i64::from(fs.f_type)) {
+            return Err(format!("file system type {:#x} is not one the heap is used on", fs.f_type));
         }
         let len = HEAP_BYTES as libc::off_t;
         // SAFETY: reserves blocks for an open file; no memory is involved.
