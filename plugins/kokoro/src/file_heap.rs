@@ -34,6 +34,11 @@ pub fn in_use() -> bool {
     imp::in_use()
 }
 
+/// Why the first [`load_into`] of this process could not map the file heap, if it could not.
+pub fn unused_because() -> Option<String> {
+    imp::unused_because()
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use imp::Allocator;
 
@@ -63,7 +68,8 @@ mod imp {
     /// The mapping's address range; both 0 until it exists.
     static START: AtomicUsize = AtomicUsize::new(0);
     static END: AtomicUsize = AtomicUsize::new(0);
-    static REGION: OnceLock<bool> = OnceLock::new();
+    /// Whether the mapping was made, tried once per process.
+    static REGION: OnceLock<Result<(), String>> = OnceLock::new();
     /// Bytes the heap has handed out since its pages were last dropped.
     static SINCE_RELEASE: AtomicUsize = AtomicUsize::new(0);
 
@@ -84,8 +90,12 @@ mod imp {
         END.load(Ordering::Acquire) != 0
     }
 
+    pub fn unused_because() -> Option<String> {
+        REGION.get().and_then(|r| r.clone().err())
+    }
+
     pub fn load_into<T>(dir: &Path, load: impl FnOnce() -> T) -> (T, bool) {
-        if !*REGION.get_or_init(|| map(dir).is_ok()) {
+        if REGION.get_or_init(|| map(dir)).is_err() {
             return (load(), false);
         }
         struct Loading;
@@ -243,6 +253,10 @@ mod imp {
     pub fn in_use() -> bool {
         false
     }
+
+    pub fn unused_because() -> Option<String> {
+        Some("the file heap is only built on Linux with glibc".into())
+    }
 }
 
 #[cfg(test)]
@@ -267,5 +281,27 @@ mod tests {
         loaded.get_mut("word7").unwrap().extend(0..1000);
         assert_eq!(loaded["word7"].len(), 1001);
         drop(loaded);
+    }
+
+    #[test]
+    fn other_threads_free_and_allocate_while_a_thread_loads() {
+        let dir = tempfile::tempdir_in(std::env::current_exe().unwrap().parent().unwrap()).unwrap();
+        let words = |from: u32| (from..from + 20_000).map(|i| format!("word{i}")).collect::<Vec<_>>();
+        let (first, _) = load_into(dir.path(), || words(0));
+        let (second, _) = std::thread::scope(|scope| {
+            // Freed on another thread, piece by piece, while this one loads again.
+            let freeing = scope.spawn(move || {
+                let mut mine = Vec::new();
+                for w in first {
+                    mine.push(w.len());
+                    drop(w);
+                }
+                mine.len()
+            });
+            let loaded = load_into(dir.path(), || words(20_000));
+            assert_eq!(freeing.join().unwrap(), 20_000);
+            loaded
+        });
+        assert!(second.iter().enumerate().all(|(i, w)| *w == format!("word{}", 20_000 + i)));
     }
 }

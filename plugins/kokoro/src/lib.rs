@@ -250,7 +250,12 @@ impl Engine for KokoroEngine {
                 "word_timestamps": self.model.has_durations(),
                 "decoder_windows": self.model.is_split(),
                 "shared_arena": arena::shared(),
-                "file_heap": file_heap::in_use(),
+                // true, or why the front-end's data is in ordinary memory.
+                "file_heap": if file_heap::in_use() {
+                    serde_json::Value::Bool(true)
+                } else {
+                    file_heap::unused_because().unwrap_or_else(|| "not built yet".into()).into()
+                },
             })
             .to_string()
             .into(),
