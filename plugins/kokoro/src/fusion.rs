@@ -101,6 +101,14 @@ impl<'a> View<'a> {
         self.readers.get(name).map_or(&[], Vec::as_slice)
     }
 
+    /// The nodes reading `name`, each once, in order.
+    pub fn distinct_readers(&self, name: &str) -> Vec<usize> {
+        let mut readers = self.readers(name).to_vec();
+        readers.sort_unstable();
+        readers.dedup();
+        readers
+    }
+
     /// The node writing `name`.
     pub fn producer(&self, name: &str) -> Option<usize> {
         self.producer.get(name).copied()
@@ -123,6 +131,8 @@ impl<'a> View<'a> {
 pub struct Fused {
     pub gone: HashSet<usize>,
     pub replaced: HashMap<usize, Vec<u8>>,
+    /// Nodes written right after another (or where it was, if it goes).
+    pub after: HashMap<usize, Vec<Vec<u8>>>,
 }
 
 impl Fused {
@@ -137,7 +147,7 @@ impl Fused {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.replaced.is_empty()
+        self.replaced.is_empty() && self.after.is_empty()
     }
 }
 
@@ -154,6 +164,9 @@ pub fn apply(model: &[u8], view: &View, fused: &Fused) -> Result<Vec<u8>, String
         } else if !fused.gone.contains(&i) {
             still_read.extend(n.inputs.iter().cloned());
         }
+        for added in fused.after.get(&i).into_iter().flatten() {
+            still_read.extend(strings(added, 1)?.into_iter().map(str::to_string));
+        }
     }
     let read_before: HashSet<&str> = view.nodes.iter().flat_map(|n| n.inputs.iter().map(String::as_str)).collect();
     let mut out = Vec::new();
@@ -165,6 +178,9 @@ pub fn apply(model: &[u8], view: &View, fused: &Fused) -> Result<Vec<u8>, String
                     out.extend(bytes_field(1, node));
                 } else if !fused.gone.contains(&i) {
                     out.extend_from_slice(f.raw);
+                }
+                for added in fused.after.get(&i).into_iter().flatten() {
+                    out.extend(bytes_field(1, added));
                 }
                 i += 1;
             }
@@ -210,6 +226,78 @@ pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
         }
     }
     Ok((apply(model, &view, &fused)?, fused.len()))
+}
+
+/// `model` with each instance norm that several nodes read computed once per reader; the number
+/// of copies added. The exported vocoder normalizes each stage's input once for its three residual
+/// branches, so the normalized tensor lives until the last branch has read it; with a norm of its
+/// own, each branch's norm ends inside its `NormSnake` ([`crate::snake`]), and one tensor fewer
+/// is alive at the decoder's peak. The copies compute the same values; ONNX Runtime must not
+/// merge them back (the decoder's sessions run without common-subexpression elimination).
+///
+/// A norm here: `d = x − ReduceMean(x)`, `d / Sqrt(ReduceMean(d · d) + ε)`, each node read only
+/// by the next ones.
+pub fn unshare_norms(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+    let graph_bytes = graph(model)?;
+    let view = View::new(&graph_bytes)?;
+    let mut fused = Fused::default();
+    let mut copies = 0;
+    for (v, divide) in view.nodes.iter().enumerate() {
+        let Some(chain) = norm_chain(&view, v) else { continue };
+        for (k, &reader) in view.distinct_readers(&divide.outputs[0]).iter().enumerate().skip(1) {
+            let renamed = |name: &str| {
+                if chain.iter().any(|&c| view.nodes[c].outputs[0] == name) {
+                    format!("{name}/unshared{k}")
+                } else {
+                    name.to_string()
+                }
+            };
+            for &c in &chain {
+                let n = &view.nodes[c];
+                let inputs: Vec<String> = n.inputs.iter().map(|i| renamed(i)).collect();
+                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                let output = renamed(&n.outputs[0]);
+                fused.after.entry(v).or_default().push(node(&n.op, &inputs, &[&output], &n.attributes, &n.domain));
+            }
+            let r = &view.nodes[reader];
+            let inputs: Vec<String> = r.inputs.iter().map(|i| renamed(i)).collect();
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            let outputs: Vec<&str> = r.outputs.iter().map(String::as_str).collect();
+            fused.replaced.insert(reader, node(&r.op, &inputs, &outputs, &r.attributes, &r.domain));
+            copies += 1;
+        }
+    }
+    Ok((apply(model, &view, &fused)?, copies))
+}
+
+/// The instance norm ending in node `divide`, read by more than one node: its nodes in order
+/// (`ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div`), each read only inside the norm.
+fn norm_chain(view: &View, divide: usize) -> Option<Vec<usize>> {
+    let n = &view.nodes;
+    if !n[divide].is("Div") || view.distinct_readers(&n[divide].outputs[0]).len() < 2 {
+        return None;
+    }
+    let [d, divisor] = n[divide].inputs.as_slice() else { return None };
+    let sqrt = view.producer(divisor).filter(|&i| n[i].is("Sqrt"))?;
+    let add = view.producer(n[sqrt].inputs.first()?).filter(|&i| n[i].is("Add"))?;
+    let variance = n[add].inputs.iter().find_map(|i| view.producer(i).filter(|&p| n[p].is("ReduceMean")))?;
+    let square = view.producer(n[variance].inputs.first()?).filter(|&i| n[i].is("Mul"))?;
+    let sub = view.producer(d).filter(|&i| n[i].is("Sub"))?;
+    let [x, m] = n[sub].inputs.as_slice() else { return None };
+    let mean = view.producer(m).filter(|&i| n[i].is("ReduceMean"))?;
+    let only_inside = |i: usize, readers: &[usize]| view.distinct_readers(&n[i].outputs[0]) == readers;
+    let mut d_readers = vec![square, divide];
+    d_readers.sort_unstable();
+    let squared = n[square].inputs == [d.clone(), d.clone()];
+    let ok = squared
+        && n[mean].inputs.first() == Some(x)
+        && only_inside(mean, &[sub])
+        && only_inside(sub, &d_readers)
+        && only_inside(square, &[variance])
+        && only_inside(variance, &[add])
+        && only_inside(add, &[sqrt])
+        && only_inside(sqrt, &[divide]);
+    ok.then(|| vec![mean, sub, square, variance, add, sqrt, divide])
 }
 
 /// The largest weight matrix [`conv`] fuses (elements): the generator's (up to 11 × 256 × 256),
@@ -300,6 +388,42 @@ mod tests {
         assert_eq!((fused.domain.as_str(), fused.inputs.join(" ")), (DOMAIN, "aproduct bias scale".to_string()));
         assert_eq!(fused.outputs, ["ay"], "the fused node ends in the chain's own output");
         assert_eq!(requantize(&out).unwrap().1, 0, "nothing left to fuse");
+    }
+
+    /// An instance norm of `{p}x` (`ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div`), read by
+    /// `readers` nodes `{p}r0`, `{p}r1`, …
+    fn norm(g: &mut Vec<u8>, p: &str, readers: usize) {
+        let n = |s: &str| format!("{p}{s}");
+        g.extend(op("ReduceMean", &[&n("x"), "axes"], &n("mean"), &[]));
+        g.extend(op("Sub", &[&n("x"), &n("mean")], &n("d"), &[]));
+        g.extend(op("Mul", &[&n("d"), &n("d")], &n("sq"), &[]));
+        g.extend(op("ReduceMean", &[&n("sq"), "axes"], &n("var"), &[]));
+        g.extend(op("Add", &[&n("var"), "eps"], &n("var_eps"), &[]));
+        g.extend(op("Sqrt", &[&n("var_eps")], &n("divisor"), &[]));
+        g.extend(op("Div", &[&n("d"), &n("divisor")], &n("normed"), &[]));
+        for r in 0..readers {
+            g.extend(op("Mul", &[&format!("{p}gain{r}"), &n("normed")], &format!("{p}r{r}"), &[]));
+        }
+    }
+
+    #[test]
+    fn a_norm_read_by_three_nodes_becomes_three_norms() {
+        let mut g = Vec::new();
+        norm(&mut g, "a", 3); // shared: copied twice
+        norm(&mut g, "b", 1); // one reader: left alone
+        norm(&mut g, "c", 2); // its centered values also read elsewhere: left alone
+        g.extend(op("Identity", &["cd"], "seen", &[]));
+        let (out, copies) = unshare_norms(&build::model(&g)).unwrap();
+        assert_eq!(copies, 2);
+        let nodes = nodes_of(&out);
+        let chain = "ReduceMean Sub Mul ReduceMean Add Sqrt Div";
+        assert!(ops_of(&nodes).starts_with(&format!("{chain} {chain} {chain} Mul Mul Mul {chain} Mul")));
+        let reads = |r: &str| nodes.iter().find(|n| n.outputs == [r]).unwrap().inputs[1].clone();
+        assert_eq!([reads("ar0"), reads("ar1"), reads("ar2")], ["anormed", "anormed/unshared1", "anormed/unshared2"]);
+        let copy = nodes.iter().find(|n| n.outputs == ["ad/unshared2"]).unwrap();
+        assert_eq!(copy.inputs, ["ax", "amean/unshared2"], "each copy reads the input and its own nodes");
+        assert_eq!(reads("cr1"), "cnormed");
+        assert_eq!(unshare_norms(&out).unwrap().1, 0, "nothing left to copy");
     }
 
     /// Three convolutions as the earlier passes leave them: `a` plain, `b` whose laid-out rows

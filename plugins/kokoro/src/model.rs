@@ -318,7 +318,15 @@ impl Model {
         // the one the kernel reproduces: a small run decides (~8 ms).
         let fuse = builder(GraphOptimizationLevel::All).is_ok_and(snake::matches_runtime);
         let (front, decoder) = split_sources(path, cache, fuse)?;
-        let load = |source: &Source, kind: &str| {
+        // The decoder's instance norms are computed once per reader (`fusion::unshare_norms`, part
+        // of the Snake rewrite); ONNX Runtime's common-subexpression elimination would merge
+        // them back.
+        let decoder_builder = |level| {
+            builder(level)?
+                .with_disabled_optimizers("CommonSubexpressionElimination")
+                .map_err(|e| PluginError::internal(format!("kokoro: {e}")))
+        };
+        let load = |builder: &Builder, source: &Source, kind: &str| {
             open(builder, source, path, kind, cache).inspect_err(|_| {
                 // A cut file that does not load is useless: remove it, so the next load cuts again.
                 if let Source::File(file) = source {
@@ -329,8 +337,8 @@ impl Model {
         // Building a session is mostly one thread's work (ONNX Runtime's memory planning): the two
         // load side by side.
         let (front, decoder) = std::thread::scope(|scope| {
-            let front = scope.spawn(|| load(&front, "front-optimized"));
-            let decoder = load(&decoder, "decoder-optimized");
+            let front = scope.spawn(|| load(builder, &front, "front-optimized"));
+            let decoder = load(&decoder_builder, &decoder, "decoder-optimized");
             (front.join().unwrap_or_else(|_| Err("loading the front panicked".into())), decoder)
         });
         let (front, decoder) = (front?, decoder?);

@@ -31,13 +31,16 @@ use crate::ops::{DOMAIN, Shared};
 use crate::proto::{bytes_field, fields, graph, name_of, node, tensor, varint_field};
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
-pub const VERSION: &str = "snake-2";
+pub const VERSION: &str = "snake-3";
 const OP: &str = "Snake";
 const NORM_OP: &str = "NormSnake";
 const FLOAT: u64 = 1;
 
-/// `model` with every Snake chain replaced by one node; the number replaced.
+/// `model` with every Snake chain replaced by one node; the number replaced. Instance norms read
+/// by several chains are first copied, one per chain ([`crate::fusion::unshare_norms`]), so each
+/// chain takes in its own.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+    let model = &crate::fusion::unshare_norms(model)?.0;
     let graph_bytes = graph(model)?;
     let view = View::new(&graph_bytes)?;
     let mut stored = HashMap::new();
