@@ -24,10 +24,9 @@ pub fn shared(data_dir: Option<&Path>) -> Result<Arc<Frontend>, PluginError> {
     if let Some(f) = frontends.get(&data_dir.map(Path::to_path_buf)) {
         return Ok(f.clone());
     }
-    let built = match data_dir {
-        Some(dir) => file_heap::load_into(dir, || Frontend::with_options(FrontendOptions::with_data_dir(dir))).0,
-        None => Frontend::new(),
-    };
+    let built = build_in(data_dir, || {
+        data_dir.map_or_else(Frontend::new, |dir| Frontend::with_options(FrontendOptions::with_data_dir(dir)))
+    });
     // Building read misaki's embedded data (this library's read-only pages); nothing else will.
     crate::memory::release_read_only_pages();
     let frontend =
@@ -42,8 +41,13 @@ pub fn load_language(frontend: &Frontend, data_dir: Option<&Path>, lang: Lang) {
     if frontend.is_loaded(lang) {
         return;
     }
+    build_in(data_dir, || frontend.load(lang));
+}
+
+/// `build`, into the file heap in `data_dir` when there is one.
+fn build_in<T>(data_dir: Option<&Path>, build: impl FnOnce() -> T) -> T {
     match data_dir {
-        Some(dir) => file_heap::load_into(dir, || frontend.load(lang)).0,
-        None => frontend.load(lang),
+        Some(dir) => file_heap::load_into(dir, build).0,
+        None => build(),
     }
 }
