@@ -265,10 +265,14 @@ mod tests {
 
     use super::*;
 
+    /// A folder beside the test binary: /tmp may be a RAM file system, where the heap is not used.
+    fn scratch() -> tempfile::TempDir {
+        tempfile::tempdir_in(std::env::current_exe().unwrap().parent().unwrap()).unwrap()
+    }
+
     #[test]
     fn what_loads_into_the_file_heap_reads_the_same_after_its_pages_are_dropped() {
-        // Beside the test binary: /tmp may be a RAM file system, where the heap is not used.
-        let dir = tempfile::tempdir_in(std::env::current_exe().unwrap().parent().unwrap()).unwrap();
+        let dir = scratch();
         let build =
             || (0..50_000u32).map(|i| (format!("word{i}"), vec![i; 1 + i as usize % 7])).collect::<HashMap<_, _>>();
         let (mut loaded, used) = load_into(dir.path(), build);
@@ -285,7 +289,7 @@ mod tests {
 
     #[test]
     fn other_threads_free_and_allocate_while_a_thread_loads() {
-        let dir = tempfile::tempdir_in(std::env::current_exe().unwrap().parent().unwrap()).unwrap();
+        let dir = scratch();
         let words = |from: u32| (from..from + 20_000).map(|i| format!("word{i}")).collect::<Vec<_>>();
         let (first, _) = load_into(dir.path(), || words(0));
         let (second, _) = std::thread::scope(|scope| {

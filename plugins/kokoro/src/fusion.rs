@@ -42,6 +42,15 @@ impl Node {
         self.op == op && self.domain == DOMAIN && self.outputs.len() == 1
     }
 
+    /// This node encoded again with every input and output name passed through `rename`.
+    pub fn renamed(&self, rename: impl Fn(&str) -> String) -> Vec<u8> {
+        let inputs: Vec<String> = self.inputs.iter().map(|i| rename(i)).collect();
+        let outputs: Vec<String> = self.outputs.iter().map(|o| rename(o)).collect();
+        let (inputs, outputs): (Vec<&str>, Vec<&str>) =
+            (inputs.iter().map(String::as_str).collect(), outputs.iter().map(String::as_str).collect());
+        node(&self.op, &inputs, &outputs, &self.attributes, &self.domain)
+    }
+
     /// The integers of attribute `name`, if it has it.
     pub fn ints(&self, name: &str) -> Option<Vec<i64>> {
         self.attributes.iter().find(|a| name_of(a, 1).is_ok_and(|n| n == name)).and_then(|a| ints(a).ok())
@@ -252,18 +261,9 @@ pub fn unshare_norms(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
                     name.to_string()
                 }
             };
-            for &c in &chain {
-                let n = &view.nodes[c];
-                let inputs: Vec<String> = n.inputs.iter().map(|i| renamed(i)).collect();
-                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                let output = renamed(&n.outputs[0]);
-                fused.after.entry(v).or_default().push(node(&n.op, &inputs, &[&output], &n.attributes, &n.domain));
-            }
-            let r = &view.nodes[reader];
-            let inputs: Vec<String> = r.inputs.iter().map(|i| renamed(i)).collect();
-            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-            let outputs: Vec<&str> = r.outputs.iter().map(String::as_str).collect();
-            fused.replaced.insert(reader, node(&r.op, &inputs, &outputs, &r.attributes, &r.domain));
+            let copy = fused.after.entry(v).or_default();
+            copy.extend(chain.iter().map(|&c| view.nodes[c].renamed(renamed)));
+            fused.replaced.insert(reader, view.nodes[reader].renamed(renamed));
             copies += 1;
         }
     }
