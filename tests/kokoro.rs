@@ -64,6 +64,22 @@ fn sessions_share_one_arena_and_the_front_end_loads_into_a_file_heap() {
     assert_eq!(extra["file_heap"], true, "{} could not hold the front-end's file heap: {extra}", data.display());
 }
 
+#[test]
+fn the_fronts_weights_are_mapped_from_their_file_and_the_audio_stays_the_same() {
+    let b = backend(k::config());
+    let extra: serde_json::Value = serde_json::from_str(b.info().extra_json.as_str()).unwrap();
+    assert_eq!(extra["front_weights_mapped"], true, "{extra}");
+    let derived = k::data_dir().join("kokoro/derived");
+    let files: Vec<String> =
+        std::fs::read_dir(&derived).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(files.iter().any(|f| f.ends_with(".front-optimized.onnx.weights")), "{files:?}");
+    // The front's pages are dropped after every run and read back by the next: the same audio.
+    let first = speak(&b, "The small boat drifted slowly toward the quiet harbor.", "").audio;
+    let again = speak(&b, "The small boat drifted slowly toward the quiet harbor.", "").audio;
+    assert!(!first.is_empty());
+    assert_eq!(first, again);
+}
+
 /// What the model-level tests share: the assets, and the model's input for a phoneme string
 /// (padded token ids and jf_alpha's style for that length).
 struct RawModel {
@@ -119,8 +135,15 @@ fn the_durations_output_leaves_the_audio_identical() {
         v
     };
     let copies = names();
-    assert_eq!(copies.len(), 4, "front and decoder, and their optimized graphs: {copies:?}");
-    for kind in [".front.onnx", ".decoder.onnx", ".front-optimized.onnx", ".decoder-optimized.onnx"] {
+    assert_eq!(copies.len(), 6, "front and decoder, their optimized graphs and those graphs' weights: {copies:?}");
+    for kind in [
+        ".front.onnx",
+        ".decoder.onnx",
+        ".front-optimized.onnx",
+        ".decoder-optimized.onnx",
+        ".front-optimized.onnx.weights",
+        ".decoder-optimized.onnx.weights",
+    ] {
         assert!(copies.iter().any(|(n, _)| n.ends_with(kind)), "{kind} in {copies:?}");
     }
     assert!(with.is_split(), "the int8 model is cut into front and decoder");
@@ -163,9 +186,18 @@ fn the_durations_output_leaves_the_audio_identical() {
     let saved = cache.path().join(&copies.iter().find(|(n, _)| n.ends_with("-optimized.onnx")).unwrap().0);
     std::fs::write(&saved, b"not a model").expect("damage the saved graph");
     let mended = raw.load(true, Some(cache.path()));
-    assert!(std::fs::metadata(&saved).expect("saved again").len() > 1_000_000, "the saved graph is rebuilt");
+    assert!(std::fs::metadata(&saved).expect("saved again").len() > 100_000, "the saved graph is rebuilt");
     let e = mended.run(&ids, &style, 1.0).expect("run after the rebuild");
     assert!(a.audio == e.audio, "the rebuilt graph gives the same audio");
+    // So is one whose weights file was cut short.
+    let weights = chorus_plugin_kokoro::weights::sidecar(&saved);
+    let full = std::fs::metadata(&weights).expect("the weights file").len();
+    assert!(full > 1_000_000, "the weights are in their own file: {full} bytes");
+    std::fs::File::options().write(true).open(&weights).and_then(|f| f.set_len(full / 2)).expect("cut the weights");
+    let mended = raw.load(true, Some(cache.path()));
+    assert_eq!(std::fs::metadata(&weights).expect("weights again").len(), full, "the weights are written again");
+    let e = mended.run(&ids, &style, 1.0).expect("run after the second rebuild");
+    assert!(a.audio == e.audio, "the graph rebuilt from cut weights gives the same audio");
     assert!(a.audio.len() > 24_000, "a second or more of audio: {}", a.audio.len());
     assert!(a.audio == b.audio, "audio differs: {} vs {} samples", a.audio.len(), b.audio.len());
     let durations = a.durations.expect("durations from the front");

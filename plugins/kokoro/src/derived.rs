@@ -56,8 +56,13 @@ pub fn evict_others(dir: &Path, source: &Path, kind: &str, keep: &Path) {
     let suffix = format!(".{kind}.onnx");
     for old in entries.flatten().map(|e| e.path()) {
         let name = old.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // A graph's weights file (`<graph>.weights`) goes with it.
+        let (name, graph) = match name.strip_suffix(".weights") {
+            Some(graph) => (graph, old.with_file_name(graph)),
+            None => (name, old.clone()),
+        };
         let old_stem = name.strip_suffix(suffix.as_str()).and_then(|n| n.rsplit_once('.')).map(|(s, _)| s);
-        if old != keep && old_stem == Some(stem(source)) {
+        if graph != keep && old_stem == Some(stem(source)) {
             let _ = std::fs::remove_file(old);
         }
     }
@@ -80,10 +85,12 @@ mod tests {
             "kokoro-v1.0.int8.1-1.durations.onnx",
             "kokoro-v1.0.1-1.durations.onnx",
             "kokoro-v1.0.int8.1-1.optimized.onnx",
+            "kokoro-v1.0.int8.1-2.durations.onnx.weights",
         ] {
             std::fs::write(d.join(name), b"x").unwrap();
         }
         std::fs::write(&keep, b"x").unwrap();
+        std::fs::write(crate::weights::sidecar(&keep), b"x").unwrap();
         evict_others(d, &src, "durations", &keep);
         let mut left: Vec<String> =
             std::fs::read_dir(d).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
@@ -93,6 +100,7 @@ mod tests {
             "kokoro-v1.0.1-1.durations.onnx".to_string(),
             "kokoro-v1.0.int8.1-1.optimized.onnx".to_string(),
             "kokoro-v1.0.int8.onnx".to_string(),
+            format!("{kept}.weights"),
             kept,
         ];
         expected.sort();

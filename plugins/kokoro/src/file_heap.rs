@@ -20,7 +20,10 @@ use std::path::Path;
 pub const HEAP_BYTES: usize = 256 << 20;
 
 /// While loading, the heap's pages are dropped each time this many bytes have been handed out.
-pub const RELEASE_EVERY: usize = 8 << 20;
+/// The build reads back much of what it wrote (tables rehashed as they grow), so 8 MiB still
+/// left ~33 MiB resident at times while ONNX Runtime loaded beside it; at 2 MiB a cold
+/// sentence's load no longer peaks above its synthesis (docs/BENCHMARKS.md, session 9).
+pub const RELEASE_EVERY: usize = 2 << 20;
 
 /// Runs `load` with this thread's allocations placed in the file heap in `dir`, then drops the
 /// heap's resident pages. Returns `load`'s result and whether the file heap was used (it is only

@@ -10,7 +10,9 @@
 //! fraction of the chunk's work). After loading, memory the plugin no longer needs goes back to
 //! the system ([`memory`]); all sessions share one arena ([`arena`]); the text front-end
 //! is built once per process into a heap in a file mapping, whose pages are dropped after loading,
-//! so what requests never read stops counting as resident memory ([`front`], [`file_heap`]).
+//! so what requests never read stops counting as resident memory ([`front`], [`file_heap`]);
+//! the saved graphs' weights are mapped from files of their own, and the front's pages are let go
+//! after each of its runs, so they do not count while the decoder runs ([`weights`]).
 //! The model's leading and trailing silence is mostly never decoded; chunks are joined with
 //! pauses (longer after sentences than clauses). Word timestamps come from the per-token durations
 //! inside the graph (`/encoder/Cast_output_0`, an output of the front; for a graph that cannot be
@@ -69,6 +71,7 @@ pub mod snake;
 pub mod split;
 pub mod synth;
 pub mod voices;
+pub mod weights;
 
 use chorus_kokoro_text::{ChunkPolicy, Frontend, Lang};
 use chorus_plugin_api::{
@@ -255,6 +258,11 @@ impl Engine for KokoroEngine {
                     serde_json::Value::Bool(true)
                 } else {
                     file_heap::unused_because().unwrap_or_else(|| "not built yet".into()).into()
+                },
+                // true, or why the front's weights stay resident while the decoder runs.
+                "front_weights_mapped": match self.model.front_weights() {
+                    Ok(()) => serde_json::Value::Bool(true),
+                    Err(why) => why.into(),
                 },
             })
             .to_string()

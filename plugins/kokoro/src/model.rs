@@ -6,6 +6,7 @@ use crate::gemm;
 use crate::graph;
 use crate::snake;
 use crate::split;
+use crate::weights;
 use chorus_plugin_api::PluginError;
 use ort::session::{
     Session,
@@ -30,10 +31,29 @@ pub struct Output {
 /// graph is saved once and later loads read it with optimization off: the same graph, so the
 /// same audio bit for bit (a test checks it). It is specific to the CPU and the ONNX Runtime
 /// build, so both name the file ([`machine_key`]); a saved graph that fails to load is replaced.
-fn load_optimized(builder: &Builder, file: &Path, saved: &Path, source: &Path, kind: &str) -> Result<Session, String> {
+///
+/// With `store` other than [`Store::Inline`], the saved graph keeps its large weights in a file
+/// of their own that ONNX Runtime maps ([`weights`]).
+fn load_optimized(
+    builder: &Builder,
+    file: &Path,
+    saved: &Path,
+    source: &Path,
+    kind: &str,
+    store: Store,
+) -> Result<Session, String> {
     let error = |e: PluginError| e.message.to_string();
+    let load_saved = || {
+        let b = builder(GraphOptimizationLevel::Disable).map_err(error)?;
+        let mut b = if store == Store::Mapped {
+            b.with_config_entry("session.disable_prepacking", "1").map_err(|e| e.to_string())?
+        } else {
+            b
+        };
+        b.commit_from_file(saved).map_err(|e| e.to_string())
+    };
     if saved.is_file() {
-        match builder(GraphOptimizationLevel::Disable).map_err(error)?.commit_from_file(saved) {
+        match load_saved() {
             Ok(session) => return Ok(session),
             Err(_) => {
                 let _ = std::fs::remove_file(saved);
@@ -50,8 +70,15 @@ fn load_optimized(builder: &Builder, file: &Path, saved: &Path, source: &Path, k
         .commit_from_file(file);
     match session {
         Ok(session) => {
-            if std::fs::rename(&tmp, saved).is_ok() {
+            let mapped = store != Store::Inline;
+            let externalized = !mapped || weights::externalize(&tmp, &weights::sidecar(saved)).is_ok();
+            if externalized && std::fs::rename(&tmp, saved).is_ok() {
                 derived::evict_others(dir, source, kind, saved);
+                if mapped {
+                    // Run from the saved file from the start, its weights mapped.
+                    drop(session);
+                    return load_saved();
+                }
             } else {
                 let _ = std::fs::remove_file(&tmp);
             }
@@ -63,6 +90,20 @@ fn load_optimized(builder: &Builder, file: &Path, saved: &Path, source: &Path, k
             builder(GraphOptimizationLevel::All).map_err(error)?.commit_from_file(file).map_err(|e| e.to_string())
         }
     }
+}
+
+/// Where a saved optimized graph keeps its large weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    /// Inside the graph file: ONNX Runtime copies them into ordinary memory.
+    Inline,
+    /// In their own file, mapped, read there by every kernel (prepacking off): pages that can be
+    /// dropped while the session is idle.
+    Mapped,
+    /// In their own file, mapped; kernels that pack their weights copy them into ordinary memory
+    /// at load (the mapped originals are dropped then), the rest read them in the mapping. Loading
+    /// no longer holds the parsed file and the weights copied from it at once.
+    MappedPacked,
 }
 
 /// What a saved optimized graph depends on besides the model: the ONNX Runtime library (path,
@@ -128,7 +169,13 @@ enum Engine {
     /// The whole graph in one session, with the durations output when `durations`.
     Whole { session: Mutex<Session>, durations: bool },
     /// The front (tokens → durations and features) and the decoder (features → audio).
-    Split { front: Mutex<Session>, decoder: Mutex<Session> },
+    Split {
+        front: Mutex<Session>,
+        decoder: Mutex<Session>,
+        /// The front's weights, mapped from their file and dropped after every front run (so
+        /// they do not count while the decoder runs), or why they are not.
+        front_weights: Result<weights::Mapped, String>,
+    },
 }
 
 /// A chunk's front output: one duration per input id (pads included) and the decoder's
@@ -181,30 +228,36 @@ impl Frames {
 type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError> + Sync + 'a;
 
 /// Open `source` as a session; with a cache folder, through its saved optimized graph (`kind`).
+/// With a cache folder and `store` other than [`Store::Inline`], the saved graph's weights are
+/// mapped from their own file, whose path comes back with the session.
 fn open(
     builder: &Builder,
     source: &Source,
     original: &Path,
     kind: &str,
     cache: Option<&Path>,
-) -> Result<Session, String> {
+    store: Store,
+) -> Result<(Session, Option<PathBuf>), String> {
     match source {
         Source::File(file) => {
             // The saved graph depends on the file it was optimized from, whose name says which
             // source and which rewrite it holds.
-            let key = format!("{}|{}", machine_key(), file.display());
+            let key = format!("{}|{}|{store:?}", machine_key(), file.display());
             let saved = cache.and_then(|dir| derived::path_for(original, dir, kind, Some(&key)).ok());
             match saved {
-                Some(saved) => load_optimized(builder, file, &saved, original, kind),
+                Some(saved) => load_optimized(builder, file, &saved, original, kind, store)
+                    .map(|s| (s, (store != Store::Inline).then(|| weights::sidecar(&saved)))),
                 None => builder(GraphOptimizationLevel::All)
                     .map_err(|e| e.message.to_string())?
                     .commit_from_file(file)
+                    .map(|s| (s, None))
                     .map_err(|e| e.to_string()),
             }
         }
         Source::Memory(bytes) => builder(GraphOptimizationLevel::All)
             .map_err(|e| e.message.to_string())?
             .commit_from_memory(bytes)
+            .map(|s| (s, None))
             .map_err(|e| e.to_string()),
     }
 }
@@ -326,8 +379,8 @@ impl Model {
                 .with_disabled_optimizers("CommonSubexpressionElimination")
                 .map_err(|e| PluginError::internal(format!("kokoro: {e}")))
         };
-        let load = |builder: &Builder, source: &Source, kind: &str| {
-            open(builder, source, path, kind, cache).inspect_err(|_| {
+        let load = |builder: &Builder, source: &Source, kind: &str, store: Store| {
+            open(builder, source, path, kind, cache, store).inspect_err(|_| {
                 // A cut file that does not load is useless: remove it, so the next load cuts again.
                 if let Source::File(file) = source {
                     let _ = std::fs::remove_file(file);
@@ -337,12 +390,16 @@ impl Model {
         // Building a session is mostly one thread's work (ONNX Runtime's memory planning): the two
         // load side by side.
         let (front, decoder) = std::thread::scope(|scope| {
-            let front = scope.spawn(|| load(builder, &front, "front-optimized"));
-            let decoder = load(&decoder_builder, &decoder, "decoder-optimized");
+            let front = scope.spawn(|| load(builder, &front, "front-optimized", Store::Mapped));
+            let decoder = load(&decoder_builder, &decoder, "decoder-optimized", Store::MappedPacked);
             (front.join().unwrap_or_else(|_| Err("loading the front panicked".into())), decoder)
         });
-        let (front, decoder) = (front?, decoder?);
-        let model = Model { engine: Engine::Split { front: Mutex::new(front), decoder: Mutex::new(decoder) } };
+        let ((front, front_weights), (decoder, decoder_weights)) = (front?, decoder?);
+        let front_weights = front_weights
+            .ok_or_else(|| "the front is not loaded from a saved graph".to_string())
+            .and_then(|w| weights::Mapped::find(&w));
+        let model =
+            Model { engine: Engine::Split { front: Mutex::new(front), decoder: Mutex::new(decoder), front_weights } };
         // Another export may have tensors of the same names laid out otherwise: one short run
         // through both halves checks the shapes now, so such a model runs whole instead of
         // failing every request.
@@ -350,6 +407,11 @@ impl Model {
         let style = vec![0.0f32; 256];
         let frames = model.front(&ids, &style, 1.0).map_err(|e| e.message.to_string())?;
         model.decode(&frames, &style, 0..frames.len(), (0, 0), 0).map_err(|e| e.message.to_string())?;
+        // Whatever loading and the probe read of the decoder's mapped weights (the originals of
+        // packed ones, which no run reads again) is dropped; requests read back what they use.
+        if let Some(Ok(mapped)) = decoder_weights.map(|w| weights::Mapped::find(&w)) {
+            mapped.release();
+        }
         Ok(model.engine)
     }
 
@@ -370,7 +432,7 @@ impl Model {
             }
         };
         let kind = if durations { "durations-optimized" } else { "optimized" };
-        open(builder, &source, path, kind, cache).inspect_err(|_| {
+        open(builder, &source, path, kind, cache, Store::Inline).map(|(session, _)| session).inspect_err(|_| {
             // A patched copy of a model that does not load is useless: remove it, so a fixed
             // model gets a fresh copy rather than this one.
             if let Source::File(file) = &source {
@@ -393,13 +455,26 @@ impl Model {
         matches!(self.engine, Engine::Split { .. })
     }
 
+    /// Whether the front's weights are mapped from their file and dropped after each run, or why not.
+    pub fn front_weights(&self) -> Result<(), String> {
+        match &self.engine {
+            Engine::Split { front_weights: Ok(_), .. } => Ok(()),
+            Engine::Split { front_weights: Err(why), .. } => Err(why.clone()),
+            Engine::Whole { .. } => Err("the model runs whole".into()),
+        }
+    }
+
     /// The front of a split model for one chunk: `ids` padded with 0 at both ends, `style` 256 floats.
     pub fn front(&self, ids: &[i64], style: &[f32], speed: f32) -> Result<Frames, PluginError> {
-        let Engine::Split { front, .. } = &self.engine else {
+        let Engine::Split { front, front_weights, .. } = &self.engine else {
             return Err(PluginError::internal("kokoro: this model runs whole; it has no separate front"));
         };
         let mut session = front.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = run_tokens(&mut session, ids, style, speed)?;
+        let outputs = run_tokens(&mut session, ids, style, speed);
+        if let Ok(mapped) = front_weights {
+            mapped.release();
+        }
+        let outputs = outputs?;
         let (_, d) = outputs[graph::DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
         let mut features = Vec::with_capacity(split::FEATURES.len());
         for feature in split::FEATURES {

@@ -29,6 +29,10 @@ re!(HASH_NUM, r"^#(\d[\d,]*)$");
 
 re!(ALNUM, r"^[A-Za-z0-9]+$");
 
+re!(DOTTED, r"^([vV])?(\d+(?:\.\d+){2,})$");
+
+re!(RATIO, r"^(\d+):(\d+)$");
+
 pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<NormToken> {
     let cx = Cx { text, base, items, lang };
     let mut out: Vec<NormToken> = Vec::with_capacity(items.len());
@@ -98,6 +102,13 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     }
     if is_time(t) {
         return Out::Word(time(cx, i, t));
+    }
+    if let Some(c) = RATIO.captures(t) {
+        let (a, b) = (int_value(&c[1]).unwrap_or(0), int_value(&c[2]).unwrap_or(0));
+        return Out::Word(format!("{} to {}", numbers::cardinal(a, lang), numbers::cardinal(b, lang)));
+    }
+    if let Some(c) = DOTTED.captures(t) {
+        return Out::Word(dotted(c.get(1).is_some(), &c[2], lang));
     }
     if AMPM.is_match(t) {
         return ampm(cx, i, t);
@@ -298,6 +309,24 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
     None
 }
 
+/// Numbers with two or more dots: an IPv4 address ("192.168.0.1", read with "dot") or a version
+/// ("2.0.1", "v1.10.3": "version one point ten point three").
+fn dotted(version: bool, t: &str, lang: Lang) -> String {
+    let parts: Vec<&str> = t.split('.').collect();
+    let address =
+        !version && parts.len() == 4 && parts.iter().all(|p| p.len() <= 3 && p.parse::<u16>().is_ok_and(|n| n <= 255));
+    let read = |p: &str| {
+        if p.len() > 1 && p.starts_with('0') || p.len() > 6 {
+            numbers::digits(p)
+        } else {
+            numbers::cardinal(p.parse().unwrap_or(0), lang)
+        }
+    };
+    let spoken: Vec<String> = parts.iter().map(|p| read(p)).collect();
+    let joined = spoken.join(if address { " dot " } else { " point " });
+    if version { format!("version {joined}") } else { joined }
+}
+
 /// Letters and digits mixed: "12B" → "twelve B", "MP3" → "MP three", "B12" → "B twelve".
 fn alnum(t: &str, lang: Lang) -> String {
     let mut parts = Vec::new();
@@ -347,6 +376,12 @@ fn word_with_symbols(cx: &Cx, t: &str) -> String {
     }
     if let Some(user) = t.strip_prefix('@') {
         return format!("at {}", word_with_symbols(cx, user));
+    }
+    // Day ranges: "Mon-Fri", "Tues-Thurs".
+    if let Some((a, b)) = t.split_once('-') {
+        if let (Some(a), Some(b)) = (tables::weekday(a), tables::weekday(b)) {
+            return format!("{a} to {b}");
+        }
     }
     // Hyphen or slash parts that hold numbers are read part by part.
     if t.contains(|c: char| c.is_ascii_digit()) && t.contains(['-', '/']) {

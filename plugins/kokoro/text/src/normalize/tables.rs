@@ -117,6 +117,18 @@ pub const ABBREVIATIONS: &[(&str, &str, AbbrKind)] = &[
     ("Sun.", "Sunday", AbbrKind::Date),
 ];
 
+/// The weekday a short form names ("Mon", "Tues", "thu"), if any.
+pub fn weekday(word: &str) -> Option<&'static str> {
+    let w = word.trim_end_matches('.');
+    (w.len() >= 3)
+        .then(|| {
+            ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+                .into_iter()
+                .find(|d| d.len() > w.len() && d[..w.len()].eq_ignore_ascii_case(w))
+        })
+        .flatten()
+}
+
 /// Looks an abbreviation up: exact spelling first, then case-insensitively.
 pub fn abbreviation(core: &str) -> Option<(&'static str, AbbrKind)> {
     ABBREVIATIONS
@@ -133,7 +145,23 @@ pub fn keeps_period(core: &str) -> bool {
 }
 
 fn unit_with_period(core: &str) -> bool {
-    matches!(core, "in." | "ft." | "lb." | "lbs." | "oz." | "hr." | "hrs." | "min." | "sec." | "yr." | "yrs." | "mo.")
+    matches!(
+        core,
+        "in."
+            | "ft."
+            | "lb."
+            | "lbs."
+            | "oz."
+            | "hr."
+            | "hrs."
+            | "min."
+            | "sec."
+            | "yr."
+            | "yrs."
+            | "mo."
+            | "tbsp."
+            | "tsp."
+    )
 }
 
 /// Full month names, January first.
@@ -185,6 +213,10 @@ pub const UNITS: &[(&str, &str, &str)] = &[
     ("lbs.", "pounds", "pounds"),
     ("oz", "ounce", "ounces"),
     ("oz.", "ounce", "ounces"),
+    ("tbsp", "tablespoon", "tablespoons"),
+    ("tbsp.", "tablespoon", "tablespoons"),
+    ("tsp", "teaspoon", "teaspoons"),
+    ("tsp.", "teaspoon", "teaspoons"),
     ("mi", "mile", "miles"),
     ("ft", "foot", "feet"),
     ("ft.", "foot", "feet"),

@@ -58,6 +58,28 @@ fn decimals_and_fractions() {
 }
 
 #[test]
+fn versions_addresses_and_ratios() {
+    assert_eq!(say("Version 2.0.1 shipped"), "Version two point zero point one shipped");
+    assert_eq!(say("update to v1.10.3 now"), "update to version one point ten point three now");
+    assert_eq!(
+        say("ping 192.168.0.1 again"),
+        "ping one hundred ninety-two dot one hundred sixty-eight dot zero dot one again"
+    );
+    assert_eq!(say("a 16:9 screen"), "a sixteen to nine screen");
+    assert_eq!(say("at 10:45 sharp"), "at ten forty-five sharp");
+}
+
+#[test]
+fn kitchen_units_and_day_ranges() {
+    assert_eq!(
+        say("add 2 tbsp. of butter and 1 tsp of salt"),
+        "add two tablespoons of butter and one teaspoon of salt"
+    );
+    assert_eq!(say("open Mon-Fri only"), "open Monday to Friday only");
+    assert_eq!(say("closed Tues-Thurs"), "closed Tuesday to Thursday");
+}
+
+#[test]
 fn money() {
     assert_eq!(say("$7.25"), "seven dollars and twenty-five cents");
     assert_eq!(say("$60 for"), "sixty dollars for");

@@ -1,0 +1,266 @@
+//! A saved graph's large weights in a file of their own, which ONNX Runtime maps instead of
+//! copying, so the pages of a graph that is not running can be handed back and read in again
+//! when it next runs.
+//!
+//! The front (text encoder, durations, pitch) runs for a few milliseconds per chunk and then sits
+//! idle while the decoder — where a request's memory peaks — runs. Held in ordinary memory its
+//! ~27 MB of weights count toward every peak; mapped from a file, `MADV_DONTNEED` drops them
+//! after each run and the next run reads them back from the page cache (minor faults, no disk).
+//!
+//! The weights are in ONNX's external-data form: each initializer of at least [`MIN_BYTES`] gets
+//! `data_location = EXTERNAL` and a `location`/`offset`/`length` entry pointing into
+//! `<model>.weights`, at an offset aligned to [`ALIGN`] (ONNX Runtime maps only aligned data). A
+//! session must run with prepacking off for its kernels to read the mapped bytes rather than
+//! packed copies in ordinary memory.
+
+use crate::proto::{bytes_field, fields, varint_field};
+use std::path::{Path, PathBuf};
+
+/// Initializers smaller than this stay inside the graph file.
+pub const MIN_BYTES: usize = 4096;
+/// Offsets in the weights file are multiples of this (the page size ONNX Runtime maps by).
+pub const ALIGN: usize = 4096;
+
+/// The weights file of a graph file: `<model>.weights`, beside it.
+pub fn sidecar(model: &Path) -> PathBuf {
+    let mut name = model.as_os_str().to_owned();
+    name.push(".weights");
+    PathBuf::from(name)
+}
+
+/// Rewrites the graph file `model` so that its large initializers live in `weights` (written
+/// whole first, under a temporary name) and are referenced by `weights`' file name, which must
+/// sit in the directory the graph file will finally be in.
+pub fn externalize(model: &Path, weights: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
+    let location = weights.file_name().and_then(|n| n.to_str()).ok_or("the weights file needs a UTF-8 name")?;
+    let (graph_file, data) = split(&bytes, location)?;
+    let tmp = crate::derived::temporary(weights);
+    let written = std::fs::write(&tmp, &data)
+        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, weights))
+        .and_then(|()| std::fs::write(model, &graph_file));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(|e| format!("writing {}: {e}", weights.display()))
+}
+
+/// The model with its large initializers moved out, and the weights file's bytes.
+fn split(model: &[u8], location: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let mut data = Vec::new();
+    let mut graph = Vec::new();
+    for g in fields(&crate::proto::graph(model)?)? {
+        match (g.number, g.payload) {
+            (5, Some(tensor)) => graph.extend(bytes_field(5, &external(tensor, location, &mut data)?)),
+            _ => graph.extend_from_slice(g.raw),
+        }
+    }
+    Ok((crate::proto::with_graph(model, &graph)?, data))
+}
+
+/// A `TensorProto` whose `raw_data` (field 9), if large, moves to the end of `data`.
+fn external(tensor: &[u8], location: &str, data: &mut Vec<u8>) -> Result<Vec<u8>, String> {
+    let fs = fields(tensor)?;
+    let Some(raw) = fs.iter().find(|f| f.number == 9).and_then(|f| f.payload).filter(|r| r.len() >= MIN_BYTES) else {
+        return Ok(tensor.to_vec());
+    };
+    data.resize(data.len().next_multiple_of(ALIGN), 0);
+    let offset = data.len();
+    data.extend_from_slice(raw);
+    let mut out: Vec<u8> = fs.iter().filter(|f| f.number != 9).flat_map(|f| f.raw.iter().copied()).collect();
+    for (key, value) in
+        [("location", location.to_string()), ("offset", offset.to_string()), ("length", raw.len().to_string())]
+    {
+        let mut entry = bytes_field(1, key.as_bytes());
+        entry.extend(bytes_field(2, value.as_bytes()));
+        out.extend(bytes_field(13, &entry));
+    }
+    out.extend(varint_field(14, 1)); // data_location = EXTERNAL
+    Ok(out)
+}
+
+/// Where a weights file is mapped into this process, to drop its pages while the graph is idle.
+pub struct Mapped {
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Mapped {
+    /// The mappings of `weights` in this process, or why its pages cannot be dropped: it is not
+    /// mapped (ONNX Runtime copied it), or some page was written (a private copy that dropping
+    /// would lose).
+    pub fn find(weights: &Path) -> Result<Self, String> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|e| format!("/proc/self/smaps: {e}"))?;
+        let path = weights.to_str().ok_or("the weights file needs a UTF-8 path")?;
+        let mut ranges = Vec::new();
+        let mut current = false;
+        for line in smaps.lines() {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some(range), Some(_perms)) if range.contains('-') && !range.ends_with(':') => {
+                    current = line.ends_with(path);
+                    if current {
+                        let (a, b) = range.split_once('-').unwrap_or_default();
+                        let parse = |s| usize::from_str_radix(s, 16).map_err(|e| format!("/proc/self/smaps: {e}"));
+                        ranges.push((parse(a)?, parse(b)?));
+                    }
+                }
+                (Some("Anonymous:"), Some(kib)) if current && kib != "0" => {
+                    return Err(format!("{path} has pages written in memory; they stay resident"));
+                }
+                _ => {}
+            }
+        }
+        if ranges.is_empty() {
+            return Err(format!("ONNX Runtime did not map {path}"));
+        }
+        Ok(Self { ranges })
+    }
+
+    /// Drops the resident pages: the next read maps them again from the page cache, unchanged
+    /// (a private file mapping nothing has written, see [`Mapped::find`]).
+    pub fn release(&self) {
+        for &(start, end) in &self.ranges {
+            // SAFETY: a whole mapping of the weights file, found in /proc/self/smaps with no
+            // private (written) pages; dropping its pages changes no byte a reader sees.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.ranges.iter().map(|(a, b)| b - a).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{build, tensor};
+
+    fn model_with(tensors: &[Vec<u8>]) -> Vec<u8> {
+        let mut graph = build::op("Identity", &["x"], "y", &[]);
+        for t in tensors {
+            graph.extend(bytes_field(5, t));
+        }
+        build::model(&graph)
+    }
+
+    fn initializers(model: &[u8]) -> Vec<Vec<u8>> {
+        let graph = crate::proto::graph(model).unwrap();
+        fields(&graph).unwrap().iter().filter(|f| f.number == 5).map(|f| f.payload.unwrap().to_vec()).collect()
+    }
+
+    #[test]
+    fn large_initializers_move_to_aligned_offsets_and_small_ones_stay() {
+        let big: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let other: Vec<u8> = vec![7; 4096];
+        let small = tensor("small", &[2], 1, &[1, 2, 3, 4, 5, 6, 7, 8]);
+        let model = model_with(&[tensor("big", &[5000], 2, &big), small.clone(), tensor("other", &[4096], 2, &other)]);
+        let (out, data) = split(&model, "m.onnx.weights").unwrap();
+        let inits = initializers(&out);
+        assert_eq!(inits[1], small, "a small initializer is untouched");
+        assert_eq!(&data[..5000], &big[..]);
+        assert_eq!(&data[8192..8192 + 4096], &other[..], "the second starts at the next 4 KiB boundary");
+        let entries = |t: &[u8]| -> Vec<(String, String)> {
+            fields(t)
+                .unwrap()
+                .iter()
+                .filter(|f| f.number == 13)
+                .map(|f| {
+                    let s = crate::proto::strings(f.payload.unwrap(), 1).unwrap()[0].to_string();
+                    let v = crate::proto::strings(f.payload.unwrap(), 2).unwrap()[0].to_string();
+                    (s, v)
+                })
+                .collect()
+        };
+        assert_eq!(
+            entries(&inits[2]),
+            [("location", "m.onnx.weights"), ("offset", "8192"), ("length", "4096")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        let f = fields(&inits[0]).unwrap();
+        assert!(f.iter().all(|f| f.number != 9), "the raw data left the graph");
+        assert_eq!(f.iter().find(|f| f.number == 14).map(|f| f.value), Some(1));
+        assert_eq!(crate::proto::name_of(&inits[0], 8).unwrap(), "big");
+    }
+
+    /// Resident KiB of the mappings of `path` in this process.
+    fn resident_kib(path: &Path) -> usize {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut current = false;
+        let mut kib = 0;
+        for line in smaps.lines() {
+            if line.split_whitespace().next().is_some_and(|w| w.contains('-') && !w.ends_with(':')) {
+                current = line.ends_with(path.to_str().unwrap());
+            } else if current && line.starts_with("Rss:") {
+                kib += line.split_whitespace().nth(1).unwrap().parse::<usize>().unwrap();
+            }
+        }
+        kib
+    }
+
+    #[test]
+    fn released_pages_stop_counting_and_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.onnx.weights");
+        let bytes: Vec<u8> = (0..64 * 4096u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: a private read-only mapping of a file this test owns, unmapped at the end.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes.len(),
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED);
+        // SAFETY: the mapping spans `bytes.len()` readable bytes.
+        let mapped = unsafe { std::slice::from_raw_parts(map.cast::<u8>(), bytes.len()) };
+        assert_eq!(mapped, &bytes[..]);
+        assert!(resident_kib(&path) >= 200, "reading made the pages resident");
+        let found = Mapped::find(&path).unwrap();
+        assert_eq!(found.len(), bytes.len());
+        found.release();
+        assert_eq!(resident_kib(&path), 0, "released pages no longer count");
+        assert_eq!(mapped, &bytes[..], "and read back unchanged");
+        // SAFETY: the mapping made above, no longer used.
+        unsafe { libc::munmap(map, bytes.len()) };
+    }
+
+    #[test]
+    fn a_mapping_with_a_written_page_is_never_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.onnx.weights");
+        std::fs::write(&path, vec![1u8; 8 * 4096]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        // SAFETY: a private writable mapping of a file this test owns; writing it makes a private
+        // copy of one page and leaves the file alone. Unmapped at the end.
+        let map = unsafe {
+            libc::mmap(std::ptr::null_mut(), 8 * 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE, fd, 0)
+        };
+        assert_ne!(map, libc::MAP_FAILED);
+        unsafe { *map.cast::<u8>() = 9 };
+        let err = Mapped::find(&path).err().expect("a written page must not be dropped");
+        assert!(err.contains("written"), "{err}");
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(map, 8 * 4096) };
+    }
+
+    #[test]
+    fn a_file_that_is_not_mapped_says_so() {
+        let err = Mapped::find(Path::new("/nonexistent/model.onnx.weights")).err().unwrap();
+        assert!(err.contains("did not map"), "{err}");
+    }
+}
