@@ -41,20 +41,26 @@ fn load_optimized(
     source: &Path,
     kind: &str,
     store: Store,
-) -> Result<Session, String> {
+) -> Result<Loaded, String> {
     let error = |e: PluginError| e.message.to_string();
-    let load_saved = || {
+    let load_saved = || -> Result<Loaded, String> {
         let b = builder(GraphOptimizationLevel::Disable).map_err(error)?;
-        let mut b = if store == Store::Mapped {
+        let b = if store == Store::Mapped {
             b.with_config_entry("session.disable_prepacking", "1").map_err(|e| e.to_string())?
         } else {
             b
         };
-        b.commit_from_file(saved).map_err(|e| e.to_string())
+        let mut b = b;
+        if store == Store::Inline {
+            return Ok((b.commit_from_file(saved).map_err(|e| e.to_string())?, None));
+        }
+        // ONNX Runtime maps the weights file's pieces now (see `weights::lock`).
+        let _mappings = weights::lock();
+        Ok((b.commit_from_file(saved).map_err(|e| e.to_string())?, Some(weights::sidecar(saved))))
     };
     if saved.is_file() {
         match load_saved() {
-            Ok(session) => return Ok(session),
+            Ok(loaded) => return Ok(loaded),
             Err(_) => {
                 let _ = std::fs::remove_file(saved);
             }
@@ -82,12 +88,13 @@ fn load_optimized(
             } else {
                 let _ = std::fs::remove_file(&tmp);
             }
-            Ok(session)
+            Ok((session, None))
         }
         Err(_) => {
             // Saving can fail on its own (a full disk): load without saving before giving up.
             let _ = std::fs::remove_file(&tmp);
-            builder(GraphOptimizationLevel::All).map_err(error)?.commit_from_file(file).map_err(|e| e.to_string())
+            let session = builder(GraphOptimizationLevel::All).map_err(error)?.commit_from_file(file);
+            Ok((session.map_err(|e| e.to_string())?, None))
         }
     }
 }
@@ -170,11 +177,11 @@ enum Engine {
     Whole { session: Mutex<Session>, durations: bool },
     /// The front (tokens → durations and features) and the decoder (features → audio).
     Split {
-        front: Mutex<Session>,
-        decoder: Mutex<Session>,
-        /// The front's weights, mapped from their file and dropped after every front run (so
-        /// they do not count while the decoder runs), or why they are not.
-        front_weights: Result<weights::Mapped, String>,
+        front: Locked,
+        decoder: Locked,
+        /// The front's weights file, mapped by its session, whose pages are dropped after every
+        /// front run (so they do not count while the decoder runs); `None` where they stay.
+        front_weights: Option<PathBuf>,
     },
 }
 
@@ -227,9 +234,36 @@ impl Frames {
 /// How sessions are built: level of graph optimization in, builder out.
 type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError> + Sync + 'a;
 
+/// A session dropped under [`weights::lock`]: ONNX Runtime unmaps its mapped weights then.
+struct Locked(std::mem::ManuallyDrop<Mutex<Session>>);
+
+impl Locked {
+    fn new(session: Session) -> Self {
+        Self(std::mem::ManuallyDrop::new(Mutex::new(session)))
+    }
+}
+
+impl std::ops::Deref for Locked {
+    type Target = Mutex<Session>;
+    fn deref(&self) -> &Mutex<Session> {
+        &self.0
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        let _mappings = weights::lock();
+        // SAFETY: dropped once, here; nothing uses the session after its owner is dropped.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.0) };
+    }
+}
+
+/// A session and, when its weights are mapped from their own file, that file.
+type Loaded = (Session, Option<PathBuf>);
+
 /// Open `source` as a session; with a cache folder, through its saved optimized graph (`kind`).
 /// With a cache folder and `store` other than [`Store::Inline`], the saved graph's weights are
-/// mapped from their own file, whose path comes back with the session.
+/// mapped from their own file, which comes back with the session.
 fn open(
     builder: &Builder,
     source: &Source,
@@ -237,7 +271,7 @@ fn open(
     kind: &str,
     cache: Option<&Path>,
     store: Store,
-) -> Result<(Session, Option<PathBuf>), String> {
+) -> Result<Loaded, String> {
     match source {
         Source::File(file) => {
             // The saved graph depends on the file it was optimized from, whose name says which
@@ -245,8 +279,7 @@ fn open(
             let key = format!("{}|{}|{store:?}", machine_key(), file.display());
             let saved = cache.and_then(|dir| derived::path_for(original, dir, kind, Some(&key)).ok());
             match saved {
-                Some(saved) => load_optimized(builder, file, &saved, original, kind, store)
-                    .map(|s| (s, (store != Store::Inline).then(|| weights::sidecar(&saved)))),
+                Some(saved) => load_optimized(builder, file, &saved, original, kind, store),
                 None => builder(GraphOptimizationLevel::All)
                     .map_err(|e| e.message.to_string())?
                     .commit_from_file(file)
@@ -395,11 +428,9 @@ impl Model {
             (front.join().unwrap_or_else(|_| Err("loading the front panicked".into())), decoder)
         });
         let ((front, front_weights), (decoder, decoder_weights)) = (front?, decoder?);
-        let front_weights = front_weights
-            .ok_or_else(|| "the front is not loaded from a saved graph".to_string())
-            .and_then(|w| weights::Mapped::find(&w));
-        let model =
-            Model { engine: Engine::Split { front: Mutex::new(front), decoder: Mutex::new(decoder), front_weights } };
+        let (front, decoder) = (Locked::new(front), Locked::new(decoder));
+        let front_weights = front_weights.filter(|w| weights::check(w).is_ok());
+        let model = Model { engine: Engine::Split { front, decoder, front_weights } };
         // Another export may have tensors of the same names laid out otherwise: one short run
         // through both halves checks the shapes now, so such a model runs whole instead of
         // failing every request.
@@ -409,8 +440,8 @@ impl Model {
         model.decode(&frames, &style, 0..frames.len(), (0, 0), 0).map_err(|e| e.message.to_string())?;
         // Whatever loading and the probe read of the decoder's mapped weights (the originals of
         // packed ones, which no run reads again) is dropped; requests read back what they use.
-        if let Some(Ok(mapped)) = decoder_weights.map(|w| weights::Mapped::find(&w)) {
-            mapped.release();
+        if let Some(w) = decoder_weights.filter(|w| weights::check(w).is_ok()) {
+            weights::release(&w);
         }
         Ok(model.engine)
     }
@@ -458,8 +489,8 @@ impl Model {
     /// Whether the front's weights are mapped from their file and dropped after each run, or why not.
     pub fn front_weights(&self) -> Result<(), String> {
         match &self.engine {
-            Engine::Split { front_weights: Ok(_), .. } => Ok(()),
-            Engine::Split { front_weights: Err(why), .. } => Err(why.clone()),
+            Engine::Split { front_weights: Some(_), .. } => Ok(()),
+            Engine::Split { front_weights: None, .. } => Err("the front is not loaded from a saved graph".into()),
             Engine::Whole { .. } => Err("the model runs whole".into()),
         }
     }
@@ -471,8 +502,8 @@ impl Model {
         };
         let mut session = front.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = run_tokens(&mut session, ids, style, speed);
-        if let Ok(mapped) = front_weights {
-            mapped.release();
+        if let Some(w) = front_weights {
+            weights::release(w);
         }
         let outputs = outputs?;
         let (_, d) = outputs[graph::DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;

@@ -15,6 +15,7 @@
 
 use crate::proto::{bytes_field, fields, varint_field};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Initializers smaller than this stay inside the graph file.
 pub const MIN_BYTES: usize = 4096;
@@ -80,63 +81,62 @@ fn external(tensor: &[u8], location: &str, data: &mut Vec<u8>) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// Where a weights file is mapped into this process, to drop its pages while the graph is idle.
-pub struct Mapped {
-    ranges: Vec<(usize, usize)>,
+/// Held while a session whose weights are mapped from a file is created or dropped (ONNX Runtime
+/// maps and unmaps the file's pieces then) and while those pages are dropped: a range read from
+/// `/proc/self/maps` is then still the same file's mapping when `madvise` reaches it, never
+/// memory something else has mapped in its place.
+static MAPPINGS: Mutex<()> = Mutex::new(());
+
+/// The guard of [`MAPPINGS`].
+pub fn lock() -> MutexGuard<'static, ()> {
+    MAPPINGS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Mapped {
-    /// The mappings of `weights` in this process, or why its pages cannot be dropped: it is not
-    /// mapped (ONNX Runtime copied it), or some page was written (a private copy that dropping
-    /// would lose).
-    pub fn find(weights: &Path) -> Result<Self, String> {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|e| format!("/proc/self/smaps: {e}"))?;
-        let path = weights.to_str().ok_or("the weights file needs a UTF-8 path")?;
-        let mut ranges = Vec::new();
-        let mut current = false;
-        for line in smaps.lines() {
-            let mut words = line.split_whitespace();
-            match (words.next(), words.next()) {
-                (Some(range), Some(_perms)) if range.contains('-') && !range.ends_with(':') => {
-                    current = line.ends_with(path);
-                    if current {
-                        let (a, b) = range.split_once('-').unwrap_or_default();
-                        let parse = |s| usize::from_str_radix(s, 16).map_err(|e| format!("/proc/self/smaps: {e}"));
-                        ranges.push((parse(a)?, parse(b)?));
-                    }
-                }
-                (Some("Anonymous:"), Some(kib)) if current && kib != "0" => {
-                    return Err(format!("{path} has pages written in memory; they stay resident"));
-                }
-                _ => {}
+/// Whether `weights` is mapped in this process with no page ever written (a written page of a
+/// private mapping is a copy that dropping would lose), or why its pages must stay.
+pub fn check(weights: &Path) -> Result<(), String> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|e| format!("/proc/self/smaps: {e}"))?;
+    let path = weights.to_str().ok_or("the weights file needs a UTF-8 path")?;
+    let (mut current, mut found) = (false, false);
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some(range), Some(_)) if is_range(range) => {
+                current = line.ends_with(path);
+                found |= current;
             }
-        }
-        if ranges.is_empty() {
-            return Err(format!("ONNX Runtime did not map {path}"));
-        }
-        Ok(Self { ranges })
-    }
-
-    /// Drops the resident pages: the next read maps them again from the page cache, unchanged
-    /// (a private file mapping nothing has written, see [`Mapped::find`]).
-    pub fn release(&self) {
-        for &(start, end) in &self.ranges {
-            // SAFETY: a whole mapping of the weights file, found in /proc/self/smaps with no
-            // private (written) pages; dropping its pages changes no byte a reader sees.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            (Some("Anonymous:"), Some(kib)) if current && kib != "0" => {
+                return Err(format!("{path} has pages written in memory; they stay resident"));
             }
+            _ => {}
         }
     }
+    if found { Ok(()) } else { Err(format!("ONNX Runtime did not map {path}")) }
+}
 
-    /// Bytes mapped.
-    pub fn len(&self) -> usize {
-        self.ranges.iter().map(|(a, b)| b - a).sum()
+/// Drops the resident pages of every mapping of `weights` in this process, under [`lock`]; the
+/// bytes spanned. The next read maps them again from the page cache, unchanged, for a file that
+/// passed [`check`].
+pub fn release(weights: &Path) -> usize {
+    let Some(path) = weights.to_str() else { return 0 };
+    let _mappings = lock();
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return 0 };
+    let mut released = 0;
+    for line in maps.lines().filter(|l| l.ends_with(path)) {
+        let Some((a, b)) = line.split_whitespace().next().and_then(|r| r.split_once('-')) else { continue };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else { continue };
+        // SAFETY: a mapping of the weights file, current while `MAPPINGS` is held (nothing maps
+        // or unmaps that file meanwhile), with no written page (`check`); dropping its pages
+        // changes no byte a reader sees.
+        if unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) } == 0 {
+            released += end - start;
+        }
     }
+    released
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
-    }
+fn is_range(word: &str) -> bool {
+    word.contains('-') && !word.ends_with(':')
 }
 
 #[cfg(test)]
@@ -213,29 +213,21 @@ mod tests {
         let bytes: Vec<u8> = (0..64 * 4096u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &bytes).unwrap();
         let file = std::fs::File::open(&path).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
         // SAFETY: a private read-only mapping of a file this test owns, unmapped at the end.
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes.len(),
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                std::os::fd::AsRawFd::as_raw_fd(&file),
-                0,
-            )
-        };
+        let map = unsafe { libc::mmap(std::ptr::null_mut(), bytes.len(), libc::PROT_READ, libc::MAP_PRIVATE, fd, 0) };
         assert_ne!(map, libc::MAP_FAILED);
         // SAFETY: the mapping spans `bytes.len()` readable bytes.
         let mapped = unsafe { std::slice::from_raw_parts(map.cast::<u8>(), bytes.len()) };
         assert_eq!(mapped, &bytes[..]);
         assert!(resident_kib(&path) >= 200, "reading made the pages resident");
-        let found = Mapped::find(&path).unwrap();
-        assert_eq!(found.len(), bytes.len());
-        found.release();
+        check(&path).unwrap();
+        assert_eq!(release(&path), bytes.len());
         assert_eq!(resident_kib(&path), 0, "released pages no longer count");
         assert_eq!(mapped, &bytes[..], "and read back unchanged");
         // SAFETY: the mapping made above, no longer used.
         unsafe { libc::munmap(map, bytes.len()) };
+        assert_eq!(release(&path), 0, "an unmapped file has nothing to release");
     }
 
     #[test]
@@ -251,16 +243,12 @@ mod tests {
             libc::mmap(std::ptr::null_mut(), 8 * 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE, fd, 0)
         };
         assert_ne!(map, libc::MAP_FAILED);
+        // SAFETY: inside the mapping.
         unsafe { *map.cast::<u8>() = 9 };
-        let err = Mapped::find(&path).err().expect("a written page must not be dropped");
+        let err = check(&path).expect_err("a written page must not be dropped");
         assert!(err.contains("written"), "{err}");
         // SAFETY: the mapping made above.
         unsafe { libc::munmap(map, 8 * 4096) };
-    }
-
-    #[test]
-    fn a_file_that_is_not_mapped_says_so() {
-        let err = Mapped::find(Path::new("/nonexistent/model.onnx.weights")).err().unwrap();
-        assert!(err.contains("did not map"), "{err}");
+        assert!(check(&path).err().unwrap().contains("did not map"));
     }
 }
