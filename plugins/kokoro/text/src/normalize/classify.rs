@@ -97,6 +97,10 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     if web::is_phone(t) {
         return Out::Word(web::phone(t));
     }
+    if let Some(last) = spaced_phone_group(cx, i) {
+        let read = web::phone(t);
+        return Out::Word(if last { read } else { format!("{read},") });
+    }
     if tables::AREA_CODE.is_match(t) {
         return Out::Word(numbers::digits(t));
     }
@@ -307,6 +311,40 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
         return Some(plain_word_then_period(t));
     }
     None
+}
+
+re!(DIGIT_GROUP, r"^\+?\d{1,4}$");
+
+/// Whether the digit group at `i` is part of a phone number written with spaces ("+1 212 555
+/// 0100", "212 555 0100": three, three and four digits, maybe after a country code), and if so
+/// whether it is the number's last group.
+fn spaced_phone_group(cx: &Cx, i: usize) -> Option<bool> {
+    let group = |j: usize| cx.core(j).filter(|c| DIGIT_GROUP.is_match(c));
+    group(i)?;
+    let mut first = i;
+    while let Some((j, false)) = cx.prev_idx(first) {
+        if group(j).is_none() {
+            break;
+        }
+        first = j;
+    }
+    let mut run = vec![first];
+    let mut j = first;
+    while let Some(k) = (j + 1..cx.items.len()).find(|&k| cx.core(k).is_some()) {
+        if k != j + 1 || group(k).is_none() {
+            break;
+        }
+        run.push(k);
+        j = k;
+    }
+    let lens: Vec<usize> = run.iter().filter_map(|&j| cx.core(j)).map(|c| c.trim_start_matches('+').len()).collect();
+    let plus = cx.core(first).is_some_and(|c| c.starts_with('+'));
+    let shape = match lens.as_slice() {
+        [3, 3, 4] => !plus,
+        [1..=3, 3, 3, 4] => plus,
+        _ => false,
+    };
+    shape.then(|| run.last() == Some(&i))
 }
 
 /// Numbers with two or more dots: an IPv4 address ("192.168.0.1", read with "dot") or a version

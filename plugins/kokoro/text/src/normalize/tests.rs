@@ -70,6 +70,14 @@ fn versions_addresses_and_ratios() {
 }
 
 #[test]
+fn phone_numbers_written_with_spaces() {
+    assert_eq!(say("call +1 212 555 0100 now"), "call plus one, two one two, five five five, zero one zero zero now");
+    assert_eq!(say("or 212 555 0100."), "or two one two, five five five, zero one zero zero");
+    assert_eq!(say("in 2024 100 people came"), "in twenty twenty-four one hundred people came");
+    assert_eq!(say("rooms 101 102 103"), "rooms one hundred one one hundred two one hundred three");
+}
+
+#[test]
 fn kitchen_units_and_day_ranges() {
     assert_eq!(
         say("add 2 tbsp. of butter and 1 tsp of salt"),
