@@ -44,19 +44,15 @@ fn load_optimized(
 ) -> Result<Loaded, String> {
     let error = |e: PluginError| e.message.to_string();
     let load_saved = || -> Result<Loaded, String> {
-        let b = builder(GraphOptimizationLevel::Disable).map_err(error)?;
-        let b = if store == Store::Mapped {
-            b.with_config_entry("session.disable_prepacking", "1").map_err(|e| e.to_string())?
-        } else {
-            b
-        };
-        let mut b = b;
-        if store == Store::Inline {
-            return Ok((b.commit_from_file(saved).map_err(|e| e.to_string())?, None));
+        let mut b = builder(GraphOptimizationLevel::Disable).map_err(error)?;
+        if store == Store::Mapped {
+            b = b.with_config_entry("session.disable_prepacking", "1").map_err(|e| e.to_string())?;
         }
-        // ONNX Runtime maps the weights file's pieces now (see `weights::lock`).
-        let _mappings = weights::lock();
-        Ok((b.commit_from_file(saved).map_err(|e| e.to_string())?, Some(weights::sidecar(saved))))
+        let mapped = store != Store::Inline;
+        // With its weights mapped, ONNX Runtime maps the weights file's pieces now (see `weights::lock`).
+        let _mappings = mapped.then(weights::lock);
+        let session = b.commit_from_file(saved).map_err(|e| e.to_string())?;
+        Ok((session, mapped.then(|| weights::sidecar(saved))))
     };
     if saved.is_file() {
         match load_saved() {
@@ -180,8 +176,8 @@ enum Engine {
         front: Locked,
         decoder: Locked,
         /// The front's weights file, mapped by its session, whose pages are dropped after every
-        /// front run (so they do not count while the decoder runs); `None` where they stay.
-        front_weights: Option<PathBuf>,
+        /// front run (so they do not count while the decoder runs); or why they stay resident.
+        front_weights: Result<PathBuf, String>,
     },
 }
 
@@ -429,7 +425,9 @@ impl Model {
         });
         let ((front, front_weights), (decoder, decoder_weights)) = (front?, decoder?);
         let (front, decoder) = (Locked::new(front), Locked::new(decoder));
-        let front_weights = front_weights.filter(|w| weights::check(w).is_ok());
+        let front_weights = front_weights
+            .ok_or_else(|| "the front is not loaded from a saved graph".to_string())
+            .and_then(|w| weights::check(&w).map(|()| w));
         let model = Model { engine: Engine::Split { front, decoder, front_weights } };
         // Another export may have tensors of the same names laid out otherwise: one short run
         // through both halves checks the shapes now, so such a model runs whole instead of
@@ -489,8 +487,7 @@ impl Model {
     /// Whether the front's weights are mapped from their file and dropped after each run, or why not.
     pub fn front_weights(&self) -> Result<(), String> {
         match &self.engine {
-            Engine::Split { front_weights: Some(_), .. } => Ok(()),
-            Engine::Split { front_weights: None, .. } => Err("the front is not loaded from a saved graph".into()),
+            Engine::Split { front_weights, .. } => front_weights.as_ref().map(|_| ()).map_err(Clone::clone),
             Engine::Whole { .. } => Err("the model runs whole".into()),
         }
     }
@@ -502,7 +499,7 @@ impl Model {
         };
         let mut session = front.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = run_tokens(&mut session, ids, style, speed);
-        if let Some(w) = front_weights {
+        if let Ok(w) = front_weights {
             weights::release(w);
         }
         let outputs = outputs?;

@@ -339,6 +339,9 @@ fn spaced_phone_group(cx: &Cx, i: usize) -> Option<bool> {
     }
     let lens: Vec<usize> = run.iter().filter_map(|&j| cx.core(j)).map(|c| c.trim_start_matches('+').len()).collect();
     let plus = cx.core(first).is_some_and(|c| c.starts_with('+'));
+    if run.iter().skip(1).any(|&j| cx.core(j).is_some_and(|c| c.starts_with('+'))) {
+        return None;
+    }
     let shape = match lens.as_slice() {
         [3, 3, 4] => !plus,
         [1..=3, 3, 3, 4] => plus,

@@ -75,6 +75,7 @@ fn phone_numbers_written_with_spaces() {
     assert_eq!(say("or 212 555 0100."), "or two one two, five five five, zero one zero zero");
     assert_eq!(say("in 2024 100 people came"), "in twenty twenty-four one hundred people came");
     assert_eq!(say("rooms 101 102 103"), "rooms one hundred one one hundred two one hundred three");
+    assert_eq!(say("+1 +212 555 0100"), say("+1") + " " + &say("+212 555 0100"), "a plus sign starts a number");
 }
 
 #[test]
