@@ -7,6 +7,7 @@ use regex::Regex;
 
 use super::context::*;
 use super::dates::*;
+use super::fractions::*;
 use super::lex::{Lex, LexKind};
 use super::money::*;
 use super::tables::{self, AbbrKind};
@@ -19,8 +20,6 @@ re!(CENTS, r"^(\d[\d,]*)¢$");
 
 re!(PERCENT, r"^([+-])?(\d[\d,]*(?:\.\d+)?)\s?%$");
 
-re!(FRACTION, r"^(\d+)/(\d+)$");
-
 re!(RANGE, r"^(\d[\d,]*(?:\.\d+)?)[-–](\d[\d,]*(?:\.\d+)?)$");
 
 re!(NUM_SUFFIX, r"^([+-]?\d[\d,]*(?:\.\d+)?)([^\d,.].*)$");
@@ -32,6 +31,8 @@ re!(ALNUM, r"^[A-Za-z0-9]+$");
 re!(DOTTED, r"^([vV])?(\d+(?:\.\d+){2,})$");
 
 re!(RATIO, r"^(\d+):(\d+)$");
+
+re!(DESIGNATOR, r"^[A-Z]?\d+[A-Z]?$|^[A-Z]$");
 
 pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<NormToken> {
     let cx = Cx { text, base, items, lang };
@@ -102,7 +103,12 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
         return Out::Word(if last { read } else { format!("{read},") });
     }
     if tables::AREA_CODE.is_match(t) {
-        return Out::Word(numbers::digits(t));
+        // "(212) 555-0147": a pause after the area code, as between the other groups.
+        let pause = cx.next_adj(i).is_some_and(web::is_phone);
+        return Out::Word(format!("{}{}", numbers::digits(t), if pause { "," } else { "" }));
+    }
+    if let Some(s) = elapsed(cx, i, t) {
+        return Out::Word(s);
     }
     if is_time(t) {
         return Out::Word(time(cx, i, t));
@@ -144,15 +150,8 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     if let Some(s) = numeric_date(t, lang) {
         return Out::Word(s);
     }
-    if let Some(c) = FRACTION.captures(t) {
-        let (a, b) = (int_value(&c[1]).unwrap_or(0), int_value(&c[2]).unwrap_or(1));
-        return Out::Word(if (2..=10).contains(&b) && a > 0 && a < b {
-            numbers::fraction(a, b, lang)
-        } else if (a, b) == (24, 7) {
-            "twenty-four seven".into()
-        } else {
-            format!("{} over {}", numbers::cardinal(a, lang), numbers::cardinal(b, lang))
-        });
+    if let Some(s) = fraction(cx, i, t) {
+        return Out::Word(s);
     }
     if let Some(c) = RANGE.captures(t) {
         let read = |s: &str| match int_value(s) {
@@ -169,12 +168,16 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     }
     if let Some(c) = NUM_SUFFIX.captures(t) {
         let v = numbers::value(&c[1]).unwrap_or(0.0);
-        if let Some(u) = tables::unit(&c[2], v) {
+        // "10K" written close is a distance or a count ("a 10K run": "ten K"), not kelvin.
+        if let Some(u) = tables::unit(&c[2], v).filter(|_| &c[2] != "K") {
             return Out::Word(format!("{} {u}", signed_number(&c[1], lang)));
         }
     }
     if let Some(o) = unit_after_number(cx, i, t) {
         return o;
+    }
+    if let Some(u) = unit_after_fraction(cx, i, t) {
+        return if t.ends_with('.') && ends_sentence(cx, i) { Out::WordThenPeriod(u) } else { Out::Word(u) };
     }
     if let Some(o) = magnitude_after_money(cx, i, t) {
         return o;
@@ -274,6 +277,9 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
             _ => exp,
         };
         let trailing_road = matches!(spoken, "Street" | "Drive");
+        // "Bldg. C", "Apt. 4B": the letter or number after names the place; no sentence ends.
+        let designator = matches!(spoken, "Building" | "Apartment" | "Suite")
+            && next.is_some_and(|n| tables::INITIAL.is_match(n) || DESIGNATOR.is_match(n));
         return Some(match kind {
             AbbrKind::Title if !trailing_road => Out::Word(spoken.into()),
             AbbrKind::BeforeNumber if !next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit())) => {
@@ -281,7 +287,7 @@ fn abbreviation(cx: &Cx, i: usize, t: &str) -> Option<Out> {
             }
             AbbrKind::Date if !date_context(cx, i, t, next) => plain_word_then_period(t),
             _ => {
-                if t.ends_with('.') && kind != AbbrKind::BeforeNumber && ends_sentence(cx, i) {
+                if t.ends_with('.') && kind != AbbrKind::BeforeNumber && !designator && ends_sentence(cx, i) {
                     Out::WordThenPeriod(spoken.into())
                 } else {
                     Out::Word(spoken.into())

@@ -73,6 +73,56 @@ pub(super) fn time(cx: &Cx, i: usize, t: &str) -> String {
     s
 }
 
+re!(ELAPSED, r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?$");
+
+/// Words after which "m:ss" is a duration ("ran 3:45", "finished in 4:05").
+const DURATION_CUES: &[&str] =
+    &["ran", "clocked", "timed", "finished", "pace", "lap", "runtime", "duration", "length", "lasted", "lasts", "took"];
+
+/// Words around "60:40" that make it a ratio or a score, not minutes.
+const RATIO_CUES: &[&str] = &["ratio", "split", "odds", "mix", "blend", "score", "scored", "won", "lost"];
+
+/// An elapsed time, not a clock time: "52:18" → "fifty-two minutes and eighteen seconds",
+/// "1:02:45" → "one hour two minutes and forty-five seconds". Minutes past 24 cannot be a clock;
+/// shorter ones need a cue ("time was 9:05", "ran 3:45"); "at 9:05" and "9:05 p.m." stay clocks.
+pub(super) fn elapsed(cx: &Cx, i: usize, t: &str) -> Option<String> {
+    let c = ELAPSED.captures(t)?;
+    let a: u64 = c[1].parse().ok()?;
+    let b: u64 = c[2].parse().ok()?;
+    let lower = |w: &str| w.to_ascii_lowercase();
+    let prev = cx.prev_adj(i).map(lower);
+    let before_prev = cx.prev_idx(i).and_then(|(j, _)| cx.prev_adj(j)).map(lower);
+    let clock = prev.as_deref().is_some_and(|p| matches!(p, "at" | "by" | "until" | "till" | "around" | "from"))
+        || cx.next_adj(i).is_some_and(|n| AMPM.is_match(n));
+    let ratio = prev.as_deref().is_some_and(|p| RATIO_CUES.contains(&p))
+        || cx.next_adj(i).is_some_and(|n| RATIO_CUES.contains(&lower(n).as_str()));
+    let cue = prev.as_deref().is_some_and(|p| DURATION_CUES.contains(&p))
+        || (prev.as_deref().is_some_and(|p| matches!(p, "was" | "of" | "is" | "in"))
+            && before_prev
+                .as_deref()
+                .is_some_and(|p| matches!(p, "time" | "record" | "best" | "pace") || DURATION_CUES.contains(&p)));
+    let (h, m, s) = match c.get(3) {
+        Some(sec) if !clock => (a, b, sec.as_str().parse().ok()?),
+        None if !ratio && ((a > 24 && a != b) || (cue && !clock)) => (0, a, b),
+        _ => return None,
+    };
+    let lang = cx.lang;
+    let part = |n: u64, one: &str| format!("{} {one}{}", numbers::cardinal(n, lang), if n == 1 { "" } else { "s" });
+    let mut parts: Vec<String> = [(h, "hour"), (m, "minute"), (s, "second")]
+        .into_iter()
+        .filter(|&(n, _)| n > 0)
+        .map(|(n, one)| part(n, one))
+        .collect();
+    if parts.is_empty() {
+        return Some(part(0, "second"));
+    }
+    if parts.len() > 1 {
+        let last = parts.pop().unwrap_or_default();
+        parts.push(format!("and {last}"));
+    }
+    Some(parts.join(" "))
+}
+
 pub(super) fn ampm(cx: &Cx, i: usize, t: &str) -> Out {
     let prev_is_time =
         cx.prev_adj(i).is_some_and(|p| is_time(p) || int_value(p).is_some_and(|n| (1..=12).contains(&n)));
@@ -189,9 +239,13 @@ pub(super) fn roman(cx: &Cx, i: usize, t: &str) -> Option<String> {
     None
 }
 
-/// A month or weekday abbreviation is read as one before a day, a month, or (capitalized) a comma.
+/// A month or weekday abbreviation is read as one before a day, a month, or (capitalized) a comma;
+/// capitalized with its period it is one anywhere ("teaches Tue. and Thu.", "in Sept."), unless an
+/// article makes it a noun ("the Sun.").
 pub(super) fn date_context(cx: &Cx, i: usize, t: &str, next: Option<&str>) -> bool {
     let before_date = next.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()) || is_month_word(n));
     let before_comma = capitalized(t) && cx.items.get(i + 1).is_some_and(|x| x.kind == LexKind::Punct(",".into()));
-    before_date || before_comma
+    let article = cx.prev_adj(i).is_some_and(|p| matches!(p.to_ascii_lowercase().as_str(), "the" | "a" | "an"));
+    let dotted = capitalized(t) && t.ends_with('.') && !article;
+    before_date || before_comma || dotted
 }

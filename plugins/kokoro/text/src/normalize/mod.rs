@@ -5,6 +5,7 @@
 mod classify;
 mod context;
 mod dates;
+mod fractions;
 mod lex;
 mod money;
 mod tables;

@@ -143,8 +143,62 @@ fn dates_and_years() {
 #[test]
 fn phone_numbers() {
     assert_eq!(say("Call 1-800-555-0199 or"), "Call one, eight hundred, five five five, zero one nine nine or");
-    assert_eq!(say("(555) 123-4567"), "five five five one two three, four five six seven");
+    assert_eq!(say("(555) 123-4567"), "five five five, one two three, four five six seven");
     assert_eq!(say("555-0199"), "five five five, zero one nine nine");
+    assert_eq!(say("Dial (212) 555-0147 or"), "Dial two one two, five five five, zero one four seven or");
+    assert_eq!(say("area code (212) only"), "area code two one two only");
+}
+
+#[test]
+fn run_distances() {
+    assert_eq!(say("a 10K run"), "a ten K run");
+    assert_eq!(say("ran the 5K"), "ran the five K");
+    assert_eq!(say("earns $10K"), "earns ten thousand dollars");
+    assert_eq!(say("300 K is cold"), "three hundred kelvin is cold");
+}
+
+#[test]
+fn elapsed_times() {
+    assert_eq!(
+        say("Her 10K time was 52:18, a new best"),
+        "Her ten K time was fifty-two minutes and eighteen seconds a new best"
+    );
+    assert_eq!(say("finished in 1:02:45"), "finished in one hour two minutes and forty-five seconds");
+    assert_eq!(say("ran 3:45 today"), "ran three minutes and forty-five seconds today");
+    assert_eq!(say("a 1:00:05 film"), "a one hour and five seconds film");
+    assert_eq!(say("a 60:40 split"), "a sixty to forty split");
+    assert_eq!(say("at 9:05"), "at nine oh five");
+    assert_eq!(say("the 9:05 p.m. flight"), "the nine oh five p.m. flight");
+    assert_eq!(say("at 10:45:30"), "at ten forty-five and thirty seconds");
+}
+
+#[test]
+fn mixed_numbers_and_slash_dates() {
+    assert_eq!(say("add 1 1/2 tsp. of cinnamon"), "add one and a half teaspoons of cinnamon");
+    assert_eq!(say("2 3/4 cups"), "two and three quarters cups");
+    assert_eq!(say("in 1 1/8 hours"), "in one and an eighth hours");
+    assert_eq!(say("3/4 oz of"), "three quarters of an ounce of");
+    assert_eq!(say("1/4 and 5/8"), "one quarter and five eighths");
+    assert_eq!(say("set for 12/05 at noon"), "set for December fifth at noon");
+    assert_eq!(say("due 3/15"), "due March fifteenth");
+    assert_eq!(say_in("due 15/3", Lang::EnGb), "due the fifteenth of March");
+    assert_eq!(say("on 3/4 of them"), "on three quarters of them");
+}
+
+#[test]
+fn day_and_month_abbreviations_alone() {
+    assert_eq!(say("teaches Tue. and Thu. from 2"), "teaches Tuesday and Thursday from two");
+    assert_eq!(say("open Mon. through Sat."), "open Monday through Saturday");
+    assert_eq!(sentences("Back in Sept. We left."), ["Back in September", "We left"]);
+    assert_eq!(say("look at the Sun."), "look at the Sun");
+    assert_eq!(say("he sat. then"), "he sat then");
+}
+
+#[test]
+fn building_letters_do_not_end_sentences() {
+    assert_eq!(sentences("It is at noon in Bldg. C."), ["It is at noon in Building C"]);
+    assert_eq!(sentences("Go to Apt. 4B now."), ["Go to Apartment four B now"]);
+    assert_eq!(sentences("Meet at the Bldg. Then go."), ["Meet at the Building", "Then go"]);
 }
 
 #[test]
