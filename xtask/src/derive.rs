@@ -1,7 +1,7 @@
 //! `cargo xtask derive` (and `cargo xtask bench --derived`): a model derived from the installed
 //! int8 Kokoro model, written beside it as `<data>/kokoro/kokoro-v1.0.derived.onnx`.
 //!
-//! The rewrite (derive.py, run in the evaluation environment with the `onnx` package) turns every
+//! The rewrite (derive.py, run in the tests' Python environment with the `onnx` package) turns every
 //! dynamically quantized convolution (ConvInteger, about half of the inference time) into a float
 //! convolution on the dequantized weights, keeping the activations' quantization so the sums stay
 //! close to the int8 graph's. Measured here it is slower than the int8 model (AVX2 int8 kernels

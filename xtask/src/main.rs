@@ -1,4 +1,5 @@
-//! `cargo xtask dist | setup | test | bench`: building, staging, asset setup and test runs.
+//! `cargo xtask dist | setup | test | judge-env | bench`: building, staging, asset setup and test
+//! runs.
 //!
 //! Every command installs what it needs first (Debian packages, ONNX Runtime, model files, the
 //! Python evaluation environment), idempotently, and says clearly what failed.
@@ -32,8 +33,9 @@ fn run() -> Result<()> {
         Some("deps") => deps::ensure(),
         Some("bench") => bench::run(rest),
         Some("derive") => derive::run(rest),
+        Some("judge-env") => pyenv::print_test_python(),
         _ => bail!(
-            "usage: cargo xtask <command>\n  dist    build host and plugins in release into target/dist (runs setup when assets are missing)\n  setup   fetch ONNX Runtime, the Kokoro model and voices into the data folder\n  test    install everything the tests need, build every crate, run all tests\n  deps    install the Debian packages the build and tests need\n  bench   measure chorus against the peer and write docs/BENCHMARKS.md\n  derive  make the derived Kokoro model (float convolutions; an experiment, see docs/BENCHMARKS.md)"
+            "usage: cargo xtask <command>\n  dist    build host and plugins in release into target/dist (runs setup when assets are missing)\n  setup   fetch ONNX Runtime, the Kokoro model and voices into the data folder\n  test    install everything the tests need, build every crate, run all tests\n  judge-env build the tests' Python environment (the speech judge) and print its python\n  deps    install the Debian packages the build and tests need\n  bench   measure chorus against the peer and write docs/BENCHMARKS.md\n  derive  make the derived Kokoro model (float convolutions; an experiment, see docs/BENCHMARKS.md)"
         ),
     }
 }

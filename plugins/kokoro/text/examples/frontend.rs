@@ -1,5 +1,6 @@
-//! Prints what the front-end makes of each line of a file (default: the shared dev sentences):
-//! the normalized words, the phonemes of each chunk and which input word each piece speaks.
+//! Prints what the front-end makes of each line of a file (default: the tests' sentences,
+//! tests/judge/sentences_en.txt): the normalized words, the phonemes of each chunk and which input
+//! word each piece speaks.
 //!
 //! `cargo run -p chorus-kokoro-text --example frontend -- [FILE] [en-us|en-gb]`
 
@@ -9,7 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../../shared/eval/dev_en.txt").into());
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../tests/judge/sentences_en.txt").into());
     let lang = Lang::parse(&args.next().unwrap_or_else(|| "en-us".into()))?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let frontend = Frontend::new()?;

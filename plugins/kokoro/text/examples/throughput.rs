@@ -10,7 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../../shared/eval/dev_en.txt").into());
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../tests/judge/sentences_en.txt").into());
     let repeat: usize = args.next().map_or(Ok(50), |s| s.parse())?;
     let line = std::fs::read_to_string(&path)?;
     let text = vec![line.as_str(); repeat].join("\n");
