@@ -5,6 +5,10 @@
 //!   bench_library [--plugins DIR] [--config FILE] speak MODEL VOICE SENTENCES.txt OUTDIR
 //!       every non-empty line spoken after one warm-up request; OUTDIR/NN.wav (24 kHz s16) per line;
 //!       per line {"n","first_audio_ms","wall_ms","audio_seconds","chunks"}, then {"peak_rss_kib"}.
+//!   bench_library prosody REFERENCE_DIR DIR
+//!       for each NN.wav of DIR against REFERENCE_DIR/NN.wav (the same sentence's whole rendition):
+//!       {"n","speech_ratio","extra_pauses"}: the length of speech (edges' silence off) over the
+//!       reference's, and pauses over 150 ms that the reference does not have.
 //!   bench_library [--plugins DIR] [--config FILE] overhead MODEL WORDS
 //!       a synthetic backend (the example plugin) pushing audio as fast as it can through the ABI
 //!       and the channel: {"chunks","bytes","wall_ms","chunks_per_s","mb_per_s"}.
@@ -25,6 +29,9 @@ fn main() -> Result<(), Error> {
             "--config" => options.config_file = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown flag {flag}").into()),
         }
+    }
+    if let ["prosody", reference, dir] = args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        return prosody(reference, dir);
     }
     let chorus = Chorus::open(&options)?;
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
@@ -94,6 +101,29 @@ fn speak(chorus: &Chorus, model: &str, voice: &str, sentences: &str, outdir: &st
         println!("{line}");
     }
     println!("{}", serde_json::json!({ "peak_rss_kib": peak_rss_kib() }));
+    Ok(())
+}
+
+fn read_wav(path: &std::path::Path) -> Result<Vec<f32>, Error> {
+    let mut reader = hound::WavReader::open(path)?;
+    Ok(reader.samples::<i16>().map(|s| s.map(|v| f32::from(v) / 32768.0)).collect::<Result<_, _>>()?)
+}
+
+fn prosody(reference: &str, dir: &str) -> Result<(), Error> {
+    use chorus_plugin_kokoro::audio::{pauses, sound_span};
+    let speech = |a: &[f32]| sound_span(a).map_or(0, |(from, to)| to - from) as f64;
+    for n in 0.. {
+        let path = PathBuf::from(format!("{dir}/{n:02}.wav"));
+        if !path.exists() {
+            break;
+        }
+        let (ours, theirs) = (read_wav(&path)?, read_wav(&PathBuf::from(format!("{reference}/{n:02}.wav")))?);
+        let known = pauses(&theirs, 2400);
+        let extra =
+            pauses(&ours, 3600).iter().filter(|p| !known.iter().any(|q| q.start < p.end && p.start < q.end)).count();
+        let line = serde_json::json!({ "n": n, "speech_ratio": speech(&ours) / speech(&theirs).max(1.0), "extra_pauses": extra });
+        println!("{line}");
+    }
     Ok(())
 }
 

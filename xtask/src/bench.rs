@@ -1,16 +1,18 @@
 //! `cargo xtask bench`: chorus against the peer (kokoro-onnx 0.6.1 on the original int8 model) in
 //! one run, same machine, voice and thread count; writes docs/BENCHMARKS.md and its PNG plots.
 //!
-//! Measured: time to first audio per sentence of ../shared/eval/dev_en.txt (chorus through a warm
+//! Measured: time to first audio per sentence of ../shared/eval/dev2_en.txt (chorus through a warm
 //! `chorus serve`, first pcm byte, and in-process through the library; the peer through
 //! peer_bench.py), the same on a long passage, throughput, cold start (process start to WAV
 //! written), peak RSS, word error rate by the judge, a bounded loopback load run, and the host's
 //! own overhead with a synthetic plugin. Flags: `--quick` (3 sentences, no long passage, 1 cold
 //! start each), `--threads N` (default: the CPU count), `--voice V` (default jf_alpha),
 //! `--derived` (chorus on the model `cargo xtask derive` makes; slower on the CPUs measured so far,
-//! see docs/BENCHMARKS.md), `--first-max-tokens N` (the Kokoro first-chunk limit chorus runs with).
+//! see docs/BENCHMARKS.md). Kokoro's streaming policies ([`policies`]) are each measured on the
+//! dev set in the same run.
 
 mod measure;
+mod policies;
 mod report;
 mod serve;
 mod stats;
@@ -31,29 +33,20 @@ pub struct Args {
     pub threads: usize,
     pub voice: String,
     pub derived: bool,
-    /// Kokoro's `first_max_tokens` for the run (None: the plugin's default).
-    pub first_max_tokens: Option<usize>,
 }
 
 impl Args {
     fn parse(args: &[String]) -> Result<Self> {
-        let mut out =
-            Self { quick: false, threads: cpus(), voice: "jf_alpha".into(), derived: false, first_max_tokens: None };
+        let mut out = Self { quick: false, threads: cpus(), voice: "jf_alpha".into(), derived: false };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let mut value = |name: &str| it.next().cloned().with_context(|| format!("{name} needs a value"));
             match arg.as_str() {
                 "--quick" => out.quick = true,
                 "--derived" => out.derived = true,
-                "--first-max-tokens" => {
-                    out.first_max_tokens =
-                        Some(value("--first-max-tokens")?.parse().context("--first-max-tokens takes a number")?);
-                }
                 "--threads" => out.threads = value("--threads")?.parse().context("--threads takes a number")?,
                 "--voice" => out.voice = value("--voice")?,
-                other => bail!(
-                    "bench: unknown argument {other} (known: --quick, --threads N, --voice V, --derived, --first-max-tokens N)"
-                ),
+                other => bail!("bench: unknown argument {other} (known: --quick, --threads N, --voice V, --derived)"),
             }
         }
         Ok(out)
@@ -82,6 +75,7 @@ pub struct Results {
     pub cold_peer: (Vec<f64>, Option<u64>),
     pub wer_chorus: (f64, Vec<f64>),
     pub wer_peer: (f64, Vec<f64>),
+    pub policies: Vec<policies::Outcome>,
     pub load_runs: Vec<crate::load::LoadReport>,
     pub server_limit: (usize, usize),
     /// Synthetic plugin: chunks/s, MB/s, chunks, bytes.
@@ -94,7 +88,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let args = Args::parse(args)?;
     let load_start = load_average();
     setup::run(&setup::SetupArgs::default())?;
-    let python = pyenv::ensure_test_python()?;
+    let python = pyenv::ensure_peer_python()?;
     ensure_pip(&python, &["matplotlib"])?;
     let data = setup::data_dir();
     if args.derived {
@@ -113,20 +107,17 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let (concurrency, queue) = (1usize, 4usize);
     let model = if args.derived { data.join(crate::derive::DERIVED) } else { data.join(crate::derive::SOURCE) };
-    let first = args.first_max_tokens.map_or(String::new(), |n| format!("first_max_tokens = {n}\n"));
+    let base_config = format!(
+        "default_model = \"kokoro\"\n[backends.kokoro]\nthreads = {}\nmodel = {:?}\n",
+        args.threads,
+        model.display().to_string()
+    );
     let config = work.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default_model = \"kokoro\"\n[backends.kokoro]\nthreads = {}\nmodel = {:?}\n{first}[server]\nconcurrency = {concurrency}\nqueue = {queue}\n",
-            args.threads,
-            model.display().to_string()
-        ),
-    )?;
+    std::fs::write(&config, format!("{base_config}[server]\nconcurrency = {concurrency}\nqueue = {queue}\n"))?;
     let host_args =
         vec!["--plugins".to_string(), stage.display().to_string(), "--config".into(), config.display().to_string()];
 
-    let dev_all: Vec<String> = std::fs::read_to_string(eval.join("dev_en.txt"))?
+    let dev_all: Vec<String> = std::fs::read_to_string(eval.join("dev2_en.txt"))?
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -225,6 +216,17 @@ pub fn run(args: &[String]) -> Result<()> {
     let judge = eval.join("wer.py");
     r.wer_chorus = measure::wer(&python, &judge, &dev_file, &work.join("library_dev"))?;
     r.wer_peer = measure::wer(&python, &judge, &dev_file, &work.join("peer_dev"))?;
+    let setup = policies::Setup {
+        library: &library,
+        plugins: &stage,
+        base_config: &base_config,
+        voice: &args.voice,
+        sentences: &dev_file,
+        work: &work,
+        python: &python,
+        judge: &judge,
+    };
+    r.policies = policies::run(&setup, (&r.library_dev, &r.wer_chorus, &work.join("library_dev")))?;
     r.load_end = load_average();
     r.args = Some(args);
 

@@ -12,9 +12,9 @@ const FADE: usize = 120;
 /// Length of the crossfade joining two chunks cut between words (20 ms).
 pub const CROSSFADE: usize = 480;
 
-/// Where sound starts and ends in `audio`: `(first, last)` sample indices of loud frames, or
-/// `None` when the whole chunk is silence.
-pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
+/// Which 10 ms frames of `audio` are sound (louder than [`QUIET_DB`] below the loudest frame);
+/// `None` when the whole of it is silence.
+fn loud_frames(audio: &[f32]) -> Option<Vec<bool>> {
     let rms: Vec<f32> =
         audio.chunks(FRAME).map(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt()).collect();
     let peak = rms.iter().copied().fold(0.0f32, f32::max);
@@ -22,9 +22,45 @@ pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
         return None;
     }
     let threshold = peak * 10f32.powf(QUIET_DB / 20.0);
-    let first = rms.iter().position(|&r| r > threshold)?;
-    let last = rms.iter().rposition(|&r| r > threshold)?;
+    Some(rms.iter().map(|&r| r > threshold).collect())
+}
+
+/// Where sound starts and ends in `audio`: `(first, last)` sample indices of loud frames, or
+/// `None` when the whole chunk is silence.
+pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
+    let loud = loud_frames(audio)?;
+    let first = loud.iter().position(|&l| l)?;
+    let last = loud.iter().rposition(|&l| l)?;
     Some((first * FRAME, ((last + 1) * FRAME).min(audio.len())))
+}
+
+/// Cut `audio` off [`TAIL_MARGIN`] after its last sound, so a request does not end in the
+/// silence the model speaks after its last word.
+pub fn trim_tail(audio: &mut Vec<f32>) {
+    if let Some((_, last)) = sound_span(audio) {
+        audio.truncate((last + TAIL_MARGIN).min(audio.len()));
+    }
+}
+
+/// The silent stretches of at least `min` samples between the first and the last sound of
+/// `audio`, as sample ranges: the pauses a listener hears.
+pub fn pauses(audio: &[f32], min: usize) -> Vec<std::ops::Range<usize>> {
+    let Some(loud) = loud_frames(audio) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut quiet_from = None;
+    for (i, &l) in loud.iter().enumerate() {
+        match (l, quiet_from) {
+            (false, None) if i > 0 && loud[..i].iter().any(|&x| x) => quiet_from = Some(i),
+            (true, Some(from)) => {
+                if (i - from) * FRAME >= min {
+                    out.push(from * FRAME..i * FRAME);
+                }
+                quiet_from = None;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The cut points `(head, tail)` for a chunk: trim silence but never inside `keep` (the span of
@@ -92,6 +128,26 @@ mod tests {
         let a = tone(4800, 2400, 7200);
         assert_eq!(sound_span(&a), Some((4800, 7200)));
         assert_eq!(sound_span(&vec![0.0; 1000]), None);
+    }
+
+    #[test]
+    fn a_tail_is_cut_after_the_last_sound() {
+        let mut a = tone(2400, 4800, 12000);
+        trim_tail(&mut a);
+        assert_eq!(a.len(), 7200 + TAIL_MARGIN);
+        let mut quiet = vec![0.0f32; 1000];
+        trim_tail(&mut quiet);
+        assert_eq!(quiet.len(), 1000, "silence alone is left as it is");
+    }
+
+    #[test]
+    fn pauses_are_the_silences_between_sounds() {
+        let mut a = tone(2400, 4800, 4800);
+        a.extend(tone(0, 2400, 1200));
+        a.extend(tone(0, 2400, 9600));
+        assert_eq!(pauses(&a, 3600), vec![7200..12000], "the long pause inside, not the short one nor the edges");
+        assert_eq!(pauses(&a, 1200).len(), 2);
+        assert!(pauses(&vec![0.0; 4800], 240).is_empty());
     }
 
     #[test]

@@ -30,10 +30,12 @@ pub struct Config {
     pub first_cut_at_word: Option<bool>,
     /// Words of context synthesized after a cut between two words and crossfaded away (0: none).
     pub lookahead_words: Option<usize>,
-    /// Decoder windows, in frames of 25 ms: the preview decoded first at the start of a request
-    /// (short, so audio starts early), and the context decoded on each side of a window and cut
-    /// off again.
+    /// Decoder windows, in frames of 25 ms (see `synth::Windows`): the request's first window
+    /// (short, so audio starts early) and the frames decoded after it for its statistics; the
+    /// most frames of any later window, and the context decoded on each side of one.
     pub first_window: Option<usize>,
+    pub first_context: Option<usize>,
+    pub window: Option<usize>,
     pub window_context: Option<usize>,
     /// Seconds of silence after a sentence and after a clause when chunks are joined.
     pub sentence_pause: Option<f32>,
@@ -58,7 +60,7 @@ impl Config {
         serde_json::from_str(json).map_err(|e| {
             PluginError::bad_request(format!(
                 "kokoro config: {e} (known keys: data_dir, model, voices, vocab, ort_library, threads, default_voice, \
-                 first_max_tokens, max_tokens, first_cut_at_word, lookahead_words, first_window, window_context, sentence_pause, clause_pause, word_timestamps)"
+                 first_max_tokens, max_tokens, first_cut_at_word, lookahead_words, first_window, first_context, window, window_context, sentence_pause, clause_pause, word_timestamps)"
             ))
         })
     }

@@ -6,15 +6,16 @@
 //! matrix products where that is exact ([`gemm`]), and chains of nodes run as chorus's own
 //! operators, bit for bit ([`ops`], [`fusion`], [`snake`], [`qconv`]): a chunk's *front*
 //! (durations, pitch, features) runs once, then its *decoder* — where almost all the time goes —
-//! runs on the chunk's frames (optionally a short preview window first, so audio starts after a
-//! fraction of the chunk's work). After loading, memory the plugin no longer needs goes back to
+//! runs on the chunk's frames (optionally a short first window before the rest, so audio starts
+//! after a fraction of the chunk's work). After loading, memory the plugin no longer needs goes back to
 //! the system ([`memory`]); all sessions share one arena ([`arena`]); the text front-end
 //! is built once per process into a heap in a file mapping, whose pages are dropped after loading,
 //! so what requests never read stops counting as resident memory ([`front`], [`file_heap`]);
 //! the saved graphs' weights are mapped from files of their own, and the front's pages are let go
 //! after each of its runs, so they do not count while the decoder runs ([`weights`]).
 //! The model's leading and trailing silence is mostly never decoded; chunks are joined with
-//! pauses (longer after sentences than clauses). Word timestamps come from the per-token durations
+//! pauses (longer after sentences than clauses), and a request ends 40 ms after its last sound
+//! (the model folds the utterance's closing pause into the last phoneme's duration). Word timestamps come from the per-token durations
 //! inside the graph (`/encoder/Cast_output_0`, an output of the front; for a graph that cannot be
 //! cut, an extra output of the whole, see [`graph`]).
 //!
@@ -33,11 +34,17 @@
 //! - `threads`: ONNX Runtime intra-op threads (default: all cores).
 //! - `default_voice`: voice or blend used when a request names none (default `jf_alpha`, or the
 //!   pack's first voice when it has no `jf_alpha`).
-//! - `first_max_tokens`, `max_tokens`, `first_cut_at_word`: chunking (first chunk short so audio
-//!   starts early; later chunks up to `max_tokens`, at most 510).
-//! - `first_window`, `window_context`: frames (25 ms) of a preview decoded first at the start of a
-//!   request (0: none, the default; audio starts sooner, the first words a little less clear), and of
-//!   context decoded on each side of a window and cut off (8).
+//! - `first_max_tokens`, `max_tokens`, `first_cut_at_word`: chunking. By default every chunk is
+//!   whole sentences (a sentence over `max_tokens`, default 150, at most 510, is cut at clause
+//!   marks), so the front decides each sentence's prosody from all of it; `first_max_tokens = 16`
+//!   with `first_cut_at_word = true` is the old short first chunk, cut inside a clause.
+//! - `first_window`, `first_context`, `window`, `window_context`: decoder windows, in frames of
+//!   25 ms. `first_window` (0: off, the default) decodes the start of a request's first chunk
+//!   before the rest, so audio starts sooner, ending where a word starts; `first_context` frames
+//!   after it are decoded for its norms and cut off. `window` caps every later window (0: the
+//!   rest of a chunk at once). `window_context` (8) frames are decoded on each side of a window and
+//!   cut off. The decoder's instance norms take their statistics over the window, so a first
+//!   window's words are heard less clearly (docs/BENCHMARKS.md).
 //! - `sentence_pause`, `clause_pause`: seconds of silence added where chunks join (0.25, 0.1).
 //! - `word_timestamps`: `false` runs the unmodified graph and pushes no word timestamps.
 //!
@@ -182,9 +189,12 @@ impl KokoroEngine {
             clause_pause: pause(config.clause_pause, 0.1, "clause_pause")?,
             windows: {
                 let d = synth::Windows::default();
+                // At most a minute of frames: beyond that every chunk is decoded whole anyway.
+                let frames = |v: Option<usize>, d: usize| v.unwrap_or(d).min(2400);
                 synth::Windows {
-                    // At most a minute of frames: beyond that every chunk is decoded whole anyway.
-                    preview: config.first_window.unwrap_or(d.preview).min(2400),
+                    first: frames(config.first_window, d.first),
+                    first_context: frames(config.first_context, d.first_context),
+                    max: frames(config.window, d.max),
                     context: config.window_context.unwrap_or(d.context).min(100),
                 }
             },

@@ -198,27 +198,22 @@ impl Frames {
         self.len() == 0
     }
 
-    /// Feature `i` restricted to `frames`, after `silence` copies of the chunk's first frame (the
-    /// leading pad's silence), as a tensor.
-    fn window(&self, i: usize, frames: &Range<usize>, silence: usize) -> Result<Tensor<f32>, ort::Error> {
-        Tensor::from_array(self.window_values(i, frames, silence))
+    /// Feature `i` restricted to `frames`, as a tensor.
+    fn window(&self, i: usize, frames: &Range<usize>) -> Result<Tensor<f32>, ort::Error> {
+        Tensor::from_array(self.window_values(i, frames))
     }
 
     /// [`Frames::window`]'s shape and values.
-    fn window_values(&self, i: usize, frames: &Range<usize>, silence: usize) -> (Vec<usize>, Vec<f32>) {
+    fn window_values(&self, i: usize, frames: &Range<usize>) -> (Vec<usize>, Vec<f32>) {
         let feature = split::FEATURES[i];
         let (shape, data) = &self.features[i];
         let (from, to) = (frames.start * feature.per_frame, frames.end * feature.per_frame);
         let outer: usize = shape[..feature.axis].iter().product();
         let inner: usize = shape[feature.axis + 1..].iter().product();
         let steps = shape[feature.axis];
-        let len = silence * feature.per_frame + to - from;
+        let len = to - from;
         let mut out = Vec::with_capacity(outer * len * inner);
         for o in 0..outer {
-            let first_frame = &data[o * steps * inner..(o * steps + feature.per_frame) * inner];
-            for _ in 0..silence {
-                out.extend_from_slice(first_frame);
-            }
             out.extend_from_slice(&data[(o * steps + from) * inner..(o * steps + to) * inner]);
         }
         let mut dims = shape.clone();
@@ -435,7 +430,7 @@ impl Model {
         let ids = [0, 16, 0];
         let style = vec![0.0f32; 256];
         let frames = model.front(&ids, &style, 1.0).map_err(|e| e.message.to_string())?;
-        model.decode(&frames, &style, 0..frames.len(), (0, 0), 0).map_err(|e| e.message.to_string())?;
+        model.decode(&frames, &style, 0..frames.len(), (0, 0)).map_err(|e| e.message.to_string())?;
         // Whatever loading and the probe read of the decoder's mapped weights (the originals of
         // packed ones, which no run reads again) is dropped; requests read back what they use.
         if let Some(w) = decoder_weights.filter(|w| weights::check(w).is_ok()) {
@@ -523,20 +518,19 @@ impl Model {
 
     /// Audio for `range` of a chunk's frames (600 samples each), decoded with `context` frames
     /// before and after it where the chunk has them (cut off again), so the window's edges sound
-    /// as inside, and after `silence` more frames of the leading pad's silence.
+    /// as inside.
     pub fn decode(
         &self,
         frames: &Frames,
         style: &[f32],
         range: Range<usize>,
         context: (usize, usize),
-        silence: usize,
     ) -> Result<Vec<f32>, PluginError> {
         let Engine::Split { decoder, .. } = &self.engine else {
             return Err(PluginError::internal("kokoro: this model runs whole; it has no separate decoder"));
         };
         let span = range.start.saturating_sub(context.0)..(range.end + context.1).min(frames.len());
-        let feed = |i: usize| frames.window(i, &span, silence).map_err(fail);
+        let feed = |i: usize| frames.window(i, &span).map_err(fail);
         let mut session = decoder.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session
             .run(ort::inputs![
@@ -548,8 +542,8 @@ impl Model {
             ])
             .map_err(fail)?;
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
-        let from = (silence + range.start - span.start) * graph::SAMPLES_PER_UNIT;
-        let to = ((silence + range.end - span.start) * graph::SAMPLES_PER_UNIT).min(audio.len());
+        let from = (range.start - span.start) * graph::SAMPLES_PER_UNIT;
+        let to = ((range.end - span.start) * graph::SAMPLES_PER_UNIT).min(audio.len());
         Ok(audio.get(from..to).unwrap_or_default().to_vec())
     }
 
@@ -559,7 +553,7 @@ impl Model {
             Engine::Whole { session, durations } => (session, *durations),
             Engine::Split { .. } => {
                 let frames = self.front(ids, style, speed)?;
-                let audio = self.decode(&frames, style, 0..frames.len(), (0, 0), 0)?;
+                let audio = self.decode(&frames, style, 0..frames.len(), (0, 0))?;
                 return Ok(Output { audio, durations: Some(frames.durations) });
             }
         };
@@ -632,16 +626,9 @@ mod tests {
         let f = frames();
         assert_eq!(f.len(), 3);
         // Text features: frame 1..3 of both channels.
-        assert_eq!(f.window_values(0, &(1..3), 0), (vec![1, 2, 2], vec![1.0, 2.0, 4.0, 5.0]));
+        assert_eq!(f.window_values(0, &(1..3)), (vec![1, 2, 2], vec![1.0, 2.0, 4.0, 5.0]));
         // Two steps per frame for the curves, and the phase's last axis rides along.
-        assert_eq!(f.window_values(1, &(1..2), 0), (vec![1, 2], vec![102.0, 103.0]));
-        assert_eq!(f.window_values(3, &(2..3), 0), (vec![1, 2, 2], vec![208.0, 209.0, 210.0, 211.0]));
-    }
-
-    #[test]
-    fn silence_before_a_window_repeats_the_first_frame() {
-        let f = frames();
-        assert_eq!(f.window_values(0, &(2..3), 2), (vec![1, 2, 3], vec![0.0, 0.0, 2.0, 3.0, 3.0, 5.0]));
-        assert_eq!(f.window_values(1, &(1..2), 1), (vec![1, 4], vec![100.0, 101.0, 102.0, 103.0]));
+        assert_eq!(f.window_values(1, &(1..2)), (vec![1, 2], vec![102.0, 103.0]));
+        assert_eq!(f.window_values(3, &(2..3)), (vec![1, 2, 2], vec![208.0, 209.0, 210.0, 211.0]));
     }
 }

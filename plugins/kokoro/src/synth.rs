@@ -29,24 +29,28 @@ pub struct Job<'a> {
     pub timing_detail: bool,
 }
 
-/// Decoder windows, in frames of 25 ms (the config keys `first_window`, `window_context`).
+/// Decoder windows, in frames of 25 ms (config keys `first_window`, `first_context`, `window`,
+/// `window_context`). The front always sees a whole chunk (a sentence, or clauses within the
+/// token limit), so prosody never depends on them; only the decoder's work is split.
 #[derive(Debug, Clone, Copy)]
 pub struct Windows {
-    /// The preview decoded first at the start of a request (0: none, the default).
-    pub preview: usize,
-    /// Frames decoded on each side of a window and cut off again, so its edges sound as inside.
+    /// Frames of audio in the first window of a request, decoded before the rest so audio starts
+    /// early (0: the first chunk is decoded like any other).
+    pub first: usize,
+    /// Frames decoded after the first window and cut off again: the decoder's instance norms take
+    /// their statistics over everything they are given, and a short window alone comes out
+    /// quieter and less clear than the same frames decoded with the sentence.
+    pub first_context: usize,
+    /// Most frames of audio in any later window (0: the rest of a chunk at once). Bounds the
+    /// decoder's memory on long chunks.
+    pub max: usize,
+    /// Frames decoded on each side of a later window and cut off again, so its edges sound as inside.
     pub context: usize,
 }
 
-/// Frames of the leading pad's silence fed to the decoder again before the preview: a short window
-/// comes out quieter than the same frames decoded with the whole chunk (its instance norms see
-/// less silence); six more frames bring it to the whole chunk's level on average (measured, see
-/// docs/BENCHMARKS.md; 0 and 10 were judged worse).
-const PREVIEW_SILENCE: usize = 6;
-
 impl Default for Windows {
     fn default() -> Self {
-        Self { preview: 0, context: 8 }
+        Self { first: 0, first_context: 0, max: 0, context: 8 }
     }
 }
 
@@ -66,8 +70,8 @@ struct Tally {
     carry: Vec<f32>,
     /// Samples of the current chunk pushed so far (from its head).
     chunk_sent: usize,
-    /// The preview window's size in frames, until the request's first chunk has used it.
-    preview: Option<usize>,
+    /// The first window's size in frames, until the request's first spoken chunk has taken it.
+    opening: Option<usize>,
     last_end: Option<Boundary>,
 }
 
@@ -98,32 +102,32 @@ struct Cut {
 }
 
 /// The chunk's audio between the cut points, in pieces as it is made. A whole run is one piece.
-/// A split model decodes the chunk's frames at once. With a preview (`first_window`), at the
-/// start of a request a short window is decoded first, so audio starts early, and then the whole
-/// chunk, continued from where the preview ends with a crossfade over one frame both decoded. The
-/// decoder's instance norms take their statistics over what it is given, so a short window comes
-/// out quieter than the same frames decoded with the whole chunk; fed more silence before it, it
-/// matches the level on average, but the judge still hears the first words a little worse, which
-/// is why the preview is off by default (numbers in docs/BENCHMARKS.md).
+/// A split model decodes the chunk's frames in windows ([`Windows`]): at the start of a request a
+/// short first window, with frames after it decoded only for its norms' statistics; then the rest
+/// in windows of at most `max` frames with `context` frames on each side. Every window but the
+/// last decodes one frame past its end, and the next window's first frame blends over it.
 struct Pieces<'a> {
     source: &'a Source,
     head: usize,
     tail: usize,
-    /// The chunk's first frame, the next frame to push, and the frame after the last.
-    first: usize,
+    /// The next frame to push, and the frame after the last.
     next: usize,
     last: usize,
-    /// The preview's decoding of the frame the rest starts with.
+    /// The request's first window, until this chunk has used it.
+    opening: Option<usize>,
+    /// Frames where the chunk's words start: a window ends at one, so no seam falls inside a word.
+    word_starts: Vec<usize>,
+    /// The previous window's decoding of the frame this window starts with.
     seam: Vec<f32>,
 }
 
 impl<'a> Pieces<'a> {
-    fn new(source: &'a Source, cut: &Cut) -> Self {
-        let (first, last) = match source {
+    fn new(source: &'a Source, cut: &Cut, opening: Option<usize>, word_starts: Vec<usize>) -> Self {
+        let (next, last) = match source {
             Source::Whole(_) => (0, 1),
             Source::Frames(_) => (cut.head / SAMPLES_PER_UNIT, cut.tail.div_ceil(SAMPLES_PER_UNIT)),
         };
-        Self { source, head: cut.head, tail: cut.tail, first, next: first, last, seam: Vec::new() }
+        Self { source, head: cut.head, tail: cut.tail, next, last, opening, word_starts, seam: Vec::new() }
     }
 
     /// The next piece and whether it is the last one.
@@ -138,16 +142,22 @@ impl<'a> Pieces<'a> {
             }
             Source::Frames(frames) => frames,
         };
-        let preview = std::mem::take(&mut tally.preview).filter(|&w| self.last - self.first > w + 2);
-        // The preview decodes one frame past its end, where the rest fades in over it, and all the
-        // leading silence before it and then some: with less, it comes out quieter than the whole.
-        let c = job.windows.context;
-        let (range, context, silence) = match preview {
-            Some(w) => (self.first..self.first + w + 1, (self.first, c), PREVIEW_SILENCE),
-            None => (self.first..self.last, (c, c), 0),
+        let w = &job.windows;
+        let left = self.last - self.next;
+        // A first window only when enough follows it to be worth a seam.
+        let (end, after) = match self.opening.take().filter(|&n| left > n + 2) {
+            // It ends where a word starts, so its seam never falls inside a word.
+            Some(n) => {
+                let at = self.word_starts.iter().copied().find(|&f| f >= self.next + n && f + 2 < self.last);
+                (at.unwrap_or(self.next + n), w.first_context.max(w.context))
+            }
+            // Windows of even length, so the last is never a sliver.
+            None if w.max > 0 && left > w.max => (self.next + left.div_ceil(left.div_ceil(w.max)), w.context),
+            None => (self.last, w.context),
         };
+        let past = usize::from(end < self.last);
         let t = Instant::now();
-        let decoded = job.model.decode(frames, style, range, context, silence);
+        let decoded = job.model.decode(frames, style, self.next..end + past, (w.context, after));
         tally.inference += t.elapsed().as_secs_f64();
         let mut pcm = match decoded {
             Ok(pcm) => pcm,
@@ -156,16 +166,10 @@ impl<'a> Pieces<'a> {
                 return Some(Err(e));
             }
         };
-        let skip = ((self.next - self.first) * SAMPLES_PER_UNIT).min(pcm.len());
-        pcm.drain(..skip);
         audio::blend(&std::mem::take(&mut self.seam), &mut pcm);
-        let end = match preview {
-            Some(w) => {
-                self.seam = pcm.split_off((w * SAMPLES_PER_UNIT).min(pcm.len()));
-                self.first + w
-            }
-            None => self.last,
-        };
+        if past > 0 {
+            self.seam = pcm.split_off(((end - self.next) * SAMPLES_PER_UNIT).min(pcm.len()));
+        }
         let at = self.next * SAMPLES_PER_UNIT;
         let from = self.head.saturating_sub(at).min(pcm.len());
         let to = self.tail.saturating_sub(at).min(pcm.len()).max(from);
@@ -218,8 +222,8 @@ fn flush_carry(tally: &mut Tally, sink: &mut Sink) {
 impl Job<'_> {
     pub fn run(&self, sink: &mut Sink) -> Result<Summary, PluginError> {
         let started = Instant::now();
-        let preview = Some(self.windows.preview).filter(|&w| w > 0);
-        let mut tally = Tally { preview, ..Tally::default() };
+        let opening = Some(self.windows.first).filter(|&w| w > 0);
+        let mut tally = Tally { opening, ..Tally::default() };
         std::thread::scope(|scope| -> Result<(), PluginError> {
             // Depth 1: one chunk waits ready while another is in inference; memory stays bounded.
             let (tx, rx) = sync_channel(1);
@@ -314,19 +318,30 @@ impl Job<'_> {
             tally.tokens += p.token_count();
             tally.spoken_chunks += 1;
             let mut out = ChunkOut { lead, cut: &cut, first: true };
-            let mut pieces = Pieces::new(&source, &cut);
+            let starts = edges.as_ref().map_or_else(Vec::new, |e| {
+                p.words.iter().filter(|w| !w.tokens.is_empty()).map(|w| e[w.tokens.start] / SAMPLES_PER_UNIT).collect()
+            });
+            let mut pieces = Pieces::new(&source, &cut, tally.opening.take(), starts);
             let mut words_sent = false;
+            // The model folds the utterance's closing pause into the last phoneme's duration: the
+            // request's last piece ends at its last sound (plus a margin), and the last words'
+            // times, sent with it, end there too.
+            let ends_request = p.end == Boundary::End;
             while let Some(piece) = pieces.next(self, &style, tally) {
-                let (piece, last) = piece?;
+                let (mut piece, last) = piece?;
+                if last && ends_request {
+                    audio::trim_tail(&mut piece);
+                }
                 if out.push(piece, last, tally, sink).is_stop() {
                     return Ok(());
                 }
                 if tally.first_audio.is_none() {
                     tally.first_audio = Some(started.elapsed().as_secs_f64());
                 }
-                if let (false, Some(e)) = (words_sent, &edges) {
+                if let (false, true, Some(e)) = (words_sent, last || !ends_request, &edges) {
                     words_sent = true;
-                    let at = |i: usize| (offset + e[i] - cut.head.min(e[i])) as f64 / SAMPLE_RATE as f64;
+                    let end = if ends_request { tally.samples as f64 / SAMPLE_RATE as f64 } else { f64::INFINITY };
+                    let at = |i: usize| ((offset + e[i] - cut.head.min(e[i])) as f64 / SAMPLE_RATE as f64).min(end);
                     let words = self.stamps(&p, |w| (at(w.tokens.start), at(w.tokens.end)));
                     tally.words += words.len();
                     if sink.words(&words).is_stop() {

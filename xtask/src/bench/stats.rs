@@ -33,6 +33,11 @@ impl Series {
         if wall > 0.0 { self.audio_s.iter().sum::<f64>() / wall } else { 0.0 }
     }
 
+    /// Wall time over the whole run, seconds.
+    pub fn wall_total(&self) -> f64 {
+        self.wall_ms.iter().sum::<f64>() / 1e3
+    }
+
     pub fn audio_total(&self) -> f64 {
         self.audio_s.iter().sum()
     }

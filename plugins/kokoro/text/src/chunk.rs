@@ -95,9 +95,9 @@ pub struct ChunkPolicy {
 impl Default for ChunkPolicy {
     fn default() -> Self {
         ChunkPolicy {
-            first_max_tokens: 16,
+            first_max_tokens: 150,
             max_tokens: 150,
-            first_cut_at_word: true,
+            first_cut_at_word: false,
             min_cut_words: 3,
             pack_sentences: true,
             lookahead_words: 0,
