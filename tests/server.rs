@@ -4,7 +4,7 @@
 //! every length below is known in advance.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use chorus_tests::server::{Server, decode, python_with_openai, rms};
+use chorus_tests::server::{Server, assert_error, decode, python_with_openai, rms};
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -36,24 +36,6 @@ fn expected_seconds(text: &str) -> f64 {
 
 fn speech(input: &str, format: &str) -> Value {
     json!({"model": "tts-1", "input": input, "voice": "alloy", "response_format": format})
-}
-
-/// An error response: status, JSON content type, OpenAI's shape; returns the `error` object.
-fn assert_error(response: &chorus_tests::server::Response, status: u16, kind: &str) -> Value {
-    assert_eq!(response.status, status, "body: {}", response.text());
-    assert!(
-        response.header("content-type").is_some_and(|t| t.starts_with("application/json")),
-        "{:?}",
-        response.headers
-    );
-    let body = response.json();
-    let error = body["error"].clone();
-    assert_eq!(error["type"], kind, "{body}");
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    for key in ["param", "code"] {
-        assert!(error.get(key).is_some(), "error has no '{key}': {body}");
-    }
-    error
 }
 
 #[test]

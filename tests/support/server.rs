@@ -181,6 +181,24 @@ impl Response {
     }
 }
 
+/// An error response: status, JSON content type, OpenAI's shape; returns the `error` object.
+pub fn assert_error(response: &Response, status: u16, kind: &str) -> serde_json::Value {
+    assert_eq!(response.status, status, "body: {}", response.text());
+    assert!(
+        response.header("content-type").is_some_and(|t| t.starts_with("application/json")),
+        "{:?}",
+        response.headers
+    );
+    let body = response.json();
+    let error = body["error"].clone();
+    assert_eq!(error["type"], kind, "{body}");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    for key in ["param", "code"] {
+        assert!(error.get(key).is_some(), "error has no '{key}': {body}");
+    }
+    error
+}
+
 /// One request on a fresh connection (`Connection: close`), read to the end.
 pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
     let mut open = open(addr, method, path, headers, body);
@@ -212,28 +230,45 @@ pub fn open(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
     stream.write_all(head.as_bytes()).expect("send head");
     // A server may answer (413) before reading a large body and close; that is not our error.
     let _ = stream.write_all(body);
-    let mut reader = BufReader::new(stream);
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).expect("read status line");
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("read header");
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
+    Open::read_head(stream)
+}
+
+/// Send `bytes` as they are (a request, whole or not) and read the response, to its end.
+pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect to the server");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    stream.write_all(bytes).expect("send");
+    let mut open = Open::read_head(stream);
+    let body = open.read_body();
+    Response { status: open.status, headers: open.headers.clone(), body, chunked: open.chunked }
+}
+
+impl Open {
+    /// Read the response head from `stream`, leaving the body.
+    fn read_head(stream: TcpStream) -> Open {
+        let mut reader = BufReader::new(stream);
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line).expect("read status line");
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("read header");
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
         }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
+        let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+        Open { status, headers, chunked, reader, left: 0, ended: false }
     }
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    Open { status, headers, chunked, reader, left: 0, ended: false }
 }
 
 impl Open {

@@ -79,6 +79,58 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "invalid_request_error", message).code("not_found")
     }
 
+    /// 408: the request's body did not arrive within `[server] body_timeout_secs`.
+    pub fn body_timeout(seconds: f64) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request_error",
+            format!("the request body did not arrive within {seconds:.0} s ([server] body_timeout_secs)"),
+        )
+        .code("timeout")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request_error", "this endpoint does not take that method")
+            .code("method_not_allowed")
+    }
+
+    pub fn uri_too_long(limit: usize) -> Self {
+        Self::new(StatusCode::URI_TOO_LONG, "invalid_request_error", format!("the URI is over {limit} bytes"))
+            .code("uri_too_long")
+    }
+
+    pub fn headers_too_large(count: usize, bytes: usize) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "invalid_request_error",
+            format!("the request headers are over the limit of {count} fields or {bytes} bytes"),
+        )
+        .code("headers_too_large")
+    }
+
+    /// 503 for a connection over `[server] max_connections`.
+    pub fn too_many_connections(limit: usize, retry_after: u64) -> Self {
+        Self::unavailable(format!("the server has {limit} connections open ([server] max_connections)"), retry_after)
+            .code("too_many_connections")
+    }
+
+    /// The whole response as HTTP/1.1 bytes, closing the connection: for answers sent without hyper.
+    pub fn to_http1(&self) -> Vec<u8> {
+        let body = self.body().to_string();
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or(""),
+            body.len()
+        );
+        if let Some(secs) = self.retry_after {
+            head.push_str(&format!("retry-after: {secs}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.push_str(&body);
+        head.into_bytes()
+    }
+
     pub fn param(mut self, param: &'static str) -> Self {
         self.param = Some(param);
         self

@@ -1,7 +1,8 @@
 //! Server metrics, rendered in Prometheus' text exposition format for `GET /metrics`.
 //!
 //! Requests and errors by model, time to first audio and real-time factor (histograms),
-//! syntheses in flight, syntheses stopped because the client left, audio seconds produced.
+//! syntheses in flight, syntheses stopped because the client left, audio seconds produced, open
+//! connections, and how often each of the server's limits against stalling or oversized clients fired.
 
 use std::{
     collections::BTreeMap,
@@ -47,6 +48,8 @@ struct Inner {
     in_flight: BTreeMap<String, i64>,
     cancelled: BTreeMap<String, u64>,
     audio_seconds: BTreeMap<String, f64>,
+    limits: BTreeMap<Limit, u64>,
+    connections: i64,
 }
 
 impl Inner {
@@ -59,6 +62,49 @@ impl Inner {
             return model.to_string();
         }
         "other".into()
+    }
+}
+
+/// A limit that protects the server from a client, for `chorus_limits_hit_total{limit=...}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Limit {
+    /// A connection sent part of a request's headers and not the rest in time; it was closed.
+    HeaderTimeout,
+    /// A request's body did not arrive in time; answered 408.
+    BodyTimeout,
+    /// A client read nothing of a response for the write timeout; its connection was closed.
+    WriteTimeout,
+    /// A connection over `max_connections`; answered 503 and closed.
+    MaxConnections,
+    /// A body over `max_body_bytes` (declared or sent); answered 413.
+    BodySize,
+    /// A URI over the server's limit; answered 414.
+    UriLength,
+    /// Headers over the server's limit; answered 431.
+    HeaderSize,
+}
+
+impl Limit {
+    pub const ALL: [Limit; 7] = [
+        Limit::HeaderTimeout,
+        Limit::BodyTimeout,
+        Limit::WriteTimeout,
+        Limit::MaxConnections,
+        Limit::BodySize,
+        Limit::UriLength,
+        Limit::HeaderSize,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::HeaderTimeout => "header_timeout",
+            Limit::BodyTimeout => "body_timeout",
+            Limit::WriteTimeout => "write_timeout",
+            Limit::MaxConnections => "max_connections",
+            Limit::BodySize => "max_body_bytes",
+            Limit::UriLength => "uri_length",
+            Limit::HeaderSize => "header_size",
+        }
     }
 }
 
@@ -112,6 +158,17 @@ impl Metrics {
             *m.cancelled.entry(model.clone()).or_default() += 1;
             *m.audio_seconds.entry(model).or_default() += audio_seconds;
         });
+    }
+
+    /// `limit` fired once.
+    pub fn limit_hit(&self, limit: Limit) {
+        self.with(|m| *m.limits.entry(limit).or_default() += 1);
+    }
+
+    /// Count a connection as open until the returned guard drops.
+    pub fn connection(&self) -> Connection {
+        self.with(|m| m.connections += 1);
+        Connection { metrics: self.clone() }
     }
 
     /// Count a synthesis as running until the returned guard drops.
@@ -168,6 +225,18 @@ impl Metrics {
             for (model, s) in &m.audio_seconds {
                 let _ = writeln!(out, "chorus_audio_seconds_total{{model=\"{}\"}} {s}", escape(model));
             }
+            header(&mut out, "chorus_connections_open", "gauge", "HTTP connections open now.");
+            let _ = writeln!(out, "chorus_connections_open {}", m.connections);
+            header(
+                &mut out,
+                "chorus_limits_hit_total",
+                "counter",
+                "Times a limit against stalling or oversized clients fired ([server] *_timeout_secs, max_connections, max_body_bytes, URI and header size).",
+            );
+            for limit in Limit::ALL {
+                let n = m.limits.get(&limit).copied().unwrap_or(0);
+                let _ = writeln!(out, "chorus_limits_hit_total{{limit=\"{}\"}} {n}", limit.name());
+            }
             histogram(
                 &mut out,
                 "chorus_time_to_first_audio_seconds",
@@ -201,6 +270,18 @@ impl Drop for InFlight {
                 *n -= 1;
             }
         });
+    }
+}
+
+/// Decrements the open-connections gauge when dropped.
+#[derive(Debug)]
+pub struct Connection {
+    metrics: Metrics,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.metrics.with(|m| m.connections -= 1);
     }
 }
 
@@ -244,6 +325,14 @@ mod tests {
         assert!(text.contains("chorus_syntheses_in_flight{model=\"example\"} 1"));
         drop(guard);
         assert!(m.render().contains("chorus_syntheses_in_flight{model=\"example\"} 0"));
+        assert!(text.contains("chorus_limits_hit_total{limit=\"write_timeout\"} 0"));
+        m.limit_hit(Limit::WriteTimeout);
+        let connection = m.connection();
+        let text = m.render();
+        assert!(text.contains("chorus_limits_hit_total{limit=\"write_timeout\"} 1"));
+        assert!(text.contains("chorus_connections_open 1"));
+        drop(connection);
+        assert!(m.render().contains("chorus_connections_open 0"));
     }
 
     #[test]

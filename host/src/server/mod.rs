@@ -5,19 +5,23 @@
 //! Every error is OpenAI's JSON shape and is decided before any audio is sent: a speech response's
 //! headers leave only once the backend's first audio is in hand. Per-backend concurrency limits
 //! with a bounded queue, a body limit, a request timeout, an optional API key, graceful shutdown
-//! on SIGTERM / Ctrl-C, and a client that hangs up stops its synthesis.
+//! on SIGTERM / Ctrl-C, and a client that hangs up stops its synthesis. Against clients that
+//! stall: header, body and write timeouts and a connection cap (`conn.rs`, `guard.rs`, `stall.rs`).
 
 mod body;
 mod captioned;
 mod catalog;
+mod conn;
 mod encode;
 pub mod error;
+mod guard;
 mod limits;
 pub mod metrics;
 mod params;
 mod session;
 pub mod settings;
 mod speech;
+mod stall;
 mod synth;
 mod voice;
 
@@ -74,21 +78,24 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(catalog::health))
         .merge(api)
+        .method_not_allowed_fallback(guard::method_not_allowed)
         .fallback(|| async {
             ApiError::not_found("no such endpoint; see /v1/audio/speech, /v1/models, /v1/audio/voices").into_response()
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
 
-/// With an API key configured, require `Authorization: Bearer <key>`.
+/// With an API key configured, require `Authorization: Bearer <key>` (the scheme in any case).
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = &state.settings.api_key else { return next.run(request).await };
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.trim_start().split_once(' '))
+        .and_then(|(scheme, key)| scheme.eq_ignore_ascii_case("bearer").then_some(key));
     match given {
         Some(given) if constant_time_eq(given.trim().as_bytes(), key.as_bytes()) => next.run(request).await,
         Some(_) => ApiError::unauthorized("incorrect API key provided").into_response(),
@@ -100,10 +107,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The request body, or 413 past the limit (`DefaultBodyLimit` is set on the router).
+/// The request body, or 413 past the limit (`DefaultBodyLimit` is set on the router), or 408
+/// when it did not arrive in time (the guard's body timeout).
 fn read_body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if let Some(limit) = guard::timed_out(&rejection) {
+            ApiError::body_timeout(limit.as_secs_f64())
+        } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            state.metrics.limit_hit(metrics::Limit::BodySize);
             ApiError::too_large(state.settings.max_body_bytes)
         } else {
             ApiError::bad_request(format!("cannot read the request body: {}", rejection.body_text()))
@@ -124,20 +135,21 @@ pub async fn serve(
     })?;
     on_listening(listener.local_addr()?);
     let grace = settings.shutdown_grace;
-    let app = router(AppState::new(chorus, settings));
+    let state = AppState::new(chorus, settings);
+    let app = router(state.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let signal = async move {
+    tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
-    };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    });
+    let server = conn::run(listener, app, state, stop_rx.clone());
     let deadline = async move {
         let mut stop_rx = stop_rx;
         let _ = stop_rx.wait_for(|stopped| *stopped).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => result,
+        () = server => Ok(()),
         () = deadline => {
             eprintln!("chorus serve: responses still running after the {:.0} s grace period; stopping them", grace.as_secs_f64());
             Ok(())

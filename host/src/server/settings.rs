@@ -11,6 +11,10 @@
 //! concurrency = 2               # syntheses at once per backend
 //! queue = 16                    # requests waiting per backend beyond that; more get 429
 //! retry_after_secs = 1
+//! header_timeout_secs = 10      # for a request's headers (and for the next request on an idle connection)
+//! body_timeout_secs = 30        # for a request's whole body, once its headers are in
+//! write_timeout_secs = 30       # a response the client reads nothing of for this long is cut off
+//! max_connections = 512         # open connections; more are answered 503 and closed
 //!
 //! [server.backends.kokoro]      # per-backend overrides
 //! concurrency = 1
@@ -22,6 +26,8 @@ use std::{collections::BTreeMap, time::Duration};
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 8880;
+/// The most `max_connections` may be (a connection is a file descriptor and a task).
+pub const MAX_CONNECTIONS: usize = 1 << 20;
 
 /// Concurrency and queue for one backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -50,6 +56,10 @@ struct Table {
     concurrency: usize,
     queue: usize,
     retry_after_secs: u64,
+    header_timeout_secs: f64,
+    body_timeout_secs: f64,
+    write_timeout_secs: f64,
+    max_connections: usize,
     backends: BTreeMap<String, LimitOverride>,
 }
 
@@ -65,6 +75,10 @@ impl Default for Table {
             concurrency: 2,
             queue: 16,
             retry_after_secs: 1,
+            header_timeout_secs: 10.0,
+            body_timeout_secs: 30.0,
+            write_timeout_secs: 30.0,
+            max_connections: 512,
             backends: BTreeMap::new(),
         }
     }
@@ -83,6 +97,15 @@ pub struct Settings {
     pub default_limit: Limit,
     pub limits: BTreeMap<String, Limit>,
     pub retry_after_secs: u64,
+    /// How long a connection may take to send a request's headers; an idle keep-alive connection
+    /// is closed after this long too.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive, from the end of its headers.
+    pub body_timeout: Duration,
+    /// How long a response may wait for the client to take its next bytes before the connection
+    /// is closed (and its synthesis stopped).
+    pub write_timeout: Duration,
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -107,6 +130,9 @@ impl Settings {
         if t.concurrency == 0 {
             return Err("[server] concurrency must be at least 1".into());
         }
+        if t.max_connections == 0 || t.max_connections > MAX_CONNECTIONS {
+            return Err(format!("[server] max_connections must be 1..={MAX_CONNECTIONS}, got {}", t.max_connections));
+        }
         let default_limit = Limit { concurrency: t.concurrency, queue: t.queue };
         let mut limits = BTreeMap::new();
         for (plugin, o) in &t.backends {
@@ -127,6 +153,10 @@ impl Settings {
             default_limit,
             limits,
             retry_after_secs: t.retry_after_secs.max(1),
+            header_timeout: seconds("header_timeout_secs", t.header_timeout_secs)?,
+            body_timeout: seconds("body_timeout_secs", t.body_timeout_secs)?,
+            write_timeout: seconds("write_timeout_secs", t.write_timeout_secs)?,
+            max_connections: t.max_connections,
         })
     }
 
@@ -149,6 +179,9 @@ mod tests {
         let s = Settings::default();
         assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8880));
         assert_eq!(s.api_key, None);
+        assert_eq!(s.header_timeout, Duration::from_secs(10));
+        assert_eq!((s.body_timeout, s.write_timeout), (Duration::from_secs(30), Duration::from_secs(30)));
+        assert_eq!(s.max_connections, 512);
     }
 
     #[test]
@@ -163,5 +196,7 @@ mod tests {
         assert!(parse("concurency = 3").unwrap_err().contains("concurency"));
         assert!(parse("request_timeout_secs = 0").unwrap_err().contains("request_timeout_secs"));
         assert!(parse("[backends.x]\nconcurrency = 0").unwrap_err().contains("backends.x"));
+        assert!(parse("write_timeout_secs = -1").unwrap_err().contains("write_timeout_secs"));
+        assert!(parse("max_connections = 0").unwrap_err().contains("max_connections"));
     }
 }

@@ -1,0 +1,176 @@
+//! `chorus serve` against clients that stall or send too much, on loopback with the example
+//! plugin: a reader that stops reading, slowloris headers, a body that never comes, more
+//! connections than allowed, long URIs and headers, wrong methods. Each limit answers or closes
+//! within a generous bound, is counted in /metrics, and a normal request succeeds afterwards.
+
+use chorus_tests::server::{PATIENCE, Server, assert_error, decode, raw, rms};
+use serde_json::{Value, json};
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    time::{Duration, Instant},
+};
+
+const BASE: &str = "default_model = \"example\"\n";
+const TEXT: &str = "hello chorus server speaking now";
+
+fn config(server: &str) -> String {
+    format!("{BASE}[server]\n{server}\n")
+}
+
+fn speech(input: &str, format: &str) -> Value {
+    json!({"model": "example", "input": input, "voice": "tone", "response_format": format})
+}
+
+/// A normal request still gets audio.
+fn still_serves(server: &Server) {
+    let response = server.post("/v1/audio/speech", &speech(TEXT, "wav"));
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(rms(&decode(&response.body, "wav", 24_000)) > 0.05);
+}
+
+fn limit_hits(server: &Server, limit: &str) -> f64 {
+    server.metric("chorus_limits_hit_total", &format!("limit=\"{limit}\""))
+}
+
+fn connect(server: &Server) -> TcpStream {
+    let stream = TcpStream::connect(server.addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    stream
+}
+
+/// Read until the server closes `stream` (end of file or reset); fails after [`PATIENCE`].
+fn read_until_closed(stream: &mut TcpStream) {
+    let start = Instant::now();
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        assert!(start.elapsed() < PATIENCE, "the server kept the connection open");
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_loses_its_slot_and_its_connection() {
+    let server = Server::start(&config("concurrency = 1\nwrite_timeout_secs = 1"));
+    // 2000 s of pcm (96 MB): far more than the socket buffers hold.
+    let text = "lorem ipsum ".repeat(50_000 / 12);
+    let body = speech(&text, "pcm").to_string();
+    let mut stalled = connect(&server);
+    let head = format!(
+        "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stalled.write_all(head.as_bytes()).unwrap();
+    stalled.write_all(body.as_bytes()).unwrap();
+    let mut first = vec![0; 2048];
+    stalled.read_exact(&mut first).unwrap();
+    assert!(first.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&first[..40]));
+
+    // The only slot is the stalled response's until the write timeout frees it; this request
+    // waits in the queue, then runs, while the stalled socket is still open.
+    still_serves(&server);
+    assert_eq!(limit_hits(&server, "write_timeout"), 1.0);
+    server.wait_until("the stalled synthesis has stopped", || {
+        server.metric("chorus_syntheses_in_flight", "model=\"example\"") == 0.0
+    });
+    assert_eq!(server.metric("chorus_syntheses_cancelled_total", "model=\"example\""), 1.0);
+    let made = server.metric("chorus_audio_seconds_total", "model=\"example\"");
+    assert!(made < 500.0, "the stalled synthesis made {made} s of its 2000 s: it did not stop");
+    // What the socket buffers held, then the end: the server closed it.
+    read_until_closed(&mut stalled);
+}
+
+#[test]
+fn slowloris_headers_are_cut_off_and_idle_connections_closed() {
+    let server = Server::start(&config("header_timeout_secs = 1"));
+    let loris: Vec<_> = (0..5)
+        .map(|_| {
+            let mut stream = connect(&server);
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                for byte in b"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle() {
+                    if stream.write_all(&[*byte]).is_err() {
+                        return start.elapsed();
+                    }
+                    assert!(start.elapsed() < PATIENCE, "a slowloris connection stayed open");
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                unreachable!()
+            })
+        })
+        .collect();
+    let mut idle = connect(&server);
+    for thread in loris {
+        thread.join().expect("each slowloris connection is closed");
+    }
+    read_until_closed(&mut idle);
+    server.wait_until("five header timeouts counted", || limit_hits(&server, "header_timeout") == 5.0);
+    // The idle connection closed too, but it is no slow client.
+    assert_eq!(limit_hits(&server, "header_timeout"), 5.0);
+    still_serves(&server);
+}
+
+#[test]
+fn a_body_that_never_comes_is_answered_413_or_408() {
+    let server = Server::start(&config("body_timeout_secs = 1"));
+    let partial = |length: &str| {
+        let head = format!(
+            "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{"
+        );
+        raw(server.addr, head.as_bytes())
+    };
+    let huge = partial("99999999999");
+    assert_eq!(assert_error(&huge, 413, "invalid_request_error")["code"], "request_too_large");
+    let slow = partial("1000");
+    assert_eq!(assert_error(&slow, 408, "invalid_request_error")["code"], "timeout");
+    assert_eq!(slow.header("connection"), Some("close"));
+    assert_eq!(limit_hits(&server, "max_body_bytes"), 1.0);
+    assert_eq!(limit_hits(&server, "body_timeout"), 1.0);
+    still_serves(&server);
+}
+
+#[test]
+fn connections_over_the_cap_get_503_and_are_closed() {
+    let server = Server::start(&config("max_connections = 3\nheader_timeout_secs = 60"));
+    let held: Vec<TcpStream> = (0..3).map(|_| connect(&server)).collect();
+    let over = raw(server.addr, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(assert_error(&over, 503, "server_error")["code"], "too_many_connections");
+    drop(held);
+    // The refused connection may be reset before its 503 is read, so ask politely until served.
+    server.wait_until("a connection is accepted again", || {
+        std::panic::catch_unwind(|| server.get("/health").status == 200).unwrap_or(false)
+    });
+    assert!(limit_hits(&server, "max_connections") >= 1.0);
+    still_serves(&server);
+}
+
+#[test]
+fn wrong_methods_long_uris_and_huge_headers_get_openais_error_shape() {
+    let server = Server::start(&config("api_key = \"sk-test\""));
+    let request = |head: &str| raw(server.addr, format!("{head}Host: x\r\nConnection: close\r\n\r\n").as_bytes());
+    let wrong = request("GET /v1/audio/speech HTTP/1.1\r\n");
+    assert_eq!(assert_error(&wrong, 405, "invalid_request_error")["code"], "method_not_allowed");
+    let long = request(&format!("GET /v1/models?x={} HTTP/1.1\r\n", "a".repeat(9_000)));
+    assert_eq!(assert_error(&long, 414, "invalid_request_error")["code"], "uri_too_long");
+    let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let many = request(&format!("GET /health HTTP/1.1\r\n{many}"));
+    assert_eq!(assert_error(&many, 431, "invalid_request_error")["code"], "headers_too_large");
+    let big = request(&format!("GET /health HTTP/1.1\r\nX-Big: {}\r\n", "b".repeat(40_000)));
+    assert_error(&big, 431, "invalid_request_error");
+    let metrics = request("GET /metrics HTTP/1.1\r\nAuthorization: Bearer sk-test\r\n").text();
+    assert!(metrics.contains("chorus_limits_hit_total{limit=\"uri_length\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("chorus_limits_hit_total{limit=\"header_size\"} 2\n"), "{metrics}");
+
+    // The auth scheme is case-insensitive.
+    let lower = request("GET /v1/models HTTP/1.1\r\nAuthorization: bearer sk-test\r\n");
+    assert_eq!(lower.status, 200, "{}", lower.text());
+    let response = server.post_raw(
+        "/v1/audio/speech",
+        &[("Authorization", "BEARER sk-test")],
+        speech(TEXT, "wav").to_string().as_bytes(),
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+}
