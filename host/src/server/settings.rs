@@ -103,7 +103,9 @@ pub struct Settings {
     /// How long a request's body may take to arrive, from the end of its headers.
     pub body_timeout: Duration,
     /// How long a response may wait for the client to take its next bytes before the connection
-    /// is closed (and its synthesis stopped).
+    /// is closed (and its synthesis stopped). The clock restarts whenever the server can write
+    /// more; the kernel lets a writer go on only once a good share of its send buffer is free, so
+    /// a client reading much slower than the audio is made may wait that long between writes.
     pub write_timeout: Duration,
     pub max_connections: usize,
 }
