@@ -153,6 +153,7 @@ fn wrong_methods_long_uris_and_huge_headers_get_openais_error_shape() {
     let request = |head: &str| raw(server.addr, format!("{head}Host: x\r\nConnection: close\r\n\r\n").as_bytes());
     let wrong = request("GET /v1/audio/speech HTTP/1.1\r\n");
     assert_eq!(assert_error(&wrong, 405, "invalid_request_error")["code"], "method_not_allowed");
+    assert_eq!(wrong.header("allow"), Some("POST"));
     let long = request(&format!("GET /v1/models?x={} HTTP/1.1\r\n", "a".repeat(9_000)));
     assert_eq!(assert_error(&long, 414, "invalid_request_error")["code"], "uri_too_long");
     let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
