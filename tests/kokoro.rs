@@ -256,9 +256,16 @@ fn audio_starts_after_the_first_decoder_window() {
     assert_eq!(windowed.progress.len(), 1, "the sentence is one chunk");
     assert!(windowed.sizes.len() >= 2, "more than one push for the chunk: {:?}", windowed.sizes);
     let first = windowed.sizes[0];
-    assert!(first >= 11 * 600 && first < windowed.audio.len() / 2, "the first push is one window: {:?}", windowed.sizes);
+    assert!(
+        first >= 11 * 600 && first < windowed.audio.len() / 2,
+        "the first push is one window: {:?}",
+        windowed.sizes
+    );
     let at = first as f64 / 24_000.0;
-    assert!(windowed.words.iter().any(|w| (w.start - at).abs() < 1e-6), "the window ends at a word's start ({at:.3} s)");
+    assert!(
+        windowed.words.iter().any(|w| (w.start - at).abs() < 1e-6),
+        "the window ends at a word's start ({at:.3} s)"
+    );
     assert_eq!(whole.sizes.len(), 1, "one window, one push: {:?}", whole.sizes);
     assert_eq!(windowed.audio.len(), whole.audio.len(), "the same length either way");
     assert_eq!(windowed.words, whole.words, "the same word times either way");

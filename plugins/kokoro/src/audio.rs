@@ -34,11 +34,16 @@ pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
     Some((first * FRAME, ((last + 1) * FRAME).min(audio.len())))
 }
 
+/// A 10 ms frame quieter than this (RMS, −60 dBFS) ends a request's sound. Absolute, not relative
+/// to the loudest frame, so the cut does not depend on how much audio came before it.
+const TAIL_QUIET: f32 = 1e-3;
+
 /// Cut `audio` off [`TAIL_MARGIN`] after its last sound, so a request does not end in the
 /// silence the model speaks after its last word.
 pub fn trim_tail(audio: &mut Vec<f32>) {
-    if let Some((_, last)) = sound_span(audio) {
-        audio.truncate((last + TAIL_MARGIN).min(audio.len()));
+    let rms = |f: &[f32]| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt();
+    if let Some(last) = audio.chunks(FRAME).rposition(|f| rms(f) > TAIL_QUIET) {
+        audio.truncate(((last + 1) * FRAME + TAIL_MARGIN).min(audio.len()));
     }
 }
 
