@@ -83,6 +83,43 @@ fn a_client_that_stops_reading_loses_its_slot_and_its_connection() {
     read_until_closed(&mut stalled);
 }
 
+/// A client that takes the audio a little at a time (as a player does, at about its playback
+/// speed) is not a stalled one: the server writes again every few kilobytes it reads, so the
+/// write timeout never fires and the whole response arrives.
+#[test]
+fn a_client_that_reads_slowly_but_steadily_gets_everything() {
+    let server = Server::start(&config("write_timeout_secs = 1"));
+    let body = speech(&"lorem ipsum ".repeat(25), "pcm").to_string();
+    let mut client = connect(&server);
+    let head = format!(
+        "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).unwrap();
+    client.write_all(body.as_bytes()).unwrap();
+    // 16 kB/s for 4 s (the rate of a 128 kbit/s MP3 played as it comes), then the rest at once.
+    let (mut got, mut buf) = (Vec::new(), vec![0; 4 * 1024]);
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < PATIENCE, "the response did not end");
+        match client.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("the server cut the slow reader off after {} bytes: {e}", got.len()),
+        }
+        if start.elapsed() < Duration::from_secs(4) {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+    let text = String::from_utf8_lossy(&got[..got.len().min(200)]).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    // Chunked encoding ends with an empty chunk: the response was finished, not cut.
+    assert!(got.ends_with(b"0\r\n\r\n"), "the response ended early after {} bytes", got.len());
+    assert!(got.len() > 500_000, "{} bytes", got.len());
+    assert_eq!(limit_hits(&server, "write_timeout"), 0.0);
+    still_serves(&server);
+}
+
 #[test]
 fn slowloris_headers_are_cut_off_and_idle_connections_closed() {
     let server = Server::start(&config("header_timeout_secs = 1"));

@@ -104,8 +104,8 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// How long a response may wait for the client to take its next bytes before the connection
     /// is closed (and its synthesis stopped). The clock restarts whenever the server can write
-    /// more; the kernel lets a writer go on only once a good share of its send buffer is free, so
-    /// a client reading much slower than the audio is made may wait that long between writes.
+    /// more: a client that reads steadily, even at an MP3's playback rate, is never cut off
+    /// (`tests/hostile.rs`).
     pub write_timeout: Duration,
     pub max_connections: usize,
 }

@@ -39,11 +39,18 @@ pub fn sound_span(audio: &[f32]) -> Option<(usize, usize)> {
 const TAIL_QUIET: f32 = 1e-3;
 
 /// Cut `audio` off [`TAIL_MARGIN`] after its last sound, so a request does not end in the
-/// silence the model speaks after its last word.
+/// silence the model speaks after its last word. Frames are counted back from the end, so where
+/// the cut falls does not depend on where the piece starts (a first window does not move it).
 pub fn trim_tail(audio: &mut Vec<f32>) {
     let rms = |f: &[f32]| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt();
-    if let Some(last) = audio.chunks(FRAME).rposition(|f| rms(f) > TAIL_QUIET) {
-        audio.truncate(((last + 1) * FRAME + TAIL_MARGIN).min(audio.len()));
+    let mut end = audio.len();
+    while end > 0 {
+        let start = end.saturating_sub(FRAME);
+        if rms(&audio[start..end]) > TAIL_QUIET {
+            audio.truncate((end + TAIL_MARGIN).min(audio.len()));
+            return;
+        }
+        end = start;
     }
 }
 

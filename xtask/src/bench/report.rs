@@ -232,10 +232,14 @@ fn policies(md: &mut String, r: &Results) {
         let within = o.speech_ratio.iter().filter(|x| (*x - 1.0).abs() <= 0.03).count();
         let _ = writeln!(
             md,
-            "| `{}`: {} | `{}` | {:.0} ms | {:.1} s | {:.1} s | {:.3} | {:.3} | {within}/{} | {:.0} |",
+            "| `{}`: {} | {} | {:.0} ms | {:.1} s | {:.1} s | {:.3} | {:.3} | {within}/{} | {:.0} |",
             o.policy.name,
             o.policy.about,
-            o.policy.keys.trim().replace('\n', "`, `"),
+            if o.policy.keys.is_empty() {
+                "(none)".into()
+            } else {
+                format!("`{}`", o.policy.keys.trim().replace('\n', "`, `"))
+            },
             o.series.median_first(),
             o.series.wall_total(),
             o.series.audio_total(),
