@@ -39,6 +39,20 @@ fn connect(server: &Server) -> TcpStream {
     stream
 }
 
+/// A raw connection that has sent `POST /v1/audio/speech` with `body` and reads nothing yet; the
+/// server closes it after the response.
+fn send_speech(server: &Server, body: &Value) -> TcpStream {
+    let body = body.to_string();
+    let mut stream = connect(server);
+    let head = format!(
+        "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    stream
+}
+
 /// Read until the server closes `stream` (end of file or reset); fails after [`PATIENCE`].
 fn read_until_closed(stream: &mut TcpStream) {
     let start = Instant::now();
@@ -57,14 +71,7 @@ fn a_client_that_stops_reading_loses_its_slot_and_its_connection() {
     let server = Server::start(&config("concurrency = 1\nwrite_timeout_secs = 1"));
     // 2000 s of pcm (96 MB): far more than the socket buffers hold.
     let text = "lorem ipsum ".repeat(50_000 / 12);
-    let body = speech(&text, "pcm").to_string();
-    let mut stalled = connect(&server);
-    let head = format!(
-        "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stalled.write_all(head.as_bytes()).unwrap();
-    stalled.write_all(body.as_bytes()).unwrap();
+    let mut stalled = send_speech(&server, &speech(&text, "pcm"));
     let mut first = vec![0; 2048];
     stalled.read_exact(&mut first).unwrap();
     assert!(first.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&first[..40]));
@@ -89,14 +96,7 @@ fn a_client_that_stops_reading_loses_its_slot_and_its_connection() {
 #[test]
 fn a_client_that_reads_slowly_but_steadily_gets_everything() {
     let server = Server::start(&config("write_timeout_secs = 1"));
-    let body = speech(&"lorem ipsum ".repeat(25), "pcm").to_string();
-    let mut client = connect(&server);
-    let head = format!(
-        "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    client.write_all(head.as_bytes()).unwrap();
-    client.write_all(body.as_bytes()).unwrap();
+    let mut client = send_speech(&server, &speech(&"lorem ipsum ".repeat(25), "pcm"));
     // 16 kB/s for 4 s (the rate of a 128 kbit/s MP3 played as it comes), then the rest at once.
     let (mut got, mut buf) = (Vec::new(), vec![0; 4 * 1024]);
     let start = Instant::now();
