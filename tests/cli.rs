@@ -127,6 +127,14 @@ fn bad_input_gives_one_line_and_a_failing_exit() {
     let mut cmd = env.chorus();
     cmd.arg("--config").arg(&config).args(["speak", "eleven chars", "--model", "example", "-o"]).arg(&wav);
     fails_with(run(&mut cmd), "over the limit of 10");
+    // A file or stream without end is read only up to the limit, then refused.
+    let mut cmd = env.chorus();
+    cmd.arg("--config").arg(&config).args(["speak", "--file", "/dev/zero", "--model", "example", "-o"]).arg(&wav);
+    fails_with(run(&mut cmd), "/dev/zero holds more than max_input_chars (10 characters)");
+    let mut cmd = env.chorus();
+    cmd.arg("--config").arg(&config).args(["estimate", "-", "--model", "example"]);
+    cmd.stdin(std::fs::File::open("/dev/zero").unwrap());
+    fails_with(run(&mut cmd), "standard input holds more than max_input_chars");
 
     let latin1 = env.path("latin1.txt");
     std::fs::write(&latin1, b"caf\xe9").unwrap();

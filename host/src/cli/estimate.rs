@@ -20,7 +20,10 @@ pub struct Args {
 }
 
 pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
-    let text = args.input.read("give the text to price: chorus estimate \"Hello\" (or - for stdin, or --file F)")?;
+    let text = args.input.read(
+        "give the text to price: chorus estimate \"Hello\" (or - for stdin, or --file F)",
+        chorus.config().max_input_chars,
+    )?;
     chorus.validate_text(&text)?;
     let (route, backend) = chorus.backend(args.model.as_deref())?;
     let price = chorus.price(&backend, &route.model);

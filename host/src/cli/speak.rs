@@ -64,8 +64,10 @@ pub struct Args {
 const PROGRESS_BAR_CHARS: usize = 400;
 
 pub async fn run(chorus: &Chorus, args: Args) -> anyhow::Result<()> {
-    let text =
-        args.input.read("give the text to speak: chorus speak \"Hello\" -o hello.wav (or - for stdin, or --file F)")?;
+    let text = args.input.read(
+        "give the text to speak: chorus speak \"Hello\" -o hello.wav (or - for stdin, or --file F)",
+        chorus.config().max_input_chars,
+    )?;
     let spec = output_spec(&args)?;
     // Check everything the user chose before synthesizing anything.
     let mut out = match &args.output {

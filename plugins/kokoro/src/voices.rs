@@ -88,6 +88,10 @@ impl VoicePack {
             })?;
             parts.push((index, weight));
         }
+        // Shares of the whole, summed in f64: weights near f32's limit (`a(3e38)+b(3e38)`) would
+        // overflow an f32 sum and silence the style.
+        let total: f64 = parts.iter().map(|&(_, w)| f64::from(w)).sum();
+        let parts = parts.into_iter().map(|(i, w)| (i, (f64::from(w) / total) as f32)).collect();
         Ok(Blend { parts })
     }
 
@@ -166,6 +170,9 @@ mod tests {
         let b = p.blend("jf_alpha(2)+jm_kumo(1)").unwrap();
         assert_eq!(p.style(&b, 2), vec![1.0; STYLE_DIM]);
         assert_eq!(p.style(&p.blend("jm_kumo").unwrap(), 99), vec![3.0; STYLE_DIM]);
+        // Weights whose f32 sum would overflow still blend as equal shares.
+        let huge = p.blend("jf_alpha(3e38)+jm_kumo(3e38)").unwrap();
+        assert_eq!(p.style(&huge, 2), vec![1.5; STYLE_DIM]);
     }
 
     #[test]
