@@ -15,7 +15,7 @@ pub enum Error {
     Config { path: PathBuf, message: String },
     #[error("plugin '{plugin}' could not create its backend: {message}")]
     BackendInit { plugin: String, kind: ErrorKind, message: String },
-    #[error("{plugin}: {message}")]
+    #[error("{}", prefixed(plugin, message))]
     Backend { plugin: String, kind: ErrorKind, message: String },
     #[error("the synthesis thread could not start: {0}")]
     Spawn(std::io::Error),
@@ -37,3 +37,28 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `plugin: message`, unless the plugin already named itself ("kokoro: kokoro: ..." otherwise).
+fn prefixed(plugin: &str, message: &str) -> String {
+    match message.strip_prefix(plugin) {
+        Some(rest) if rest.starts_with(':') => message.to_string(),
+        _ => format!("{plugin}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_error_names_its_plugin_once() {
+        let e = |message: &str| Error::Backend {
+            plugin: "kokoro".into(),
+            kind: ErrorKind::BAD_REQUEST,
+            message: message.into(),
+        };
+        assert_eq!(e("kokoro: nothing to speak").to_string(), "kokoro: nothing to speak");
+        assert_eq!(e("nothing to speak").to_string(), "kokoro: nothing to speak");
+        assert_eq!(e("kokoros are birds").to_string(), "kokoro: kokoros are birds");
+    }
+}
