@@ -15,8 +15,10 @@ pub const MODEL: &str = "kokoro/kokoro-v1.0.int8.onnx";
 pub const VOICES: &str = "kokoro/voices_ja.npz";
 pub const VOCAB: &str = "kokoro/vocab.json";
 
-/// Config keys of the `[backends.kokoro]` table (see the crate docs).
+/// Config keys of the `[backends.kokoro]` table (see the crate docs). A key it does not know is
+/// an error naming it, never silently ignored (a misspelt `frist_window` would do nothing).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub data_dir: Option<PathBuf>,
     pub model: Option<PathBuf>,
@@ -111,6 +113,13 @@ pub fn require_file(path: &std::path::Path, what: &str) -> Result<(), PluginErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        let e = Config::parse(r#"{"data_dir": "/d", "frist_window": 16}"#).unwrap_err();
+        assert_eq!(e.kind, chorus_plugin_api::ErrorKind::BAD_REQUEST);
+        assert!(e.message.contains("frist_window") && e.message.contains("first_window"), "{}", e.message);
+    }
 
     #[test]
     fn explicit_paths_win_over_the_data_dir() {
