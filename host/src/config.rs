@@ -106,7 +106,7 @@ impl Config {
 
     /// Parse TOML text; user aliases are added to (and override) the built-in ones.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let user: Config = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        let user: Config = toml::from_str(text).map_err(|e| located(text, &e))?;
         let mut merged = Config::default();
         merged.aliases.extend(user.aliases);
         merged.prefix_aliases.extend(user.prefix_aliases);
@@ -143,9 +143,24 @@ impl Config {
     }
 }
 
+/// A TOML error in one line, with where it is: `line 2, column 1: unclosed table, expected `]``.
+fn located(text: &str, e: &toml::de::Error) -> String {
+    let Some(before) = e.span().and_then(|span| text.get(..span.start)) else { return e.message().to_string() };
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {}", e.message())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_syntax_error_says_where_it_is() {
+        let e = Config::parse("default_model = \"kokoro\"\n[server\nport = 1\n").unwrap_err();
+        assert!(e.starts_with("line 2, column "), "{e}");
+        assert!(e.contains("expected `]`"), "{e}");
+    }
 
     #[test]
     fn user_aliases_extend_the_defaults() {
