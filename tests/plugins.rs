@@ -244,3 +244,21 @@ async fn the_closing_event_comes_after_the_request_lets_go_of_the_backend() {
         assert_eq!(std::sync::Arc::strong_count(&backend), 2, "only the host's manager and this test hold it");
     }
 }
+
+/// A plugin built on async code pushes from inside a tokio runtime of its own; with a channel of
+/// one event, every push waits for the consumer, and all arrive in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_may_push_from_inside_its_own_async_runtime() {
+    let dir = support::plugin_dir(&[MISBEHAVE]);
+    let mut chorus = host(dir.path(), "");
+    chorus.set_channel_capacity(1);
+    let mut request = Request::new("async pushes").model("misbehave-count");
+    request.options = serde_json::json!({"chunks": 40, "in_runtime": true});
+    let (events, report) = collect(chorus.synthesize(request).unwrap()).await;
+    assert_eq!(report.unwrap().chunks, 40);
+    let firsts: Vec<f32> = audio(&events).iter().map(|c| c[0]).collect();
+    assert_eq!(firsts, (0..40).map(|i| i as f32 / 1000.0).collect::<Vec<_>>());
+    // The process is still here, and so is the plugin.
+    let (_, again) = collect(chorus.synthesize(Request::new("again").model("misbehave")).unwrap()).await;
+    assert!(again.is_ok());
+}

@@ -215,7 +215,7 @@ fn run(
     let backend = match backend {
         Ok(backend) => backend,
         Err(e) => {
-            let _ = tx.blocking_send(Event::Error(e));
+            let _ = stream::send_blocking(&tx, Event::Error(e));
             return;
         }
     };
@@ -267,7 +267,7 @@ fn run(
     // destructors (seen once as "double free or corruption" at the end of a bench run). Let go
     // first: the host's own reference then ends it, before exit.
     drop(backend);
-    let _ = tx.blocking_send(event);
+    let _ = stream::send_blocking(&tx, event);
 }
 
 /// The price model of `model` on `backend`: its listed model, else the backend's default.

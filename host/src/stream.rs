@@ -1,6 +1,7 @@
 //! A request as an async stream of events, fed by the plugin on its own thread over a bounded
 //! channel. The consumer's pace is the backpressure; dropping the stream makes every later push
-//! from the plugin answer [`Flow::Stop`].
+//! from the plugin answer [`Flow::Stop`]. A push may come from any thread the plugin likes,
+//! including one inside an async runtime of its own: the wait for room never panics.
 
 use crate::{backend::lock, error::Error};
 use abi_stable::std_types::RSlice;
@@ -101,9 +102,17 @@ pub(crate) struct HostSink {
     pub tally: Arc<Mutex<Tally>>,
 }
 
+/// Send `event`, waiting for room, from any thread. tokio's `blocking_send` panics on a thread
+/// inside a runtime (and a panic in a sink method, which a plugin calls through `extern "C"`,
+/// aborts the process); the channel's own `send` future, driven by a thread-parking executor,
+/// waits the same way anywhere. `Err` when the consumer has gone.
+pub(crate) fn send_blocking(tx: &mpsc::Sender<Event>, event: Event) -> Result<(), ()> {
+    pollster::block_on(tx.send(event)).map_err(drop)
+}
+
 impl HostSink {
     fn send(&self, event: Event) -> Flow {
-        if self.cancel.load(Ordering::Acquire) || self.tx.blocking_send(event).is_err() {
+        if self.cancel.load(Ordering::Acquire) || send_blocking(&self.tx, event).is_err() {
             self.cancel.store(true, Ordering::Release);
             return Flow::Stop;
         }
@@ -193,5 +202,48 @@ impl futures_core::Stream for SynthesisStream {
 impl Drop for SynthesisStream {
     fn drop(&mut self) {
         self.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(capacity: usize) -> (HostSink, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let sink = HostSink { tx, cancel: Arc::default(), started: Instant::now(), tally: Arc::default() };
+        (sink, rx)
+    }
+
+    /// On a thread inside a tokio runtime (this test's body), where `blocking_send` panics: the
+    /// pushes wait for the consumer, a task on the runtime's workers, and all arrive in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pushes_wait_for_room_from_inside_a_runtime() {
+        let (mut sink, mut rx) = sink(1);
+        let consumer = tokio::spawn(async move {
+            let mut firsts = Vec::new();
+            while let Some(event) = rx.recv().await {
+                if let Event::Audio(chunk) = event {
+                    firsts.push(chunk.samples[0]);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            firsts
+        });
+        for i in 0..10 {
+            let samples = [i as f32; 4];
+            assert_eq!(sink.audio(RSlice::from_slice(&samples), 24_000, 1), Flow::Continue);
+        }
+        drop(sink);
+        let firsts = consumer.await.unwrap();
+        assert_eq!(firsts, (0..10).map(|i| i as f32).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_after_the_consumer_left_answers_stop() {
+        let (mut sink, rx) = sink(1);
+        drop(rx);
+        assert_eq!(sink.audio(RSlice::from_slice(&[0.0; 4]), 24_000, 1), Flow::Stop);
+        assert_eq!(sink.audio(RSlice::from_slice(&[0.0; 4]), 24_000, 1), Flow::Stop);
     }
 }
