@@ -1,10 +1,18 @@
 //! The usage ledger end to end: totals exact across concurrent requests (example plugin with a
 //! config price override, so costs are not zero), a locked or corrupt ledger file never failing
-//! a synthesis, and the `chorus estimate` / `chorus usage` commands.
+//! or slowing a synthesis (in process and on the real server, where the rows it could not write
+//! are counted in /metrics), `chorus usage` on a ledger it may not write, and the `chorus
+//! estimate` / `chorus usage` commands.
 
-use chorus_host::{Chorus, Config, Event, Report, Request, ledger::Ledger};
-use chorus_tests::{self as support, run, stderr};
-use std::path::{Path, PathBuf};
+use chorus_host::{Chorus, Config, Event, LEDGER_FLUSH_LIMIT, Report, Request, ledger::Ledger};
+use chorus_tests::{self as support, run, server::Server, stderr};
+use serde_json::json;
+use std::{
+    os::unix::{fs::PermissionsExt, process::CommandExt},
+    path::{Path, PathBuf},
+    sync::atomic::Ordering,
+    time::Instant,
+};
 
 /// Prices: $1 per character and $60 per audio minute for the example plugin's models, $3 per
 /// character for `example-hd`.
@@ -86,6 +94,7 @@ fn totals_are_exact_across_concurrent_requests() {
             .collect();
         handles.into_iter().map(|h| h.join().expect("thread")).collect()
     });
+    assert!(chorus.ledger().flush(LEDGER_FLUSH_LIMIT), "the writer caught up");
     // Each report's cost follows the override for its model.
     for r in &reports {
         let expected =
@@ -137,11 +146,15 @@ fn a_locked_ledger_never_fails_a_synthesis() {
     let env = Env::new();
     let chorus = env.host();
     speak(&chorus, "example", "first one is recorded").expect("synthesis");
+    assert!(chorus.ledger().flush(LEDGER_FLUSH_LIMIT));
     let holder = hold_exclusive_lock(&env.ledger_path());
 
-    // In process: the request finishes normally while the ledger is locked.
+    // In process: the request finishes normally while the ledger is locked; its row is counted
+    // as a failure once the writer gives up waiting for the lock.
     let report = speak(&chorus, "example", "while the ledger is locked").expect("synthesis goes on");
     assert!(report.audio_seconds > 0.0);
+    assert!(chorus.ledger().flush(LEDGER_FLUSH_LIMIT));
+    assert_eq!(chorus.ledger().stats().failed.load(Ordering::Acquire), 1);
     // The CLI: success, the audio is written, and a one-line warning says what happened.
     let wav = env.home.path().join("locked.wav");
     let out = run(env.chorus().args(["speak", "CLI while locked", "-m", "example", "-o"]).arg(&wav));
@@ -153,6 +166,8 @@ fn a_locked_ledger_never_fails_a_synthesis() {
     // Once the lock is gone, recording resumes; the holder's uncommitted row never landed.
     drop(holder);
     speak(&chorus, "example", "after the lock").expect("synthesis");
+    assert!(chorus.ledger().flush(LEDGER_FLUSH_LIMIT));
+    assert_eq!(chorus.ledger().stats().written.load(Ordering::Acquire), 2);
     let totals = Ledger::open(&env.ledger_path()).unwrap().totals(None).unwrap();
     assert_eq!(totals.len(), 1);
     assert_eq!(totals[0].requests, 2, "first and last requests are recorded, the two during the lock are not");
@@ -201,4 +216,110 @@ fn estimate_prices_a_request_before_it_is_made() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("characters  12") && text.contains("$36.000000"), "{text}");
     assert!(env.chorus().args(["estimate"]).output().map(|o| !o.status.success()).unwrap());
+}
+
+/// An unlabelled counter or gauge from the server's /metrics.
+fn gauge(server: &Server, name: &str) -> f64 {
+    let text = server.get("/metrics").text();
+    let prefix = format!("{name} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap_or(-1.0)
+}
+
+/// On the real server, requests to a plugin that takes 0.4 s each (misbehave's `delay_ms`, no
+/// CPU) take no longer while another program holds the ledger's lock than without it (the write
+/// used to sit on each response's path behind a 1.5 s busy timeout), and every row the lock kept
+/// out is counted and logged, none silently lost.
+#[test]
+fn a_locked_ledger_does_not_slow_the_server_and_its_failures_are_counted() {
+    let server = Server::start_with("default_model = \"misbehave-count\"\n", &["chorus_fixture_misbehave"], &[]);
+    let body = json!({"model": "misbehave-count", "input": "count for the ledger", "voice": "plain", "response_format": "pcm",
+        "options": {"chunks": 4, "delay_ms": 100}});
+    const N: usize = 5;
+    let timed = || {
+        let start = Instant::now();
+        for _ in 0..N {
+            let response = server.post("/v1/audio/speech", &body);
+            assert_eq!(response.status, 200, "{}", response.text());
+        }
+        start.elapsed()
+    };
+    let unlocked = timed();
+    server
+        .wait_until("the unlocked requests are written", || gauge(&server, "chorus_ledger_written_total") == N as f64);
+    let ledger = Ledger::path_in(&server.home().join("data"));
+    let holder = hold_exclusive_lock(&ledger);
+    let locked = timed();
+    assert!(
+        locked < unlocked * 2,
+        "{N} requests took {locked:?} with the ledger locked, {unlocked:?} without: the write is on their path"
+    );
+    server.wait_until("every locked-out row is counted", || {
+        gauge(&server, "chorus_ledger_failures_total") + gauge(&server, "chorus_ledger_dropped_total") == N as f64
+    });
+    assert_eq!(gauge(&server, "chorus_ledger_written_total"), N as f64);
+    assert_eq!(gauge(&server, "chorus_ledger_backlog"), 0.0);
+    let log = server.log();
+    assert!(log.contains("warning") && log.contains("lock") && log.contains("not recorded"), "{log}");
+
+    // Once the lock is gone, rows are written again; the holder's uncommitted row never landed.
+    drop(holder);
+    let response = server.post("/v1/audio/speech", &body);
+    assert_eq!(response.status, 200);
+    server
+        .wait_until("the next request is written", || gauge(&server, "chorus_ledger_written_total") == N as f64 + 1.0);
+    let totals = Ledger::open_read_only(&ledger).unwrap().unwrap().totals(None).unwrap();
+    assert_eq!(totals[0].requests, N as u64 + 1);
+}
+
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().any(|l| l.strip_prefix("Uid:").is_some_and(|ids| ids.split_whitespace().next() == Some("0")))
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `chorus usage` reads a ledger it may not write: a read-only file (SQLite then keeps its WAL
+/// files beside it), and a read-only folder (where it cannot make them, and reads the file as it
+/// stands). As root, permissions do not bind, so the command runs as `nobody`.
+#[test]
+fn usage_reads_a_read_only_ledger() {
+    let env = Env::new();
+    let out =
+        run(env.chorus().args(["speak", "recorded once", "-m", "example-hd", "-o"]).arg(env.home.path().join("a.wav")));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ledger = env.ledger_path();
+    let data = env.data_dir();
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 1, "only the ledger, its WAL checkpointed and removed");
+    for dir in [env.home.path(), env.plugins.path()] {
+        chmod(dir, 0o755);
+    }
+    let usage = |what: &str| {
+        let mut cmd = env.chorus();
+        cmd.args(["usage", "--json"]);
+        if is_root() {
+            cmd.uid(65_534).gid(65_534);
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{what}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["total"]["requests"], 1, "{what}: {json}");
+        assert_eq!(json["total"]["characters"], 13, "{what}: {json}");
+    };
+    let before = std::fs::read(&ledger).unwrap();
+    chmod(&ledger, 0o444);
+    chmod(&data, 0o777);
+    usage("a read-only file");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path != ledger {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    chmod(&data, 0o555);
+    usage("a read-only folder");
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "the ledger is unchanged");
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 1);
+    chmod(&data, 0o755);
 }

@@ -57,8 +57,8 @@ pub struct Chorus {
     manager: Manager,
     rejected: Vec<Rejected>,
     channel_capacity: usize,
-    /// The usage ledger in the data folder, opened on the first finished request.
-    ledger: Arc<ledger::LazyLedger>,
+    /// The usage ledger's writer; the file is opened on the first finished request.
+    ledger: Arc<ledger::Writer>,
 }
 
 impl Chorus {
@@ -84,7 +84,7 @@ impl Chorus {
     pub fn with_config(config: Config, plugin_dirs: &[PathBuf]) -> Self {
         let (loaded, rejected) = plugin::discover(plugin_dirs);
         let data_dir = paths::data_dir(config.data_dir.as_deref());
-        let ledger = Arc::new(ledger::LazyLedger::new(ledger::Ledger::path_in(&data_dir)));
+        let ledger = Arc::new(ledger::Writer::new(ledger::Ledger::path_in(&data_dir)));
         Self {
             registry: Registry::new(loaded, &config),
             manager: Manager::new(config.clone(), data_dir.clone()),
@@ -123,8 +123,9 @@ impl Chorus {
         &self.manager
     }
 
-    /// The usage ledger's lazy handle (`<data_dir>/usage.sqlite3`).
-    pub fn ledger(&self) -> &ledger::LazyLedger {
+    /// The usage ledger's writer (`<data_dir>/usage.sqlite3`): [`ledger::Writer::flush`] waits
+    /// for the requests finished so far to be written, `stats` counts what was and was not.
+    pub fn ledger(&self) -> &ledger::Writer {
         &self.ledger
     }
 
@@ -196,9 +197,20 @@ impl Chorus {
     }
 }
 
+/// How long dropping a [`Chorus`] waits for the ledger writer to finish what it was given: a
+/// failing write gives up after the busy timeout, so this is one failed batch and a good one.
+pub const LEDGER_FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Drop for Chorus {
+    /// A process that ends right after its last request (`chorus speak`) still records it.
+    fn drop(&mut self) {
+        self.ledger.flush(LEDGER_FLUSH_LIMIT);
+    }
+}
+
 /// Where a finished request is recorded, and the config's price for it (which wins).
 struct Usage {
-    ledger: Arc<ledger::LazyLedger>,
+    ledger: Arc<ledger::Writer>,
     price: Option<chorus_plugin_api::CostModel>,
 }
 
@@ -236,7 +248,7 @@ fn run(
                 price_of(&backend, &route.model).price(characters as u64, tally.audio_seconds)
             };
             let voice = request.voice.clone().unwrap_or_else(|| backend.info.default_voice.to_string());
-            usage.ledger.record_or_warn(&ledger::Entry {
+            usage.ledger.submit(ledger::Entry {
                 plugin: backend.name().to_string(),
                 model: route.model.clone(),
                 voice: voice.clone(),

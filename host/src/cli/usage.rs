@@ -1,5 +1,6 @@
 //! `chorus usage`: totals from the usage ledger by provider (plugin) and model, for one month or
-//! for all time.
+//! for all time. The ledger is opened read-only: a report never writes, and works on a file or
+//! folder it may not write.
 
 use crate::{
     Chorus,
@@ -20,7 +21,7 @@ pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
         ledger::check_month(month)?;
     }
     let path = chorus.ledger().path().to_path_buf();
-    let totals = match Ledger::open_existing(&path)? {
+    let totals = match Ledger::open_read_only(&path)? {
         Some(ledger) => ledger.totals(args.month.as_deref())?,
         None => Vec::new(),
     };

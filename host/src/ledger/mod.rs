@@ -1,11 +1,17 @@
 //! The usage ledger: one SQLite row per finished request (time, plugin, model, voice, characters,
 //! audio seconds, cost) in `<data_dir>/usage.sqlite3`, and totals by provider and model.
 //!
-//! The file is opened in WAL mode with a busy timeout, so concurrent requests and several chorus
-//! processes can write at once. Writing is best effort by design: the host turns every ledger
-//! error into a warning and never fails a synthesis over it (see `Chorus::record_usage`).
+//! The file is opened in WAL mode with a busy timeout, so several chorus processes can write at
+//! once. Writing is best effort and off every request's path: finished requests go to one writer
+//! thread over a bounded queue ([`Writer`]), which turns every ledger error into a logged, counted
+//! warning and never delays or fails a synthesis over it. Reports open the file read-only
+//! ([`Ledger::open_read_only`]), so they work on a file or folder chorus may not write.
 
-use rusqlite::{Connection, OptionalExtension, params};
+mod writer;
+
+pub use writer::{BACKLOG, Stats, Writer};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::{
     path::{Path, PathBuf},
     sync::Mutex,
@@ -91,9 +97,35 @@ impl Ledger {
         Ok(Self { path: path.into(), conn: Mutex::new(conn) })
     }
 
-    /// Open the ledger at `path` only if the file exists (for read-only reports).
-    pub fn open_existing(path: &Path) -> Result<Option<Self>, LedgerError> {
-        if path.exists() { Self::open(path).map(Some) } else { Ok(None) }
+    /// Open the ledger at `path` read-only, for reports; `None` when there is no file. Nothing is
+    /// created or written. In a folder chorus may not write, where SQLite cannot make the WAL's
+    /// shared-memory file, the file is read as immutable (as it stands on disk).
+    pub fn open_read_only(path: &Path) -> Result<Option<Self>, LedgerError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let err = |source| sqlite_error(path, source);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let probe =
+            |conn: &Connection| conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0));
+        let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        let conn = match probe(&conn) {
+            Ok(_) => conn,
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+                ) =>
+            {
+                drop(conn);
+                let conn = Connection::open_with_flags(immutable_uri(path), flags).map_err(err)?;
+                probe(&conn).map_err(err)?;
+                conn
+            }
+            Err(e) => return Err(err(e)),
+        };
+        Ok(Some(Self { path: path.into(), conn: Mutex::new(conn) }))
     }
 
     pub fn path(&self) -> &Path {
@@ -102,13 +134,27 @@ impl Ledger {
 
     /// Append one finished request, stamped with the current UTC time.
     pub fn record(&self, entry: &Entry) -> Result<(), LedgerError> {
+        self.record_all(std::slice::from_ref(entry))
+    }
+
+    /// Append finished requests in one transaction: all of them or none.
+    pub fn record_all(&self, entries: &[Entry]) -> Result<(), LedgerError> {
+        let err = |source| sqlite_error(&self.path, source);
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        conn.execute(
-            "INSERT INTO usage (plugin, model, voice, characters, audio_seconds, cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![entry.plugin, entry.model, entry.voice, entry.characters as i64, entry.audio_seconds, entry.cost_usd],
-        )
-        .map_err(|source| sqlite_error(&self.path, source))?;
-        Ok(())
+        let transaction = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(err)?;
+        {
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT INTO usage (plugin, model, voice, characters, audio_seconds, cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+            for e in entries {
+                insert
+                    .execute(params![e.plugin, e.model, e.voice, e.characters as i64, e.audio_seconds, e.cost_usd])
+                    .map_err(err)?;
+            }
+        }
+        transaction.commit().map_err(err)
     }
 
     /// Totals by plugin and model, for one month (`YYYY-MM`, UTC) or for all time.
@@ -151,42 +197,6 @@ impl Ledger {
     }
 }
 
-/// The host's handle on its ledger: opened on first use, on the synthesis thread, and written
-/// best effort. Every failure (a locked or damaged file, a read-only folder) becomes one warning
-/// on stderr per request; the request itself goes on. A failed open is retried next time.
-pub struct LazyLedger {
-    path: PathBuf,
-    open: Mutex<Option<std::sync::Arc<Ledger>>>,
-}
-
-impl LazyLedger {
-    pub fn new(path: PathBuf) -> Self {
-        Self { path, open: Mutex::new(None) }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The open ledger, opening it now if needed.
-    pub fn get(&self) -> Result<std::sync::Arc<Ledger>, LedgerError> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(ledger) = open.as_ref() {
-            return Ok(ledger.clone());
-        }
-        let ledger = std::sync::Arc::new(Ledger::open(&self.path)?);
-        *open = Some(ledger.clone());
-        Ok(ledger)
-    }
-
-    /// Record `entry`; on failure print a warning and carry on.
-    pub fn record_or_warn(&self, entry: &Entry) {
-        if let Err(e) = self.get().and_then(|ledger| ledger.record(entry)) {
-            eprintln!("chorus: warning: {e}");
-        }
-    }
-}
-
 /// Validate a `YYYY-MM` month.
 pub fn check_month(month: &str) -> Result<(), LedgerError> {
     let ok = month.len() == 7
@@ -196,6 +206,19 @@ pub fn check_month(month: &str) -> Result<(), LedgerError> {
     if ok { Ok(()) } else { Err(LedgerError::BadMonth(month.into())) }
 }
 
+/// `path` as an SQLite URI that opens it immutable: read as it stands, no lock or WAL files.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 fn sqlite_error(path: &Path, source: rusqlite::Error) -> LedgerError {
     let hint = match source.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
@@ -203,6 +226,9 @@ fn sqlite_error(path: &Path, source: rusqlite::Error) -> LedgerError {
         }
         Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
             " (the file is damaged; move it aside and chorus starts a new ledger)"
+        }
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => {
+            " (chorus may not write the file or its folder; usage was not recorded)"
         }
         _ => "",
     };

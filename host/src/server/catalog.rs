@@ -111,6 +111,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     for (plugin, (_, waiting)) in &loads {
         text.push_str(&format!("chorus_backend_waiting{{plugin=\"{plugin}\"}} {waiting}\n"));
     }
+    super::metrics::render_ledger(&mut text, state.chorus.ledger().stats());
     let mut response = text.into_response();
     response
         .headers_mut()

@@ -285,6 +285,29 @@ impl Drop for Connection {
     }
 }
 
+/// The usage ledger writer's counters: requests not recorded are never silent.
+pub fn render_ledger(out: &mut String, stats: &crate::ledger::Stats) {
+    use std::sync::atomic::Ordering::Acquire;
+    header(out, "chorus_ledger_written_total", "counter", "Finished requests written to the usage ledger.");
+    let _ = writeln!(out, "chorus_ledger_written_total {}", stats.written.load(Acquire));
+    header(
+        out,
+        "chorus_ledger_failures_total",
+        "counter",
+        "Finished requests whose usage row could not be written (locked, damaged or read-only ledger); each logged.",
+    );
+    let _ = writeln!(out, "chorus_ledger_failures_total {}", stats.failed.load(Acquire));
+    header(
+        out,
+        "chorus_ledger_dropped_total",
+        "counter",
+        "Finished requests not recorded because the ledger writer's backlog was full.",
+    );
+    let _ = writeln!(out, "chorus_ledger_dropped_total {}", stats.dropped.load(Acquire));
+    header(out, "chorus_ledger_backlog", "gauge", "Finished requests waiting for the ledger writer.");
+    let _ = writeln!(out, "chorus_ledger_backlog {}", stats.backlog());
+}
+
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
