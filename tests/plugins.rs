@@ -1,5 +1,6 @@
-//! The host library against real plugin cdylibs: loading, rejection, routing, streaming, panics,
-//! cancellation.
+//! The host library against real plugin cdylibs: loading, rejection (with the loader's whole
+//! reason, and for links, folders and files that cannot be read), routing, streaming (also from a
+//! plugin's own async runtime), panics, cancellation.
 
 use chorus_host::{Chorus, Config, Event, Report, Request, SynthesisStream};
 use chorus_tests as support;
@@ -79,7 +80,7 @@ async fn two_plugins_route_by_pattern_and_alias_with_ordered_chunks() {
 async fn bad_files_are_rejected_with_reasons_while_the_rest_serve() {
     let dir = support::plugin_dir(&[EXAMPLE, "chorus_fixture_bad_layout", "chorus_fixture_bad_version"]);
     let lib = |name: &str| dir.path().join(support::library_file(name));
-    std::fs::write(lib("junk"), b"this is not a shared library at all").unwrap();
+    std::fs::write(lib("junk"), "this is not a shared library at all. ".repeat(8)).unwrap();
     std::fs::write(lib("empty"), b"").unwrap();
     let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"]
         .into_iter()
@@ -100,8 +101,9 @@ async fn bad_files_are_rejected_with_reasons_while_the_rest_serve() {
             .map(|r| r.reason.clone())
             .unwrap_or_else(|| panic!("{name} not rejected"))
     };
-    assert!(reason("junk").contains("not a loadable library"), "{}", reason("junk"));
-    assert!(reason("empty").contains("not a loadable library"), "{}", reason("empty"));
+    // The dynamic loader's whole reason, not abi_stable's cut-off first line.
+    assert!(reason("junk").contains("not a loadable library: invalid ELF header"), "{}", reason("junk"));
+    assert!(reason("empty").contains("not a loadable library: file too short"), "{}", reason("empty"));
     assert!(reason("notchorus").contains("not a chorus plugin"), "{}", reason("notchorus"));
     assert!(reason("chorus_fixture_bad_layout").contains("layout"), "{}", reason("chorus_fixture_bad_layout"));
     let version = reason("chorus_fixture_bad_version");
@@ -243,6 +245,105 @@ async fn the_closing_event_comes_after_the_request_lets_go_of_the_backend() {
         let (_, backend) = chorus.backend(Some("example")).unwrap();
         assert_eq!(std::sync::Arc::strong_count(&backend), 2, "only the host's manager and this test hold it");
     }
+}
+
+/// The dynamic loader's reason in full: a 64-bit library marked 32-bit, and a library that needs
+/// a symbol nobody defines (built here with the C compiler Rust links with).
+#[tokio::test(flavor = "multi_thread")]
+async fn rejection_reasons_carry_the_loaders_whole_message() {
+    let dir = support::plugin_dir(&[EXAMPLE]);
+    let lib = |name: &str| dir.path().join(support::library_file(name));
+    let mut elf = std::fs::read(support::plugin_library(EXAMPLE)).unwrap();
+    elf[4] = 1; // EI_CLASS: ELFCLASS32
+    std::fs::write(lib("class32"), elf).unwrap();
+    let source = dir.path().join("undefined.c");
+    std::fs::write(
+        &source,
+        "extern int chorus_nobody_defines_this;\nint *chorus_take(void) { return &chorus_nobody_defines_this; }\n",
+    )
+    .unwrap();
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(lib("undefined"))
+        .arg(&source)
+        .output()
+        .expect("cc runs (Rust links with it)");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+
+    let chorus = host(dir.path(), "");
+    assert_eq!(chorus.plugins().len(), 1);
+    let reason = |name: &str| {
+        chorus.rejected().iter().find(|r| r.file == lib(name)).map(|r| r.reason.clone()).unwrap_or_default()
+    };
+    assert!(reason("class32").contains("wrong ELF class: ELFCLASS32"), "{:?}", chorus.rejected());
+    assert!(reason("undefined").contains("undefined symbol: chorus_nobody_defines_this"), "{:?}", chorus.rejected());
+    for r in chorus.rejected() {
+        assert!(!r.reason.contains("Could not open library at"), "{}", r.reason);
+    }
+}
+
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().any(|l| l.strip_prefix("Uid:").is_some_and(|ids| ids.split_whitespace().next() == Some("0")))
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `chorus plugins` names every entry it could not use instead of passing over it: a dangling
+/// link, a link loop, a file and a folder it may not read (as root, whom permissions do not bind,
+/// the command runs as `nobody`), while the good plugin beside them loads.
+#[test]
+fn links_and_unreadable_entries_are_listed_as_rejected() {
+    let dir = support::plugin_dir(&[EXAMPLE]);
+    let closed = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let lib = |name: &str| dir.path().join(support::library_file(name));
+    std::os::unix::fs::symlink(lib("nowhere"), lib("dangling")).unwrap();
+    std::os::unix::fs::symlink(lib("loop"), lib("loop")).unwrap();
+    std::fs::copy(lib(EXAMPLE), lib("secret")).unwrap();
+    chmod(&lib("secret"), 0o000);
+    for open in [dir.path(), home.path()] {
+        chmod(open, 0o755);
+    }
+    chmod(closed.path(), 0o000);
+
+    let listing = |json: bool| {
+        let mut cmd = support::chorus(dir.path(), home.path());
+        cmd.arg("--plugins").arg(closed.path()).arg("plugins");
+        if json {
+            cmd.arg("--json");
+        }
+        if is_root() {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(65_534).gid(65_534);
+        }
+        let out = support::run(&mut cmd);
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&listing(true)).unwrap();
+    assert_eq!(json["loaded"].as_array().unwrap().len(), 1, "{json}");
+    let reason = |file: &Path| {
+        json["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file"] == file.display().to_string())
+            .and_then(|r| r["reason"].as_str())
+            .unwrap_or_else(|| panic!("{} is not listed: {json}", file.display()))
+            .to_string()
+    };
+    assert!(reason(&lib("dangling")).contains("dangling symbolic link"), "{json}");
+    assert!(reason(&lib("loop")).contains("symbolic link loop"), "{json}");
+    assert!(reason(&lib("secret")).contains("cannot read: Permission denied"), "{json}");
+    assert!(reason(closed.path()).contains("cannot read the plugin folder: Permission denied"), "{json}");
+    assert_eq!(json["rejected"].as_array().unwrap().len(), 4, "{json}");
+    let text = listing(false);
+    assert!(text.contains(&format!("rejected {}: dangling symbolic link", lib("dangling").display())), "{text}");
+    chmod(closed.path(), 0o755);
 }
 
 /// A plugin built on async code pushes from inside a tokio runtime of its own; with a channel of

@@ -1,30 +1,85 @@
-//! Discovery: every file with the platform's library suffix in the plugin folders, loaded or rejected.
+//! Discovery: every file with the platform's library suffix in the plugin folders, loaded or
+//! rejected. Nothing is skipped without a word: a plugin folder that cannot be read, and an entry
+//! with the suffix that is a dangling symbolic link, a link loop, a file that cannot be read or no
+//! file at all, is listed as rejected with its reason. Only a missing folder is passed over (the
+//! default folders need not exist).
 
 use super::{LoadedPlugin, Rejected, load};
-use std::path::{Path, PathBuf};
+use std::{
+    io::ErrorKind,
+    path::{Path, PathBuf},
+};
 
-/// Library files in `dirs`, each folder's files sorted by name; missing folders are skipped.
+/// Library files in `dirs` that can be opened, each folder's files sorted by name.
 pub fn library_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let suffix = std::env::consts::DLL_SUFFIX;
-    let mut files = Vec::new();
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
-        let mut here: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(suffix)))
-            .collect();
-        here.sort();
-        files.extend(here);
-    }
-    files
+    scan(dirs).0
 }
+
+/// Library files in `dirs` that can be opened (each folder's sorted by name), and the folders and
+/// entries that cannot, with why.
+pub fn scan(dirs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Rejected>) {
+    let suffix = std::env::consts::DLL_SUFFIX;
+    let (mut files, mut rejected) = (Vec::new(), Vec::new());
+    for dir in dirs {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => {
+                rejected.push(Rejected { file: dir.clone(), reason: format!("cannot read the plugin folder: {e}") });
+                continue;
+            }
+        };
+        let mut here = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => here.push(entry.path()),
+                Err(e) => {
+                    rejected.push(Rejected { file: dir.clone(), reason: format!("cannot list the plugin folder: {e}") })
+                }
+            }
+        }
+        here.retain(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(suffix)));
+        here.sort();
+        for path in here {
+            match unusable(&path) {
+                None => files.push(path),
+                Some(reason) => rejected.push(Rejected { file: path, reason }),
+            }
+        }
+    }
+    (files, rejected)
+}
+
+/// Why the entry at `path` cannot be opened as a library, if it cannot.
+fn unusable(path: &Path) -> Option<String> {
+    let link = std::fs::read_link(path).ok();
+    let shown = |target: &Path| target.display().to_string();
+    match std::fs::metadata(path) {
+        Err(e) => Some(match (&link, e.kind()) {
+            (Some(target), ErrorKind::NotFound) => format!("dangling symbolic link to {}", shown(target)),
+            (Some(target), _) if e.raw_os_error() == Some(LINK_LOOP) => {
+                format!("symbolic link loop (through {})", shown(target))
+            }
+            _ => format!("cannot read: {e}"),
+        }),
+        Ok(meta) if meta.is_dir() => Some("a folder, not a library file".into()),
+        Ok(meta) if !meta.is_file() => Some("not a regular file".into()),
+        Ok(_) => std::fs::File::open(path).err().map(|e| format!("cannot read: {e}")),
+    }
+}
+
+/// `ELOOP`: too many levels of symbolic links.
+#[cfg(target_os = "linux")]
+const LINK_LOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const LINK_LOOP: i32 = 62;
 
 /// Load every library in `dirs`. One bad file never stops the others; a second file offering a
 /// plugin name already loaded is rejected as a duplicate.
 pub fn discover(dirs: &[PathBuf]) -> (Vec<LoadedPlugin>, Vec<Rejected>) {
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
-    let mut rejected = Vec::new();
-    for file in library_files(dirs) {
+    let (files, mut rejected) = scan(dirs);
+    for file in files {
         match load(&file) {
             Ok(plugin) => match loaded.iter().find(|p| p.info.name == plugin.info.name) {
                 Some(first) => rejected.push(Rejected {
@@ -45,4 +100,29 @@ pub fn discover(dirs: &[PathBuf]) -> (Vec<LoadedPlugin>, Vec<Rejected>) {
 
 fn show(path: &Path) -> String {
     path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_that_lead_nowhere_and_folders_are_named_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |stem: &str| dir.path().join(format!("{stem}{}", std::env::consts::DLL_SUFFIX));
+        std::fs::write(name("good"), b"bytes").unwrap();
+        std::os::unix::fs::symlink(name("nowhere"), name("dangling")).unwrap();
+        std::os::unix::fs::symlink(name("loop_b"), name("loop_a")).unwrap();
+        std::os::unix::fs::symlink(name("loop_a"), name("loop_b")).unwrap();
+        std::fs::create_dir(name("folder")).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"not a library name").unwrap();
+        let (files, rejected) = scan(&[dir.path().to_path_buf(), dir.path().join("missing")]);
+        assert_eq!(files, vec![name("good")]);
+        let reason = |stem: &str| rejected.iter().find(|r| r.file == name(stem)).map(|r| r.reason.clone());
+        assert!(reason("dangling").unwrap().contains("dangling symbolic link to"), "{rejected:?}");
+        assert!(reason("loop_a").unwrap().contains("loop"), "{rejected:?}");
+        assert!(reason("loop_b").unwrap().contains("loop"), "{rejected:?}");
+        assert!(reason("folder").unwrap().contains("folder"), "{rejected:?}");
+        assert_eq!(rejected.len(), 4, "{rejected:?}");
+    }
 }

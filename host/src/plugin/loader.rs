@@ -92,8 +92,10 @@ pub fn check_api_version(plugin: &str) -> Result<(), String> {
 /// One line out of abi_stable's (often very long) errors.
 fn describe(error: &LibraryError) -> String {
     match error {
-        LibraryError::OpenError { .. } => {
-            format!("not a loadable library: {}", first_line(&error.to_string()))
+        // abi_stable's own text puts the reason on its fourth line; the loader's (dlerror's)
+        // reason is the whole story: wrong ELF class, undefined symbol, missing dependency.
+        LibraryError::OpenError { path, err } => {
+            format!("not a loadable library: {}", loader_reason(path, &err.to_string()))
         }
         LibraryError::GetSymbolError { .. } => "not a chorus plugin (it exports no abi_stable root module)".into(),
         LibraryError::AbiInstability(_) => {
@@ -103,6 +105,18 @@ fn describe(error: &LibraryError) -> String {
             format!("incompatible plugin contract version: {}", first_line(&error.to_string()))
         }
         other => first_line(&other.to_string()),
+    }
+}
+
+/// The dynamic loader's message on one line, without the file name it starts with (the listing
+/// names the file already).
+fn loader_reason(path: &Path, message: &str) -> String {
+    let line = message.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let prefix = format!("{}: ", path.display());
+    match line.strip_prefix(&prefix) {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ if line.is_empty() => "unknown error".into(),
+        _ => line,
     }
 }
 
