@@ -1,9 +1,11 @@
 //! `chorus serve` against clients that stall or send too much, on loopback with the example
 //! plugin: a reader that stops reading, slowloris headers, a body that never comes, more
-//! connections than allowed, long URIs and headers, wrong methods. Each limit answers or closes
+//! connections than allowed, long URIs and headers, wrong methods, more queued work than the
+//! request timeout allows, a captioned response too large to hold. Each limit answers or closes
 //! within a generous bound, is counted in /metrics, and a normal request succeeds afterwards.
 
-use chorus_tests::server::{PATIENCE, Server, assert_error, decode, raw, rms};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use chorus_tests::server::{PATIENCE, Server, assert_error, decode, raw, request, rms};
 use serde_json::{Value, json};
 use std::{
     io::{Read, Write},
@@ -68,7 +70,10 @@ fn read_until_closed(stream: &mut TcpStream) {
 
 #[test]
 fn a_client_that_stops_reading_loses_its_slot_and_its_connection() {
-    let server = Server::start(&config("concurrency = 1\nwrite_timeout_secs = 1"));
+    // Room for its 50 000 characters, and for a request behind them.
+    let server = Server::start(&config(
+        "concurrency = 1\nwrite_timeout_secs = 1\nmax_input_chars = 100000\nqueue_chars = 1000000",
+    ));
     // 2000 s of pcm (96 MB): far more than the socket buffers hold.
     let text = "lorem ipsum ".repeat(50_000 / 12);
     let mut stalled = send_speech(&server, &speech(&text, "pcm"));
@@ -211,4 +216,131 @@ fn wrong_methods_long_uris_and_huge_headers_get_openais_error_shape() {
         speech(TEXT, "wav").to_string().as_bytes(),
     );
     assert_eq!(response.status, 200, "{}", response.text());
+}
+
+/// A slow backend (misbehave: 20 chunks, 100 ms apart, 2 s a request, no CPU) with one slot and
+/// room for 100 characters ahead of a waiting request: of five requests of 48 characters that
+/// arrive while one runs, two wait (48 and 96 characters ahead) and finish with 200 within the
+/// request timeout; the other three get 429 with Retry-After at once. A queue counted only in
+/// requests (8 here) would have let all five wait, and the last three would have got 504 after
+/// the 6 s timeout.
+#[test]
+fn work_that_cannot_be_served_in_time_is_refused_up_front() {
+    let server = Server::start_with(
+        "default_model = \"misbehave-count\"\n[server]\nconcurrency = 1\nqueue = 8\nqueue_chars = 100\nrequest_timeout_secs = 6\nretry_after_secs = 2\n",
+        &["chorus_fixture_misbehave"],
+        &[],
+    );
+    let body = |input: &str, chunks: u32| {
+        json!({"model": "misbehave-count", "input": input, "voice": "plain", "response_format": "pcm",
+            "options": {"chunks": chunks, "delay_ms": 100}})
+        .to_string()
+    };
+    let input = "count ".repeat(8);
+    let post = {
+        let addr = server.addr;
+        let body = body(&input, 20);
+        move || {
+            let start = Instant::now();
+            let response =
+                request(addr, "POST", "/v1/audio/speech", &[("Content-Type", "application/json")], body.as_bytes());
+            (response, start.elapsed())
+        }
+    };
+    let holder = std::thread::spawn(post.clone());
+    server.wait_until("the first request runs", || {
+        server.metric("chorus_backend_running", "plugin=\"misbehave\"") == 1.0
+    });
+    let others: Vec<_> = (0..5).map(|_| std::thread::spawn(post.clone())).collect();
+    let (first, held) = holder.join().unwrap();
+    assert_eq!(first.status, 200, "{}", first.text());
+    let results: Vec<_> = others.into_iter().map(|t| t.join().unwrap()).collect();
+    let served: Vec<_> = results.iter().filter(|(r, _)| r.status == 200).collect();
+    let refused: Vec<_> = results.iter().filter(|(r, _)| r.status == 429).collect();
+    assert_eq!(
+        (served.len(), refused.len()),
+        (2, 3),
+        "{:?}",
+        results.iter().map(|(r, t)| (r.status, *t)).collect::<Vec<_>>()
+    );
+    for (response, took) in &served {
+        assert_eq!(response.body.len(), 20 * 480 * 2, "the whole audio");
+        assert!(*took > held / 2, "a served request waited for the slot ({took:?})");
+    }
+    for (response, took) in &refused {
+        assert_eq!(assert_error(response, 429, "rate_limit_error")["code"], "rate_limit_exceeded");
+        assert_eq!(response.header("retry-after"), Some("2"));
+        assert!(*took < held / 2, "refused after {took:?}, not up front (a request takes {held:?})");
+    }
+    assert_eq!(
+        server.metric("chorus_errors_total", "model=\"misbehave-count\",endpoint=\"speech\",status=\"504\""),
+        0.0
+    );
+
+    // The server's own input limit defaults to OpenAI's 4096 characters.
+    let long = server.post_raw("/v1/audio/speech", &[], body(&"x".repeat(4097), 1).as_bytes());
+    let error = assert_error(&long, 400, "invalid_request_error");
+    assert_eq!((error["code"].as_str(), error["param"].as_str()), (Some("input_too_long"), Some("input")));
+    assert!(error["message"].as_str().unwrap().contains("[server] max_input_chars"), "{error}");
+    let longest = server.post_raw("/v1/audio/speech", &[], body(&"x".repeat(4096), 1).as_bytes());
+    assert_eq!(longest.status, 200, "{}", longest.text());
+}
+
+/// `/dev/captioned_speech` with `stream: false` holds the whole audio: past
+/// `max_unstreamed_audio_bytes` the synthesis is stopped and the client told to stream; under it,
+/// and streamed at any length, the audio arrives whole.
+#[test]
+fn captioned_speech_without_streaming_is_bounded() {
+    let server = Server::start(&config("max_unstreamed_audio_bytes = 100000"));
+    let captioned = |input: &str, stream: bool| {
+        server.post(
+            "/dev/captioned_speech",
+            &json!({"model": "example", "input": input, "voice": "tone", "response_format": "pcm", "stream": stream}),
+        )
+    };
+    // 40 ms of 24 kHz 16-bit audio per character: 1920 bytes.
+    let short = captioned(TEXT, false);
+    assert_eq!(short.status, 200, "{}", short.text());
+    let audio = STANDARD.decode(short.json()["audio"].as_str().unwrap()).unwrap();
+    assert_eq!(audio.len(), TEXT.len() * 1920);
+
+    let long = "lorem ipsum ".repeat(17);
+    let refused = captioned(&long, false);
+    let error = assert_error(&refused, 400, "invalid_request_error");
+    assert_eq!((error["code"].as_str(), error["param"].as_str()), (Some("audio_too_large"), Some("stream")));
+    assert!(error["message"].as_str().unwrap().contains("100000"), "{error}");
+    server.wait_until("the refused synthesis has stopped", || {
+        server.metric("chorus_syntheses_in_flight", "model=\"example\"") == 0.0
+    });
+    assert_eq!(server.metric("chorus_syntheses_cancelled_total", "model=\"example\""), 1.0);
+
+    let streamed = captioned(&long, true);
+    assert_eq!(streamed.status, 200);
+    let total: usize = streamed
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|line| STANDARD.decode(line["audio"].as_str().unwrap()).unwrap().len())
+        .sum();
+    assert_eq!(total, long.len() * 1920);
+    still_serves(&server);
+}
+
+/// A captioned stream whose synthesis fails after its first chunk (misbehave-panic panics then)
+/// sends that chunk's audio, then the error's line.
+#[test]
+fn a_captioned_stream_that_fails_midway_keeps_the_audio_it_made() {
+    let server = Server::start_with("", &["chorus_fixture_misbehave"], &[]);
+    let response = server.post(
+        "/dev/captioned_speech",
+        &json!({"model": "misbehave-panic", "input": "boom", "voice": "plain", "response_format": "pcm"}),
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    let lines: Vec<Value> = response.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let audio = STANDARD.decode(lines[0]["audio"].as_str().expect("the first line is audio")).unwrap();
+    assert_eq!(audio.len(), 480 * 2, "the first chunk, whole");
+    let error = &lines[1]["error"];
+    assert!(error["message"].as_str().unwrap().contains("panic"), "{error}");
+    assert_eq!(error["type"], "server_error");
 }

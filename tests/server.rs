@@ -204,7 +204,7 @@ fn voice_aliases_map_openai_names_also_inside_blends() {
 
 #[test]
 fn a_client_that_hangs_up_stops_its_synthesis() {
-    let server = Server::start(&config(""));
+    let server = Server::start(&config("max_input_chars = 100000"));
     // 50 000 characters = 2000 s of audio (96 MB of wav): far more than the socket buffers hold,
     // so the plugin can only finish if someone reads it all.
     let text = "lorem ipsum ".repeat(50_000 / 12);
@@ -223,7 +223,10 @@ fn a_client_that_hangs_up_stops_its_synthesis() {
 
 #[test]
 fn a_busy_backend_queues_then_answers_429_with_retry_after() {
-    let server = Server::start(&config("concurrency = 1\nqueue = 1\nretry_after_secs = 3"));
+    // The holder's 24 000 characters would leave no room ahead in the default queue_chars.
+    let server = Server::start(&config(
+        "concurrency = 1\nqueue = 1\nretry_after_secs = 3\nmax_input_chars = 100000\nqueue_chars = 1000000",
+    ));
     let long = "lorem ipsum ".repeat(2_000);
     let holder = server.open("/v1/audio/speech", &speech(&long, "wav"));
     assert_eq!(holder.status, 200);
@@ -246,7 +249,10 @@ fn a_busy_backend_queues_then_answers_429_with_retry_after() {
 
 #[test]
 fn waiting_past_the_request_timeout_is_a_504() {
-    let server = Server::start(&config("concurrency = 1\nqueue = 4\nrequest_timeout_secs = 1"));
+    // queue_chars large enough to admit the late request, so that its wait runs out.
+    let server = Server::start(&config(
+        "concurrency = 1\nqueue = 4\nrequest_timeout_secs = 1\nmax_input_chars = 100000\nqueue_chars = 1000000",
+    ));
     let holder = server.open("/v1/audio/speech", &speech(&"lorem ipsum ".repeat(2_000), "wav"));
     assert_eq!(holder.status, 200);
     let late = server.post("/v1/audio/speech", &speech(TEXT, "wav"));

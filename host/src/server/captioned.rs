@@ -2,15 +2,18 @@
 //!
 //! With `"stream": true` (the default) the body is NDJSON, one line per encoded piece:
 //! `{"audio": "<base64>", "audio_format": "audio/mpeg", "timestamps": [{"word", "start_time", "end_time"}]}`,
-//! each line carrying the words spoken in its audio. With `"stream": false` it is one such object
-//! holding the whole file and every word. Times are seconds from the start of the audio.
+//! each line carrying the words spoken in its audio; a synthesis that fails midway sends the audio
+//! it finished, then the error's line. With `"stream": false` it is one such object holding the
+//! whole file and every word, so the audio is held in memory (and again as base64): past
+//! `[server] max_unstreamed_audio_bytes` the synthesis is stopped and the answer is a 400 that says
+//! to stream instead. Times are seconds from the start of the audio.
 
 use super::{
     AppState,
     body::Piece,
     error::ApiError,
     params::Dialect,
-    synth::{Opened, open},
+    synth::{Opened, open, record},
 };
 use crate::Word;
 use axum::{
@@ -33,7 +36,7 @@ pub async fn captioned_speech(State(state): State<AppState>, body: Result<Bytes,
 }
 
 async fn respond(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let Opened { params, feed, words, .. } = open(state, body, Dialect::Captioned, ENDPOINT).await?;
+    let Opened { params, feed, words, model, .. } = open(state, body, Dialect::Captioned, ENDPOINT).await?;
     let mut captions = Captions { mime: params.format.mime(), timestamps: params.timestamps, audio: Vec::new(), words };
     let mut stream = Box::pin(feed.into_stream());
     let mut response = if params.stream {
@@ -42,8 +45,13 @@ async fn respond(state: &AppState, body: Result<Bytes, BytesRejection>) -> Resul
             .filter_map(|line| async move { line.map(Ok::<_, std::io::Error>) });
         Response::new(Body::from_stream(lines))
     } else {
+        let limit = state.settings.max_unstreamed_audio_bytes;
         while let Some(piece) = stream.next().await {
             match piece {
+                Piece::Audio(bytes) if captions.audio.len() + bytes.len() > limit => {
+                    // Dropping the stream stops the synthesis at its next push.
+                    return Err(record(state, ENDPOINT, &model, ApiError::unstreamed_too_large(limit)));
+                }
                 Piece::Audio(bytes) => captions.audio.extend(bytes),
                 Piece::Words(words) => captions.words.extend(words),
                 Piece::Done(_) => {}
@@ -100,7 +108,15 @@ impl Captions {
                 let pending = std::mem::take(&mut self.audio);
                 self.object(pending)
             }
-            Piece::Failed(e) => e.body(),
+            Piece::Failed(e) => {
+                // The audio finished before the failure is the client's: its line goes first.
+                let mut lines = String::new();
+                if !self.audio.is_empty() || !self.words.is_empty() {
+                    let pending = std::mem::take(&mut self.audio);
+                    lines = format!("{}\n", self.object(pending));
+                }
+                return Some(Bytes::from(format!("{lines}{}\n", e.body())));
+            }
         };
         Some(Bytes::from(format!("{object}\n")))
     }

@@ -50,11 +50,35 @@ impl ApiError {
         .code("request_too_large")
     }
 
+    /// 400: the input is over the server's `[server] max_input_chars`.
+    pub fn input_too_long(len: usize, max: usize) -> Self {
+        Self::invalid(
+            "input",
+            format!("input is {len} characters, over the server's limit of {max} ([server] max_input_chars)"),
+        )
+        .code("input_too_long")
+    }
+
+    /// 400: a captioned response with `stream: false` would hold more audio than the limit.
+    pub fn unstreamed_too_large(limit: usize) -> Self {
+        Self::invalid(
+            "stream",
+            format!(
+                "the audio is over {limit} bytes, the most a response with \"stream\": false holds \
+                 ([server] max_unstreamed_audio_bytes); send \"stream\": true to receive it as it is made"
+            ),
+        )
+        .code("audio_too_large")
+    }
+
     pub fn busy(plugin: &str, retry_after: u64) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limit_error",
-            format!("backend '{plugin}' is at its concurrency limit and its queue is full; retry shortly"),
+            format!(
+                "backend '{plugin}' is at its concurrency limit and its queue is full (in requests, or in characters \
+                 ahead of this one: [server] queue, queue_chars); retry shortly"
+            ),
         )
         .code("rate_limit_exceeded");
         e.retry_after = Some(retry_after);

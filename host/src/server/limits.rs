@@ -1,5 +1,9 @@
 //! Per-backend admission: at most `concurrency` syntheses run at once, up to `queue` more wait
-//! for a slot, and anything beyond that is refused at once (the caller answers 429).
+//! for a slot, and anything beyond that is refused at once (the caller answers 429). The queue is
+//! measured in work too: a request that finds no free slot waits only if the characters of the
+//! requests ahead of it (running and waiting) are at most `queue_chars`, which the defaults size
+//! so that the wait ends within the request timeout (see `settings.rs`); otherwise it is refused
+//! up front rather than timed out after.
 
 use super::settings::Limit;
 use std::{
@@ -17,8 +21,11 @@ struct Gate {
     /// synthesis frees its place in the same instant it releases its slot: a waiter handed that
     /// slot may not have run yet, and must not make the next request look like one too many.
     admitted: AtomicUsize,
+    /// Characters of the requests running or waiting.
+    chars: AtomicUsize,
     concurrency: usize,
     queue: usize,
+    queue_chars: usize,
 }
 
 /// The gates of every backend, created on first use from the settings.
@@ -32,11 +39,13 @@ pub struct Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// One admitted request: its place in the count until dropped (also when its wait is abandoned).
-struct Admitted(Arc<Gate>);
+/// One admitted request: its place in the count, and its characters, until dropped (also when
+/// its wait is abandoned).
+struct Admitted(Arc<Gate>, usize);
 
 impl Drop for Admitted {
     fn drop(&mut self) {
+        self.0.chars.fetch_sub(self.1, Ordering::AcqRel);
         self.0.admitted.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -68,22 +77,33 @@ impl Limits {
                 Arc::new(Gate {
                     slots: Arc::new(Semaphore::new(limit.concurrency)),
                     admitted: AtomicUsize::new(0),
+                    chars: AtomicUsize::new(0),
                     concurrency: limit.concurrency,
                     queue: limit.queue,
+                    queue_chars: limit.queue_chars,
                 })
             })
             .clone()
     }
 
-    /// A slot for one synthesis on `plugin`: at once if one is free, after waiting in the queue
-    /// if there is room in it, else [`Full`]. Hold the slot until the plugin has returned.
-    pub async fn enter(&self, plugin: &str) -> Result<Slot, Full> {
+    /// A slot for one synthesis of `chars` characters on `plugin`: at once if one is free, after
+    /// waiting in the queue if there is room in it (in requests and in characters ahead), else
+    /// [`Full`]. Hold the slot until the plugin has returned.
+    pub async fn enter(&self, plugin: &str, chars: usize) -> Result<Slot, Full> {
         let gate = self.gate(plugin);
         let room = gate.concurrency + gate.queue;
         gate.admitted
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < room).then_some(n + 1))
             .map_err(|_| Full)?;
-        let admitted = Admitted(gate.clone());
+        gate.chars.fetch_add(chars, Ordering::AcqRel);
+        let admitted = Admitted(gate.clone(), chars);
+        if let Ok(permit) = gate.slots.clone().try_acquire_owned() {
+            return Ok(Slot { _admitted: admitted, _permit: permit });
+        }
+        let ahead = gate.chars.load(Ordering::Acquire).saturating_sub(chars);
+        if ahead > gate.queue_chars {
+            return Err(Full);
+        }
         let permit = gate.slots.clone().acquire_owned().await.map_err(|_| Full)?;
         Ok(Slot { _admitted: admitted, _permit: permit })
     }
@@ -102,11 +122,11 @@ mod tests {
 
     /// Backend "p" with one slot and a queue of one: the slot taken, one request waiting.
     async fn one_running_one_waiting() -> (Limits, Slot, tokio::task::JoinHandle<Result<(), Full>>) {
-        let limits = Limits::new(|_| Limit { concurrency: 1, queue: 1 });
-        let first = limits.enter("p").await.unwrap();
+        let limits = Limits::new(|_| Limit { concurrency: 1, queue: 1, queue_chars: usize::MAX });
+        let first = limits.enter("p", 10).await.unwrap();
         let waiter = {
             let limits = limits.clone();
-            tokio::spawn(async move { limits.enter("p").await.map(drop) })
+            tokio::spawn(async move { limits.enter("p", 10).await.map(drop) })
         };
         while limits.load("p").1 == 0 {
             tokio::task::yield_now().await;
@@ -117,9 +137,9 @@ mod tests {
     #[tokio::test]
     async fn refuses_beyond_slots_plus_queue() {
         let (limits, first, waiter) = one_running_one_waiting().await;
-        assert_eq!(limits.enter("p").await.unwrap_err(), Full);
+        assert_eq!(limits.enter("p", 10).await.unwrap_err(), Full);
         // Another backend has its own gate.
-        assert!(limits.enter("q").await.is_ok());
+        assert!(limits.enter("q", 10).await.is_ok());
         drop(first);
         assert_eq!(waiter.await.unwrap(), Ok(()));
         assert_eq!(limits.load("p"), (0, 0));
@@ -134,10 +154,40 @@ mod tests {
         drop(first);
         // Polled before the runtime gets to run the waiter, which holds the slot but has not
         // been polled since.
-        let mut next = std::pin::pin!(limits.enter("p"));
+        let mut next = std::pin::pin!(limits.enter("p", 10));
         let polled = next.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
         assert!(!matches!(polled, std::task::Poll::Ready(Err(Full))), "refused although a place was free");
         assert_eq!(waiter.await.unwrap(), Ok(()));
         assert!(next.await.is_ok());
+    }
+
+    /// A request waits only behind at most `queue_chars` characters; a free slot takes any size.
+    #[tokio::test]
+    async fn the_queue_is_measured_in_characters_too() {
+        let limits = Limits::new(|_| Limit { concurrency: 1, queue: 10, queue_chars: 100 });
+        let running = limits.enter("p", 5_000).await.expect("a free slot takes a request of any size");
+        assert_eq!(limits.enter("p", 1).await.unwrap_err(), Full, "5000 characters ahead");
+        drop(running);
+        let running = limits.enter("p", 60).await.unwrap();
+        let waiter = {
+            let limits = limits.clone();
+            tokio::spawn(async move { limits.enter("p", 30).await.map(drop) })
+        };
+        while limits.load("p").1 == 0 {
+            tokio::task::yield_now().await;
+        }
+        // 90 characters ahead: room for one more; then 120 ahead: none.
+        let third = {
+            let limits = limits.clone();
+            tokio::spawn(async move { limits.enter("p", 500).await.map(drop) })
+        };
+        while limits.load("p").1 < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(limits.enter("p", 1).await.unwrap_err(), Full);
+        drop(running);
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert_eq!(third.await.unwrap(), Ok(()));
+        assert_eq!(limits.load("p"), (0, 0));
     }
 }

@@ -8,8 +8,11 @@
 //! max_body_bytes = 2097152
 //! request_timeout_secs = 120    # until the first audio (queue wait included), and between events
 //! shutdown_grace_secs = 10      # how long SIGTERM waits for running responses
+//! max_input_chars = 4096        # per request (OpenAI's own limit); the top-level max_input_chars still caps it
 //! concurrency = 2               # syntheses at once per backend
 //! queue = 16                    # requests waiting per backend beyond that; more get 429
+//! queue_chars = 8192            # characters of the requests ahead of a waiting one, at most; more get 429
+//! max_unstreamed_audio_bytes = 8388608  # captioned_speech with stream: false holds its audio; more get 400
 //! retry_after_secs = 1
 //! header_timeout_secs = 10      # for a request's headers (and for the next request on an idle connection)
 //! body_timeout_secs = 30        # for a request's whole body, once its headers are in
@@ -19,7 +22,17 @@
 //! [server.backends.kokoro]      # per-backend overrides
 //! concurrency = 1
 //! queue = 4
+//! queue_chars = 4096
 //! ```
+//!
+//! The defaults keep a full queue within the request timeout (a request that could not get its
+//! first audio in time is refused with 429 when it arrives, not answered 504 two minutes later):
+//! Kokoro on two cores speaks about 107 characters per second (docs/BENCHMARKS.md: the 2808
+//! characters of the long passage in 26.2 s), so the 8192 characters `queue_chars` lets wait
+//! ahead of a request are spoken in about 77 s, and its first audio follows within about a
+//! second: well inside the 120 s timeout, with a third to spare for a slower machine. 8192 is two
+//! requests at `max_input_chars` (4096, the most OpenAI's endpoint takes) or many short ones.
+//! A slower or faster backend gets its own `queue_chars` under `[server.backends.NAME]`.
 
 use serde::Deserialize;
 use std::{collections::BTreeMap, time::Duration};
@@ -28,13 +41,18 @@ pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 8880;
 /// The most `max_connections` may be (a connection is a file descriptor and a task).
 pub const MAX_CONNECTIONS: usize = 1 << 20;
+/// Characters per request on the server by default: OpenAI's own limit for `/v1/audio/speech`.
+pub const DEFAULT_MAX_INPUT_CHARS: usize = 4096;
 
 /// Concurrency and queue for one backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     pub concurrency: usize,
+    /// Requests waiting for a slot, at most.
     pub queue: usize,
+    /// Characters of the requests ahead of a waiting one (running or waiting), at most: a queue
+    /// measured in work, so that whoever waits gets a slot within the request timeout.
+    pub queue_chars: usize,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -42,6 +60,7 @@ pub struct Limit {
 struct LimitOverride {
     concurrency: Option<usize>,
     queue: Option<usize>,
+    queue_chars: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,8 +72,11 @@ struct Table {
     max_body_bytes: usize,
     request_timeout_secs: f64,
     shutdown_grace_secs: f64,
+    max_input_chars: usize,
     concurrency: usize,
     queue: usize,
+    queue_chars: usize,
+    max_unstreamed_audio_bytes: usize,
     retry_after_secs: u64,
     header_timeout_secs: f64,
     body_timeout_secs: f64,
@@ -72,8 +94,11 @@ impl Default for Table {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 120.0,
             shutdown_grace_secs: 10.0,
+            max_input_chars: DEFAULT_MAX_INPUT_CHARS,
             concurrency: 2,
             queue: 16,
+            queue_chars: 2 * DEFAULT_MAX_INPUT_CHARS,
+            max_unstreamed_audio_bytes: 8 * 1024 * 1024,
             retry_after_secs: 1,
             header_timeout_secs: 10.0,
             body_timeout_secs: 30.0,
@@ -94,6 +119,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// Characters per request on the server (the config's top-level `max_input_chars` applies too).
+    pub max_input_chars: usize,
+    /// The most audio a captioned response with `stream: false` holds in memory, in bytes.
+    pub max_unstreamed_audio_bytes: usize,
     pub default_limit: Limit,
     pub limits: BTreeMap<String, Limit>,
     pub retry_after_secs: u64,
@@ -135,11 +164,17 @@ impl Settings {
         if t.max_connections == 0 || t.max_connections > MAX_CONNECTIONS {
             return Err(format!("[server] max_connections must be 1..={MAX_CONNECTIONS}, got {}", t.max_connections));
         }
-        let default_limit = Limit { concurrency: t.concurrency, queue: t.queue };
+        if t.max_input_chars == 0 || t.max_unstreamed_audio_bytes == 0 {
+            return Err("[server] max_input_chars and max_unstreamed_audio_bytes must be at least 1".into());
+        }
+        let default_limit = Limit { concurrency: t.concurrency, queue: t.queue, queue_chars: t.queue_chars };
         let mut limits = BTreeMap::new();
         for (plugin, o) in &t.backends {
-            let limit =
-                Limit { concurrency: o.concurrency.unwrap_or(t.concurrency), queue: o.queue.unwrap_or(t.queue) };
+            let limit = Limit {
+                concurrency: o.concurrency.unwrap_or(t.concurrency),
+                queue: o.queue.unwrap_or(t.queue),
+                queue_chars: o.queue_chars.unwrap_or(t.queue_chars),
+            };
             if limit.concurrency == 0 {
                 return Err(format!("[server.backends.{plugin}] concurrency must be at least 1"));
             }
@@ -152,6 +187,8 @@ impl Settings {
             max_body_bytes: t.max_body_bytes.max(1024),
             request_timeout: seconds("request_timeout_secs", t.request_timeout_secs)?,
             shutdown_grace: seconds("shutdown_grace_secs", t.shutdown_grace_secs)?,
+            max_input_chars: t.max_input_chars,
+            max_unstreamed_audio_bytes: t.max_unstreamed_audio_bytes,
             default_limit,
             limits,
             retry_after_secs: t.retry_after_secs.max(1),
@@ -189,8 +226,10 @@ mod tests {
     #[test]
     fn per_backend_limits_inherit_the_defaults() {
         let s = parse("concurrency = 3\nqueue = 5\n[backends.kokoro]\nconcurrency = 1\n").unwrap();
-        assert_eq!(s.limit("kokoro"), Limit { concurrency: 1, queue: 5 });
-        assert_eq!(s.limit("example"), Limit { concurrency: 3, queue: 5 });
+        assert_eq!(s.limit("kokoro"), Limit { concurrency: 1, queue: 5, queue_chars: 8192 });
+        assert_eq!(s.limit("example"), Limit { concurrency: 3, queue: 5, queue_chars: 8192 });
+        let s = parse("queue_chars = 100\n[backends.kokoro]\nqueue_chars = 50\n").unwrap();
+        assert_eq!((s.limit("kokoro").queue_chars, s.limit("example").queue_chars), (50, 100));
     }
 
     #[test]

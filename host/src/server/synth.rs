@@ -70,6 +70,10 @@ pub async fn start(state: &AppState, params: &SpeechParams, endpoint: &'static s
     state.metrics.request(endpoint, &model);
     let fail = |e: ApiError| record(state, endpoint, &model, e);
     state.chorus.validate_text(&params.input).map_err(|e| fail(ApiError::from_host(&e, retry)))?;
+    let characters = params.input.chars().count();
+    if characters > state.settings.max_input_chars {
+        return Err(fail(ApiError::input_too_long(characters, state.settings.max_input_chars)));
+    }
 
     let plugin = route.plugin.info.name.clone();
     let aliases = state.chorus.config().voice_aliases.get(&plugin);
@@ -83,7 +87,7 @@ pub async fn start(state: &AppState, params: &SpeechParams, endpoint: &'static s
     request.options = params.options.clone();
 
     let work = async {
-        let permit = state.limits.enter(&plugin).await.map_err(|_| ApiError::busy(&plugin, retry))?;
+        let permit = state.limits.enter(&plugin, characters).await.map_err(|_| ApiError::busy(&plugin, retry))?;
         let stream = state.chorus.synthesize(request).map_err(|e| ApiError::from_host(&e, retry))?;
         let mut session = Session::new(stream, permit, state.metrics.clone());
         let mut words = Vec::new();
@@ -91,7 +95,6 @@ pub async fn start(state: &AppState, params: &SpeechParams, endpoint: &'static s
             match session.next().await {
                 Some(Event::Audio(first)) => {
                     state.metrics.first_audio(&model, arrived.elapsed().as_secs_f64());
-                    let characters = params.input.chars().count();
                     return Ok(Started { session, first, words, characters });
                 }
                 Some(Event::Words(w)) => words.extend(w),
