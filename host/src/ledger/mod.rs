@@ -228,7 +228,7 @@ fn sqlite_error(path: &Path, source: rusqlite::Error) -> LedgerError {
             " (the file is damaged; move it aside and chorus starts a new ledger)"
         }
         Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => {
-            " (chorus may not write the file or its folder; usage was not recorded)"
+            " (chorus may not write the file or its folder)"
         }
         _ => "",
     };
