@@ -79,7 +79,7 @@ pub fn progress(label: &str, r: &Recording) -> Vec<String> {
         }
     }
     let end = r.progress.last().map_or(0.0, |p| p.fraction);
-    if !(end >= 0.999 && end <= 1.0) {
+    if !(0.999..=1.0).contains(&end) {
         problems.push(format!("{label}: the last progress is {end}, not 1"));
     }
     problems

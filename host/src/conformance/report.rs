@@ -36,7 +36,7 @@ impl CheckResult {
         match problems {
             [] => Self::pass(name, passed),
             [one] => Self::fail(name, one.clone()),
-            [first, second, rest @ ..] if rest.is_empty() => Self::fail(name, format!("{first}; {second}")),
+            [first, second] => Self::fail(name, format!("{first}; {second}")),
             [first, second, rest @ ..] => Self::fail(name, format!("{first}; {second}; and {} more", rest.len())),
         }
     }

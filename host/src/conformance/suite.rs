@@ -259,7 +259,9 @@ fn texts(suite: &mut Suite, backend: &Arc<Backend>) -> Vec<(&'static str, Record
                 problems.push(format!("{label}: finished with no audio and no error"))
             }
             Ending::Done if r.stopped => outcomes.push(format!("{label}: audio, then stopped")),
-            Ending::Done => outcomes.push(format!("{label}: {:.2} s in {} chunks", r.seconds(), r.chunks.len())),
+            Ending::Done => {
+                outcomes.push(format!("{label}: {:.2} s in {}", r.seconds(), plural(r.chunks.len(), "chunk")))
+            }
         }
         recordings.push((label, r));
     }
@@ -385,4 +387,8 @@ fn refusal(r: &Recording) -> String {
         Ending::Failed(e) => format!("refused: {}", checks::describe(e)),
         _ => String::new(),
     }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
