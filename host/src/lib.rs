@@ -8,6 +8,7 @@ pub mod audio;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod ledger;
 pub mod paths;

@@ -2,6 +2,7 @@
 
 mod estimate;
 mod input;
+mod plugin;
 mod plugins;
 mod serve;
 mod speak;
@@ -34,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// List loaded plugins and rejected files.
     Plugins(plugins::Args),
+    /// Work with one plugin file: `chorus plugin check FILE`.
+    Plugin(plugin::Args),
     /// List the voices of a model's backend.
     Voices(voices::Args),
     /// Speak text to an audio file or stdout.
@@ -59,12 +62,18 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Checking one file needs no plugin folders, and no runtime: the checker drives the plugin itself.
+    let command = match cli.command {
+        Command::Plugin(args) => return plugin::run(&args, cli.config.as_deref()),
+        command => command,
+    };
     let options = Options { plugin_dirs: cli.plugins.clone(), config_file: cli.config.clone() };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let _guard = runtime.enter();
     let chorus = Chorus::open(&options)?;
-    match cli.command {
+    match command {
         Command::Plugins(args) => plugins::run(&chorus, &args),
+        Command::Plugin(args) => plugin::run(&args, cli.config.as_deref()),
         Command::Voices(args) => voices::run(&chorus, &args),
         Command::Speak(args) => runtime.block_on(speak::run(&chorus, args)),
         Command::Serve(args) => runtime.block_on(serve::run(chorus, args)),

@@ -163,7 +163,7 @@ impl Engine for ChatterboxEngine {
                 "Chatterbox takes at most {MAX_CHARS} characters per request"
             )));
         }
-        if (request.speed - 1.0).abs() > 1e-3 {
+        if request.speed.is_nan() || (request.speed - 1.0).abs() > 1e-3 {
             return Err(PluginError::unsupported(format!(
                 "Chatterbox has no speed setting (got {}); cfg_weight changes its pace",
                 request.speed

@@ -107,6 +107,9 @@ impl ElevenLabs {
                 "name an ElevenLabs model: elevenlabs/eleven_multilingual_v2, elevenlabs/eleven_flash_v2_5, …",
             ));
         }
+        if !(request.speed.is_finite() && request.speed > 0.0) {
+            return Err(PluginError::bad_request(format!("ElevenLabs speed must be above 0, got {}", request.speed)));
+        }
         let voice = if request.voice.is_empty() { DEFAULT_VOICE } else { request.voice.as_str() };
         let options = parse_options(request.options_json.as_str())?;
         let timestamps =
