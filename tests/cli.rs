@@ -52,6 +52,23 @@ fn plugins_json_lists_loaded_and_rejected_and_exits_zero() {
 }
 
 #[test]
+fn plugins_lists_a_plugin_with_an_invalid_glob_as_rejected_with_the_reason() {
+    let env = env(&["chorus_plugin_example", "chorus_fixture_bad_pattern"]);
+    let out = run(env.chorus().args(["plugins", "--json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["loaded"].as_array().unwrap().len(), 1);
+    let rejected = &json["rejected"][0];
+    assert!(rejected["file"].as_str().unwrap().ends_with(&support::library_file("chorus_fixture_bad_pattern")));
+    let reason = rejected["reason"].as_str().unwrap();
+    assert!(reason.contains("'bad-pattern[0-9' is not a valid glob (unclosed character class"), "{reason}");
+
+    let text = run(env.chorus().arg("plugins"));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("bad-pattern[0-9") && stdout.contains("not a valid glob"), "{stdout}");
+}
+
+#[test]
 fn voices_json_lists_the_backend_voices() {
     let env = env(&["chorus_plugin_example"]);
     let out = run(env.chorus().args(["voices", "--model", "example", "--json"]));

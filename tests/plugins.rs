@@ -115,6 +115,43 @@ async fn bad_files_are_rejected_with_reasons_while_the_rest_serve() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_with_a_pattern_that_is_not_a_glob_is_rejected_at_load() {
+    let dir = support::plugin_dir(&[EXAMPLE, "chorus_fixture_bad_pattern"]);
+    let chorus = host(dir.path(), "");
+    let names: Vec<&str> = chorus.plugins().iter().map(|p| p.info.name.as_str()).collect();
+    assert_eq!(names, vec!["example"]);
+    let [rejected] = chorus.rejected() else { panic!("one rejected file expected: {:?}", chorus.rejected()) };
+    assert!(rejected.file.ends_with(support::library_file("chorus_fixture_bad_pattern")));
+    assert_eq!(
+        rejected.reason,
+        "plugin 'bad-pattern' declares an invalid model-name pattern: 'bad-pattern[0-9' is not a valid glob \
+         (unclosed character class; missing ']')"
+    );
+    // Not even its valid exact pattern routes: the plugin is not loaded at all.
+    let err = chorus.synthesize(Request::new("hi").model("bad-pattern")).err().expect("nothing serves it");
+    assert!(err.to_string().contains("bad-pattern"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_that_does_not_fit_the_engines_type_names_the_key() {
+    let dir = support::plugin_dir(&[EXAMPLE]);
+    for (config, expected) in [
+        ("[backends.example]\nms_per_char = \"fast\"\n", "example config: ms_per_char: invalid type: string \"fast\""),
+        ("[backends.example]\nms_per_chr = 5\n", "example config: unknown key ms_per_chr"),
+        ("[backends.example]\nms_per_char = 5000\n", "ms_per_char must be 1..=1000, got 5000"),
+    ] {
+        let chorus = host(dir.path(), config);
+        let (_, result) = collect(chorus.synthesize(Request::new("hi").model("example")).unwrap()).await;
+        let message = result.unwrap_err();
+        assert!(message.contains(expected), "{config}: {message}");
+    }
+    let chorus = host(dir.path(), "[backends.example]\nms_per_char = 5\n");
+    let (events, report) = collect(chorus.synthesize(Request::new("hi").model("example")).unwrap()).await;
+    assert_eq!(audio(&events).concat().len(), 2 * 120, "two characters of 5 ms at 24 kHz");
+    assert!(report.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_constructor_panic_fails_that_request_only() {
     let dir = support::plugin_dir(&[EXAMPLE, MISBEHAVE]);
     let chorus = host(dir.path(), "[backends.misbehave]\npanic_in_constructor = true\n");

@@ -2,17 +2,22 @@
 //!
 //! Everything here runs inside the plugin. Every call that arrives from the host goes through
 //! [`guard`], so a panic in plugin code becomes a [`PluginError`] instead of aborting the host.
+//! The config arrives decoded ([`crate::config::decode`]), and a [`SynthError::Stopped`] from
+//! `synthesize` reaches the host as the [`Sink::summary`] of what was pushed.
 
 use crate::{
-    API_VERSION, BackendBox, BackendInfo, Capabilities, FfiBackend, FfiBackend_TO, Flow, Manifest, PluginError,
-    PluginModule, PluginModuleRef, Progress, SinkBox, Summary, SynthesisRequest, Voice, WordTimestamp,
+    API_VERSION, BackendBox, BackendInfo, Capabilities, FfiBackend, FfiBackend_TO, Manifest, PluginError, PluginModule,
+    PluginModuleRef, SinkBox, Summary, SynthesisRequest, Voice, config,
 };
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
     sabi_trait::TD_Opaque,
-    std_types::{RResult, RSlice, RStr, RVec},
+    std_types::{RResult, RStr, RVec},
 };
+use serde::de::DeserializeOwned;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+
+pub use crate::sink::{Sink, Stopped, SynthError};
 
 /// A speech engine. One struct implementing this is a whole plugin.
 pub trait Engine: Send + Sync + Sized + 'static {
@@ -27,45 +32,17 @@ pub trait Engine: Send + Sync + Sized + 'static {
     const LICENSE: &'static str;
     const CAPABILITIES: Capabilities;
 
-    /// Build the engine from its JSON config (`{}` when the user gave none).
-    fn new(config_json: &str) -> Result<Self, PluginError>;
+    /// The `[backends.NAME]` table: usually a `#[derive(Deserialize)] #[serde(default)]` struct.
+    /// Its decoding errors and unknown keys are reported for you ([`crate::config::decode`]).
+    type Config: DeserializeOwned + Default;
+
+    /// Build the engine from its config (the default when the user gave none).
+    fn new(config: Self::Config) -> Result<Self, PluginError>;
     fn info(&self) -> BackendInfo;
     fn voices(&self) -> Result<Vec<Voice>, PluginError>;
-    /// Speak the request into `sink`. Return promptly once a push answers [`Flow::Stop`].
-    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError>;
-}
-
-/// The host's sink as a plugin author sees it.
-pub struct Sink {
-    inner: SinkBox,
-    stopped: bool,
-}
-
-impl Sink {
-    pub fn new(inner: SinkBox) -> Self {
-        Self { inner, stopped: false }
-    }
-    /// Push mono or interleaved f32 PCM.
-    pub fn audio(&mut self, samples: &[f32], sample_rate: u32, channels: u16) -> Flow {
-        let flow = self.inner.audio(RSlice::from_slice(samples), sample_rate, channels);
-        self.note(flow)
-    }
-    pub fn progress(&mut self, progress: &Progress) -> Flow {
-        let flow = self.inner.progress(progress);
-        self.note(flow)
-    }
-    pub fn words(&mut self, words: &[WordTimestamp]) -> Flow {
-        let flow = self.inner.words(RSlice::from_slice(words));
-        self.note(flow)
-    }
-    /// True once any push answered stop.
-    pub fn stopped(&self) -> bool {
-        self.stopped
-    }
-    fn note(&mut self, flow: Flow) -> Flow {
-        self.stopped |= flow.is_stop();
-        if self.stopped { Flow::Stop } else { Flow::Continue }
-    }
+    /// Speak the request into `sink`. A push answers `Err(Stopped)` once the consumer is gone:
+    /// return it with `?`.
+    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, SynthError>;
 }
 
 /// Run `f`, turning a panic into an internal error that names `what`.
@@ -96,20 +73,17 @@ impl<E: Engine> FfiBackend for Guarded<E> {
     }
     fn synthesize(&self, request: &SynthesisRequest, sink: SinkBox) -> RResult<Summary, PluginError> {
         let mut sink = Sink::new(sink);
-        guard("synthesize", || self.0.synthesize(request, &mut sink)).into()
+        guard("synthesize", || match self.0.synthesize(request, &mut sink) {
+            Ok(summary) => Ok(summary),
+            Err(SynthError::Stopped) => Ok(sink.summary(request)),
+            Err(SynthError::Failed(error)) => Err(error),
+        })
+        .into()
     }
 }
 
 fn empty_info() -> BackendInfo {
-    BackendInfo {
-        sample_rate: 24_000,
-        capabilities: Capabilities::NONE,
-        languages: RVec::new(),
-        models: RVec::new(),
-        default_voice: "".into(),
-        default_cost: Default::default(),
-        extra_json: "{}".into(),
-    }
+    BackendInfo::new(24_000)
 }
 
 /// The manifest of `E`, stamped with this crate's API version.
@@ -141,7 +115,7 @@ extern "C" fn ffi_manifest<E: Engine>() -> Manifest {
 }
 
 extern "C" fn ffi_new_backend<E: Engine>(config: RStr<'_>) -> RResult<BackendBox, PluginError> {
-    guard("its constructor", || E::new(config.as_str()))
+    guard("its constructor", || E::new(config::decode(E::NAME, config.as_str())?))
         .map(|engine| FfiBackend_TO::from_value(Guarded(engine), TD_Opaque))
         .into()
 }

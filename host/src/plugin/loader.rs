@@ -1,4 +1,5 @@
-//! Loading one plugin file: open it through its own library header, check layout and API version.
+//! Loading one plugin file: open it through its own library header, check layout, API version
+//! and model-name patterns.
 
 use abi_stable::library::{LibraryError, lib_header_from_path};
 use chorus_plugin_api::{API_VERSION, Capabilities, PluginModuleRef};
@@ -66,6 +67,10 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, String> {
     if info.patterns.is_empty() {
         return Err(format!("plugin '{}' declares no model-name patterns", info.name));
     }
+    for pattern in &info.patterns {
+        crate::registry::Pattern::new(pattern)
+            .map_err(|e| format!("plugin '{}' declares an invalid model-name pattern: {e}", info.name))?;
+    }
     Ok(LoadedPlugin { path: path.to_path_buf(), module, info })
 }
 
@@ -74,19 +79,27 @@ fn open(path: &Path) -> Result<PluginModuleRef, String> {
     header.init_root_module::<PluginModuleRef>().map_err(|e| describe(&e))
 }
 
-/// The plugin's API version must be semver-compatible with the host's: `^plugin` matches host.
+/// The plugin's API version must be compatible with this host's [`API_VERSION`].
 pub fn check_api_version(plugin: &str) -> Result<(), String> {
-    let host = semver::Version::parse(API_VERSION).expect("API_VERSION is semver");
-    let req = semver::VersionReq::parse(&format!("^{plugin}")).map_err(|e| {
-        format!("plugin API version '{plugin}' is not a semver version ({e}); this host speaks API {host}")
+    api_compatible(API_VERSION, plugin)
+}
+
+/// The rule: below 1.0 the same minor version (`0.2.0` loads `0.2.7`, not `0.1.x` or `0.3.x`),
+/// from 1.0 the same major (`1.0.0` loads `1.4.2`, not `2.x`); the patch never matters.
+pub fn api_compatible(host: &str, plugin: &str) -> Result<(), String> {
+    let host = semver::Version::parse(host).map_err(|e| format!("host API version '{host}': {e}"))?;
+    let theirs = semver::Version::parse(plugin.trim()).map_err(|e| {
+        format!("plugin API version '{plugin}' is not a semver version ({e}); this host speaks plugin API {host}")
     })?;
-    if req.matches(&host) {
-        Ok(())
-    } else {
-        Err(format!(
-            "built for plugin API {plugin}, but this host speaks plugin API {host}; rebuild the plugin against chorus-plugin-api {host}"
-        ))
+    let same = |v: &semver::Version| if v.major == 0 { (0, v.minor) } else { (v.major, 0) };
+    if same(&host) == same(&theirs) {
+        return Ok(());
     }
+    let series = if host.major == 0 { format!("{}.{}", host.major, host.minor) } else { host.major.to_string() };
+    Err(format!(
+        "built for plugin API {theirs}, but this host speaks plugin API {host} (it loads {series}.x); \
+         rebuild the plugin against chorus-plugin-api {series}"
+    ))
 }
 
 /// One line out of abi_stable's (often very long) errors.
@@ -101,7 +114,11 @@ fn describe(error: &LibraryError) -> String {
         LibraryError::AbiInstability(_) => {
             "the plugin's contract types differ in layout from this host's (built against an incompatible chorus-plugin-api)".into()
         }
-        LibraryError::IncompatibleVersionNumber { .. } | LibraryError::InvalidAbiHeader(_) => {
+        // abi_stable's own check: a plugin built against an older 0.x API than the host's.
+        LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
+            api_compatible(API_VERSION, &actual_version.to_string()).err().unwrap_or_else(|| first_line(&error.to_string()))
+        }
+        LibraryError::InvalidAbiHeader(_) => {
             format!("incompatible plugin contract version: {}", first_line(&error.to_string()))
         }
         other => first_line(&other.to_string()),
@@ -130,10 +147,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_minor_is_compatible_newer_major_is_not() {
+    fn api_versions_load_by_minor_below_one_and_by_major_from_one() {
+        for (host, plugin, loads) in [
+            ("0.2.0", "0.2.0", true),
+            ("0.2.0", "0.2.9", true),
+            ("0.2.5", "0.2.0", true),
+            ("0.2.0", "0.1.0", false),
+            ("0.2.0", "0.3.0", false),
+            ("0.2.0", "1.2.0", false),
+            ("1.0.0", "1.4.2", true),
+            ("1.4.2", "1.0.0", true),
+            ("1.0.0", "2.0.0", false),
+            ("1.0.0", "0.1.0", false),
+            ("0.0.1", "0.0.2", true),
+        ] {
+            let result = api_compatible(host, plugin);
+            assert_eq!(result.is_ok(), loads, "host {host}, plugin {plugin}: {result:?}");
+            if let Err(reason) = result {
+                assert!(reason.contains(plugin) && reason.contains(host), "{reason}");
+            }
+        }
         assert!(check_api_version(API_VERSION).is_ok());
-        let err = check_api_version("9.0.0").unwrap_err();
-        assert!(err.contains("9.0.0") && err.contains(API_VERSION), "{err}");
-        assert!(check_api_version("banana").is_err());
+        let err = api_compatible("0.2.0", "banana").unwrap_err();
+        assert!(err.contains("banana") && err.contains("not a semver version"), "{err}");
     }
 }

@@ -14,8 +14,8 @@ pub mod protocol;
 pub mod settings;
 
 use chorus_plugin_api::{
-    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthesisRequest, Voice,
-    export_plugin,
+    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthError, SynthesisRequest,
+    Voice, export_plugin,
 };
 use chorus_remote::{Call, Client, Output};
 use settings::{Mode, Settings};
@@ -67,8 +67,10 @@ impl Engine for AllTalkEngine {
     const LICENSE: &'static str = "MIT OR Apache-2.0";
     const CAPABILITIES: Capabilities = Capabilities::STREAMING.union(Capabilities::REMOTE);
 
-    fn new(config_json: &str) -> Result<Self, PluginError> {
-        let settings = Settings::from_json(config_json)?;
+    type Config = serde_json::Value;
+
+    fn new(config: serde_json::Value) -> Result<Self, PluginError> {
+        let settings = Settings::from_config(config)?;
         let client = Client::new("AllTalk", &settings.base_url, settings.client.clone())?;
         Ok(Self { settings, client })
     }
@@ -117,13 +119,14 @@ impl Engine for AllTalkEngine {
         Ok(voices)
     }
 
-    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
+    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, SynthError> {
         let mode = self.mode_for(&request.model);
         protocol::check_request(mode, request)?;
         if request.reference_audio.is_some() {
             return Err(PluginError::unsupported(
                 "AllTalk clones from voice files on the server (its voices/ folder); it takes no reference audio with a request",
-            ));
+            )
+            .into());
         }
         let mut out = Output::new(sink, "AllTalk", &request.text, request.speed);
         if out.status("checking /api/ready").is_stop() {

@@ -16,8 +16,8 @@ pub mod reference;
 pub mod settings;
 
 use chorus_plugin_api::{
-    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthesisRequest, Voice,
-    export_plugin,
+    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthError, SynthesisRequest,
+    Voice, export_plugin,
 };
 use chorus_remote::{Call, Client, Ended, Multipart, Output, WavDecoder, stream_audio};
 use serde_json::{Map, Value};
@@ -96,8 +96,10 @@ impl Engine for ChatterboxEngine {
     const CAPABILITIES: Capabilities =
         Capabilities::STREAMING.union(Capabilities::VOICE_CLONING).union(Capabilities::REMOTE);
 
-    fn new(config_json: &str) -> Result<Self, PluginError> {
-        let settings = Settings::from_json(config_json)?;
+    type Config = serde_json::Value;
+
+    fn new(config: serde_json::Value) -> Result<Self, PluginError> {
+        let settings = Settings::from_config(config)?;
         let client = Client::new("Chatterbox", &settings.base_url, settings.client.clone())?;
         Ok(Self { settings, client })
     }
@@ -157,17 +159,19 @@ impl Engine for ChatterboxEngine {
             .collect())
     }
 
-    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
+    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, SynthError> {
         if request.text.chars().count() > MAX_CHARS {
             return Err(PluginError::bad_request(format!(
                 "Chatterbox takes at most {MAX_CHARS} characters per request"
-            )));
+            ))
+            .into());
         }
         if request.speed.is_nan() || (request.speed - 1.0).abs() > 1e-3 {
             return Err(PluginError::unsupported(format!(
                 "Chatterbox has no speed setting (got {}); cfg_weight changes its pace",
                 request.speed
-            )));
+            ))
+            .into());
         }
         let options = self.settings.merged_options(&request.options_json)?;
         let call = self.call(request, &options)?;

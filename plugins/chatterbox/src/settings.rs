@@ -49,7 +49,12 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_json(config_json: &str) -> Result<Self, PluginError> {
-        let c = config::parse(config_json)?;
+        Self::from_config(config::parse(config_json)?)
+    }
+
+    /// The settings from the config as the SDK decoded it.
+    pub fn from_config(c: Value) -> Result<Self, PluginError> {
+        let c = config::table(c)?;
         let client = config::local_server_client_options(&c)?;
         let text = |key: &str| config::text(&c, key);
         let streaming = match c.get("streaming") {

@@ -18,8 +18,8 @@ pub mod prices;
 pub mod settings;
 
 use chorus_plugin_api::{
-    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthesisRequest, Voice,
-    export_plugin,
+    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthError, SynthesisRequest,
+    Voice, export_plugin,
 };
 use elevenlabs::ElevenLabs;
 use openai::OpenAi;
@@ -44,8 +44,10 @@ impl Engine for CloudEngine {
         .union(Capabilities::COST)
         .union(Capabilities::REMOTE);
 
-    fn new(config_json: &str) -> Result<Self, PluginError> {
-        let config = chorus_remote::config::parse(config_json)?;
+    type Config = serde_json::Value;
+
+    fn new(config: serde_json::Value) -> Result<Self, PluginError> {
+        let config = chorus_remote::config::table(config)?;
         let openai = settings::provider(
             &config,
             "openai",
@@ -84,16 +86,17 @@ impl Engine for CloudEngine {
         Ok(voices)
     }
 
-    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
+    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, SynthError> {
         let model = request.model.as_str();
         if model.starts_with("openai/") {
-            self.openai.synthesize(request, sink)
+            Ok(self.openai.synthesize(request, sink)?)
         } else if model.starts_with("elevenlabs/") {
-            self.elevenlabs.synthesize(request, sink)
+            Ok(self.elevenlabs.synthesize(request, sink)?)
         } else {
             Err(PluginError::bad_request(format!(
                 "the cloud plugin serves openai/* and elevenlabs/* models, not '{model}'"
-            )))
+            ))
+            .into())
         }
     }
 }

@@ -4,15 +4,30 @@
 //! spaces and punctuation as silence), one chunk per word, so its audio, progress and word
 //! timestamps are exact and deterministic. Copy this crate, rename it, replace `synthesize`.
 //!
-//! Config (JSON, from the `[backends.example]` table): `{"ms_per_char": 40}`.
+//! Config (the `[backends.example]` table): `ms_per_char = 40`.
 
 use chorus_plugin_api::{
-    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Progress, Sink, Summary, SynthesisRequest,
+    BackendInfo, Capabilities, Engine, ModelInfo, PluginError, Progress, Sink, Summary, SynthError, SynthesisRequest,
     Voice, WordTimestamp, export_plugin,
 };
+use serde::Deserialize;
 
 const RATE: u32 = 24_000;
 const VOICES: [(&str, f32); 2] = [("tone", 1.0), ("low", 0.5)];
+
+/// The `[backends.example]` table; keys left out keep their defaults.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Milliseconds of tone per character at speed 1, 1..=1000.
+    pub ms_per_char: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { ms_per_char: 40.0 }
+    }
+}
 
 /// The engine: its whole state is its config.
 pub struct ExampleEngine {
@@ -26,96 +41,53 @@ impl Engine for ExampleEngine {
     const DESCRIPTION: &'static str = "Speaks each character as a brief tone (template and test plugin)";
     const LICENSE: &'static str = "MIT OR Apache-2.0";
     const CAPABILITIES: Capabilities = Capabilities::STREAMING.union(Capabilities::WORD_TIMESTAMPS);
+    type Config = Config;
 
-    fn new(config_json: &str) -> Result<Self, PluginError> {
-        let ms = config_number(config_json, "ms_per_char").unwrap_or(40.0);
+    fn new(config: Config) -> Result<Self, PluginError> {
+        let ms = config.ms_per_char;
         if !(1.0..=1000.0).contains(&ms) {
-            return Err(PluginError::bad_request(format!("example: ms_per_char must be 1..=1000, got {ms}")));
+            return Err(PluginError::not_configured(format!("example: ms_per_char must be 1..=1000, got {ms}")));
         }
         Ok(Self { samples_per_char: (ms * RATE as f64 / 1000.0) as usize })
     }
 
     fn info(&self) -> BackendInfo {
-        BackendInfo {
-            sample_rate: RATE,
-            capabilities: Self::CAPABILITIES,
-            languages: vec!["en-us".into()].into(),
-            models: vec![ModelInfo {
-                id: "example".into(),
-                description: Self::DESCRIPTION.into(),
-                cost: CostModel::default(),
-            }]
-            .into(),
-            default_voice: VOICES[0].0.into(),
-            default_cost: CostModel::default(),
-            extra_json: "{}".into(),
-        }
+        let info = BackendInfo::new(RATE).capabilities(Self::CAPABILITIES).default_voice(VOICES[0].0);
+        info.language("en-us").model(ModelInfo::new("example", Self::DESCRIPTION))
     }
 
     fn voices(&self) -> Result<Vec<Voice>, PluginError> {
-        Ok(VOICES
-            .iter()
-            .map(|(id, _)| Voice {
-                id: (*id).into(),
-                name: (*id).into(),
-                language: "en-us".into(),
-                gender: "".into(),
-                description: "sine tones".into(),
-                extra_json: "{}".into(),
-            })
-            .collect())
+        Ok(VOICES.iter().map(|(id, _)| Voice::new(*id, *id).language("en-us").description("sine tones")).collect())
     }
 
-    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
+    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, SynthError> {
         let voice = if request.voice.is_empty() { VOICES[0].0 } else { request.voice.as_str() };
-        let pitch =
-            VOICES.iter().find(|(id, _)| *id == voice).map(|(_, p)| *p).ok_or_else(|| {
-                PluginError::unknown_voice(format!("example has no voice '{voice}' (try: tone, low)"))
-            })?;
+        let Some(&(_, pitch)) = VOICES.iter().find(|(id, _)| *id == voice) else {
+            return Err(PluginError::unknown_voice(format!("example has no voice '{voice}' (try: tone, low)")).into());
+        };
         if !(0.25..=4.0).contains(&request.speed) {
-            return Err(PluginError::bad_request(format!("speed must be 0.25..=4.0, got {}", request.speed)));
+            return Err(PluginError::bad_request(format!("speed must be 0.25..=4.0, got {}", request.speed)).into());
         }
         let text = request.text.as_str();
         let per_char = ((self.samples_per_char as f32) / request.speed).max(1.0) as usize;
+        let seconds = |samples: usize| samples as f64 / RATE as f64;
         let words = word_spans(text);
-        let mut summary = Summary { characters: text.chars().count() as u64, cost_usd: 0.0, ..Default::default() };
-        let mut produced = 0usize;
+        let (count, mut produced) = (words.len() as u32, 0);
         for (i, &(start, end)) in words.iter().enumerate() {
             // Each chunk is the word plus the gap up to the next word, so the audio covers the text.
-            let chunk_end = words.get(i + 1).map_or(text.len(), |w| w.0);
             let chunk_start = if i == 0 { 0 } else { start };
+            let chunk_end = words.get(i + 1).map_or(text.len(), |w| w.0);
             let audio = render(&text[chunk_start..chunk_end], per_char, pitch);
             let word_start = produced + text[chunk_start..start].chars().count() * per_char;
             let word_end = word_start + text[start..end].chars().count() * per_char;
             produced += audio.len();
-            summary.chunks += 1;
-            summary.audio_seconds = produced as f64 / RATE as f64;
-            let word = WordTimestamp {
-                word: text[start..end].into(),
-                start_byte: start as u64,
-                end_byte: end as u64,
-                start: word_start as f64 / RATE as f64,
-                end: word_end as f64 / RATE as f64,
-            };
-            let progress = Progress {
-                fraction: chunk_end as f32 / text.len() as f32,
-                processed: chunk_end as u64,
-                total: text.len() as u64,
-                unit: "bytes".into(),
-                chunk_index: i as u32 + 1,
-                chunk_count: words.len() as u32,
-                status: format!("word {} of {}", i + 1, words.len()).into(),
-                audio_seconds: summary.audio_seconds,
-                metrics_json: "{}".into(),
-            };
-            if sink.audio(&audio, RATE, 1).is_stop()
-                || sink.words(&[word]).is_stop()
-                || sink.progress(&progress).is_stop()
-            {
-                break;
-            }
+            // A push answers Err(Stopped) once the listener is gone; `?` ends the request then.
+            sink.audio(&audio, RATE, 1)?;
+            sink.words(&[WordTimestamp::new(text, start..end, seconds(word_start), seconds(word_end))])?;
+            let progress = Progress::new(chunk_end as u64, text.len() as u64).unit("bytes").chunk(i as u32 + 1, count);
+            sink.progress(&progress.status(format!("word {} of {count}", i + 1)).audio_seconds(seconds(produced)))?;
         }
-        Ok(summary)
+        Ok(sink.summary(request))
     }
 }
 
@@ -159,14 +131,6 @@ fn render(text: &str, per_char: usize, pitch: f32) -> Vec<f32> {
     out
 }
 
-/// Read a number from a flat JSON object without pulling in a JSON crate.
-fn config_number(json: &str, key: &str) -> Option<f64> {
-    let at = json.find(&format!("\"{key}\""))? + key.len() + 2;
-    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(rest.len());
-    rest[..end].parse().ok()
-}
-
 export_plugin!(ExampleEngine);
 
 #[cfg(test)]
@@ -176,11 +140,5 @@ mod tests {
     #[test]
     fn words_are_split_on_whitespace() {
         assert_eq!(word_spans(" hi  there "), vec![(1, 3), (5, 10)]);
-    }
-
-    #[test]
-    fn config_number_reads_a_field() {
-        assert_eq!(config_number(r#"{"ms_per_char": 12.5}"#, "ms_per_char"), Some(12.5));
-        assert_eq!(config_number("{}", "ms_per_char"), None);
     }
 }

@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let voice = args.get(2).cloned().unwrap_or_default();
     let config = args.get(3).cloned().unwrap_or_else(|| serde_json::json!({ "data_dir": data_dir() }).to_string());
     std::fs::create_dir_all(outdir)?;
-    let engine = KokoroEngine::new(&config)?;
+    let engine = KokoroEngine::new(chorus_plugin_api::config::decode(KokoroEngine::NAME, &config)?)?;
     let mut warm = Sink::new(FfiSink_TO::from_value(Collect::default(), TD_Opaque));
     engine.synthesize(&SynthesisRequest::new("kokoro", "Warm up."), &mut warm)?;
     let text = std::fs::read_to_string(file)?;

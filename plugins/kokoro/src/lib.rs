@@ -82,8 +82,8 @@ pub mod weights;
 
 use chorus_kokoro_text::{ChunkPolicy, Frontend, Lang};
 use chorus_plugin_api::{
-    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthesisRequest, Voice,
-    export_plugin,
+    BackendInfo, Capabilities, CostModel, Engine, ModelInfo, PluginError, Sink, Summary, SynthError, SynthesisRequest,
+    Voice, export_plugin,
 };
 use config::{Config, SETUP_HINT};
 use model::{Model, SAMPLE_RATE};
@@ -240,8 +240,10 @@ impl Engine for KokoroEngine {
     const LICENSE: &'static str = "MIT OR Apache-2.0";
     const CAPABILITIES: Capabilities = Capabilities::STREAMING.union(Capabilities::WORD_TIMESTAMPS);
 
-    fn new(config_json: &str) -> Result<Self, PluginError> {
-        Self::from_config(&Config::parse(config_json)?)
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, PluginError> {
+        Self::from_config(&config)
     }
 
     fn info(&self) -> BackendInfo {
@@ -284,7 +286,7 @@ impl Engine for KokoroEngine {
         Ok(self.voices.describe())
     }
 
-    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, PluginError> {
+    fn synthesize(&self, request: &SynthesisRequest, sink: &mut Sink) -> Result<Summary, SynthError> {
         check_speed(request.speed)?;
         let lang = language(&request.language)?;
         let voice = if request.voice.trim().is_empty() { self.default_voice.as_str() } else { request.voice.as_str() };
@@ -310,7 +312,7 @@ impl Engine for KokoroEngine {
             windows: self.windows,
             timing_detail: options.get("timing_detail").and_then(|v| v.as_bool()).unwrap_or(false),
         };
-        job.run(sink)
+        Ok(job.run(sink)?)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::model::{Frames, Model, SAMPLE_RATE};
 use crate::prepare::{Prepared, Vocab, WordSpan, prepare};
 use crate::voices::{Blend, VoicePack};
 use chorus_kokoro_text::{Boundary, ChunkPolicy, Frontend, Lang};
-use chorus_plugin_api::{PluginError, Progress, Sink, Summary, WordTimestamp};
+use chorus_plugin_api::{PluginError, Progress, Sink, Stopped, Summary, WordTimestamp};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
@@ -189,7 +189,7 @@ struct ChunkOut<'a> {
 }
 
 impl ChunkOut<'_> {
-    fn push(&mut self, mut piece: Vec<f32>, last: bool, tally: &mut Tally, sink: &mut Sink) -> chorus_plugin_api::Flow {
+    fn push(&mut self, mut piece: Vec<f32>, last: bool, tally: &mut Tally, sink: &mut Sink) -> Result<(), Stopped> {
         let first = std::mem::replace(&mut self.first, false);
         let sent = if first { 0 } else { tally.chunk_sent };
         if first && self.cut.joining {
@@ -332,7 +332,7 @@ impl Job<'_> {
                 if last && ends_request {
                     audio::trim_tail(&mut piece);
                 }
-                if out.push(piece, last, tally, sink).is_stop() {
+                if out.push(piece, last, tally, sink).is_err() {
                     return Ok(());
                 }
                 if tally.first_audio.is_none() {
@@ -344,7 +344,7 @@ impl Job<'_> {
                     let at = |i: usize| ((offset + e[i] - cut.head.min(e[i])) as f64 / SAMPLE_RATE as f64).min(end);
                     let words = self.stamps(&p, |w| (at(w.tokens.start), at(w.tokens.end)));
                     tally.words += words.len();
-                    if sink.words(&words).is_stop() {
+                    if sink.words(&words).is_err() {
                         return Ok(());
                     }
                 }
@@ -362,7 +362,7 @@ impl Job<'_> {
             let at = tally.samples as f64 / SAMPLE_RATE as f64;
             let words = self.stamps(&p, |_| (at, at));
             tally.words += words.len();
-            if sink.words(&words).is_stop() {
+            if sink.words(&words).is_err() {
                 return Ok(());
             }
         }
@@ -474,6 +474,6 @@ impl Job<'_> {
             audio_seconds,
             metrics_json: metrics.to_string().into(),
         };
-        sink.progress(&progress);
+        let _ = sink.progress(&progress);
     }
 }

@@ -12,10 +12,16 @@ pub fn parse(config_json: &str) -> Result<Value, PluginError> {
     let text = if config_json.trim().is_empty() { "{}" } else { config_json };
     let value: Value = serde_json::from_str(text)
         .map_err(|e| PluginError::not_configured(format!("the plugin config is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(PluginError::not_configured("the plugin config must be a table"));
+    table(value)
+}
+
+/// The config as the SDK decoded it (`null` when the user gave none), checked to be a table.
+pub fn table(value: Value) -> Result<Value, PluginError> {
+    match value {
+        Value::Null => Ok(Value::Object(Default::default())),
+        Value::Object(_) => Ok(value),
+        _ => Err(PluginError::not_configured("the plugin config must be a table")),
     }
-    Ok(value)
 }
 
 /// A string setting: the config's non-empty value, else the non-empty environment variable `env`.

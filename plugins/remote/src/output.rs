@@ -10,7 +10,7 @@ use crate::{
     client::{RetryNotice, RetryObserver},
     pcm::AudioFormat,
 };
-use chorus_plugin_api::{Flow, Progress, Sink, Summary, WordTimestamp};
+use chorus_plugin_api::{Flow, Progress, Sink, Stopped, Summary, WordTimestamp};
 
 /// Characters per second of speech at speed 1.0, for the progress estimate only.
 const CHARS_PER_SECOND: f64 = 15.0;
@@ -78,7 +78,7 @@ impl<'s> Output<'s> {
             audio_seconds: self.audio_seconds,
             metrics_json: r#"{"estimated":true}"#.into(),
         };
-        self.sink.progress(&progress)
+        flow(self.sink.progress(&progress))
     }
 
     /// Queue decoded samples; they are pushed in blocks of at least 0.1 s.
@@ -99,7 +99,7 @@ impl<'s> Output<'s> {
         }
         let seconds = self.pending_seconds();
         let samples = std::mem::take(&mut self.pending);
-        if self.sink.audio(&samples, format.sample_rate, format.channels).is_stop() {
+        if self.sink.audio(&samples, format.sample_rate, format.channels).is_err() {
             return Flow::Stop;
         }
         self.audio_seconds += seconds;
@@ -116,7 +116,7 @@ impl<'s> Output<'s> {
         if self.flush().is_stop() {
             return Flow::Stop;
         }
-        self.sink.words(words)
+        flow(self.sink.words(words))
     }
 
     /// Flush, report completion and return the summary. `cost_usd` is what the provider billed
@@ -145,6 +145,11 @@ impl<'s> Output<'s> {
             extra_json: "{}".into(),
         }
     }
+}
+
+/// A push's answer as the [`Flow`] the request loops here test.
+fn flow(pushed: Result<(), Stopped>) -> Flow {
+    if pushed.is_err() { Flow::Stop } else { Flow::Continue }
 }
 
 impl RetryObserver for Output<'_> {
