@@ -18,8 +18,8 @@ const TEXT: &str = "The quick brown fox jumps over the lazy dog, and then it run
     green hills. Meanwhile, seven small birds sing on a branch near the river! Do you hear them? \
     They sing every morning at nine, while the sun climbs over the quiet town and its old bridge.";
 
-fn host(dir: &Path) -> Chorus {
-    Chorus::with_config(Config::default(), &[dir.to_path_buf()])
+fn host(dir: &Path) -> support::Library {
+    support::library(dir, Config::default())
 }
 
 /// Stream a request through a pipeline; returns the encoded bytes, the raw chunks and the report.

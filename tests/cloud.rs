@@ -447,25 +447,12 @@ fn configured_prices_override_the_list() {
 
 // ---------------------------------------------------------------- end to end
 
-/// The Kokoro assets `cargo xtask setup` installs, in the data folder this test process sees.
-fn kokoro_assets() -> std::path::PathBuf {
-    let dir = chorus_host::paths::data_dir(None);
-    let needed = ["kokoro/kokoro-v1.0.int8.onnx", "kokoro/voices_ja.npz", "onnxruntime/libonnxruntime.so.1.31.1"];
-    let missing: Vec<&str> = needed.iter().copied().filter(|p| !dir.join(p).exists()).collect();
-    assert!(
-        missing.is_empty(),
-        "this end-to-end test needs the Kokoro assets, and {} lacks {missing:?}: run `cargo xtask setup` \
-         (or set CHORUS_DATA_DIR to a folder that has them)",
-        dir.display()
-    );
-    dir
-}
-
 /// The cloud plugin's OpenAI mode against `chorus serve` itself running Kokoro: the `chorus`
 /// CLI with OPENAI_BASE_URL pointed at the server, a Kokoro voice id passed through.
 #[test]
+#[ignore = "needs the Kokoro model: `cargo xtask test` runs it"]
 fn openai_mode_against_chorus_serve_running_kokoro() {
-    let assets = kokoro_assets();
+    let assets = chorus_tests::kokoro::ensure_assets();
     let config = format!("[backends.kokoro]\ndata_dir = {:?}\n", assets.display().to_string());
     let server = chorus_tests::server::Server::start_with(&config, &["chorus_plugin_kokoro"], &[]);
     let base_url = format!("http://{}/v1", server.addr);

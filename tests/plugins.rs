@@ -10,10 +10,8 @@ const EXAMPLE: &str = "chorus_plugin_example";
 const MISBEHAVE: &str = "chorus_fixture_misbehave";
 
 /// A host over the plugins in `dir`, with its data (usage ledger) in a fresh folder.
-fn host(dir: &Path, config: &str) -> Chorus {
-    let mut config = Config::parse(config).expect("valid config");
-    config.data_dir = Some(tempfile::tempdir().expect("temp dir").keep());
-    Chorus::with_config(config, &[dir.to_path_buf()])
+fn host(dir: &Path, config: &str) -> chorus_tests::Library {
+    chorus_tests::library(dir, Config::parse(config).expect("valid config"))
 }
 
 /// Collect every event of a request until it ends.

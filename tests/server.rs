@@ -39,6 +39,7 @@ fn speech(input: &str, format: &str) -> Value {
 }
 
 #[test]
+#[ignore = "needs Python with the `openai` package: `cargo xtask test` runs it"]
 fn the_openai_python_package_speaks_every_format_streaming_and_not() {
     let python = python_with_openai();
     let server = Server::start(&config("api_key = \"sk-test\""));

@@ -17,12 +17,10 @@ use std::{
 pub const RATE: u32 = 24_000;
 const LIB: &str = "chorus_plugin_kokoro";
 
-/// The chorus data folder, as setup and the host compute it.
+/// The tests' own data folder, `<target>/test-env/data` (`cargo xtask test` installs the Kokoro
+/// assets there): tests never read or write the user's data folder.
 pub fn data_dir() -> PathBuf {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("CHORUS_DATA_DIR")
-        .or_else(|| var("XDG_DATA_HOME").map(|d| d.join("chorus")))
-        .unwrap_or_else(|| var("HOME").unwrap_or_else(|| ".".into()).join(".local/share/chorus"))
+    super::target_dir().join("test-env/data")
 }
 
 /// Make sure the Kokoro assets are installed (runs `cargo xtask setup` once; it skips what is there).

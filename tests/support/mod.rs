@@ -18,11 +18,15 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
+/// The folder cargo writes to (`$CARGO_TARGET_DIR`, else `target/`).
+pub fn target_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    if target.is_absolute() { target } else { root().join(target) }
+}
+
 /// The folder cargo writes debug artifacts to.
 pub fn artifacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
-    let target = if target.is_absolute() { target } else { root().join(target) };
-    target.join("debug")
+    target_dir().join("debug")
 }
 
 /// Build `packages` (once per process; a no-op when `cargo xtask test` built them already).
@@ -81,6 +85,33 @@ pub fn add_plugin(dir: &Path, lib_name: &str) {
 pub fn chorus_bin() -> PathBuf {
     build(&["chorus-host"]);
     artifacts().join(format!("chorus{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A library host over the plugins in `plugins`, with its data folder (usage ledger, caches) in a
+/// fresh temporary folder that lives as long as the host.
+pub fn library(plugins: &Path, mut config: chorus_host::Config) -> Library {
+    let data = tempfile::tempdir().expect("temp dir");
+    config.data_dir = Some(data.path().to_path_buf());
+    Library { chorus: chorus_host::Chorus::with_config(config, &[plugins.to_path_buf()]), _data: data }
+}
+
+/// A [`chorus_host::Chorus`] and the temporary data folder it writes to.
+pub struct Library {
+    pub chorus: chorus_host::Chorus,
+    _data: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Library {
+    type Target = chorus_host::Chorus;
+    fn deref(&self) -> &chorus_host::Chorus {
+        &self.chorus
+    }
+}
+
+impl std::ops::DerefMut for Library {
+    fn deref_mut(&mut self) -> &mut chorus_host::Chorus {
+        &mut self.chorus
+    }
 }
 
 /// A `chorus` command isolated from the user's config and data: `--plugins DIR`, an empty
