@@ -2,8 +2,8 @@
 //! tokenizer peels one affix per regex pass over what is left of a word, so a word wrapped in
 //! thousands of brackets or quotes costs time quadratic in its length, and so does a long
 //! word or hyphen chain. Before misaki sees a sentence, runs of punctuation are cut short and
-//! over-long words are cut into pieces. Ordinary text passes unchanged: no ordinary sentence has
-//! four of one mark in a row, more than eight marks between two words, or a word of 48 letters.
+//! over-long words are cut into pieces. Text within the bounds (three of a mark in a row, eight
+//! marks between two words, words of 48 characters) passes unchanged, and ordinary text is.
 
 use std::ops::Range;
 
@@ -85,8 +85,8 @@ fn flush(run: &mut Vec<NormToken>, out: &mut Vec<NormToken>) -> bool {
         }
     }
     let mut space = false;
-    for (mut t, keep) in run.drain(..).zip(keep) {
-        if keep {
+    for (mut t, kept) in run.drain(..).zip(keep) {
+        if kept {
             t.space_before |= std::mem::take(&mut space);
             out.push(t);
         } else {
