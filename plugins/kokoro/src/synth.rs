@@ -8,8 +8,23 @@ use crate::prepare::{Prepared, Vocab, WordSpan, prepare};
 use crate::voices::{Blend, VoicePack};
 use chorus_kokoro_text::{Boundary, ChunkPolicy, Frontend, Lang};
 use chorus_plugin_api::{PluginError, Progress, Sink, Stopped, Summary, WordTimestamp};
-use std::sync::mpsc::sync_channel;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::time::{Duration, Instant};
+
+/// How long the request's thread waits for the front-end before it pushes a progress report
+/// ("preparing text"): the push is how a cancelled request is noticed while no audio flows.
+const HEARTBEAT: Duration = Duration::from_millis(500);
+
+/// Sets the front-end's stop flag when dropped: however the request's loop ends (done, stopped,
+/// failed), the front-end thread stops at its next sentence instead of finishing its chunk.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Everything a request needs, borrowed from the engine.
 pub struct Job<'a> {
@@ -224,11 +239,13 @@ impl Job<'_> {
         let started = Instant::now();
         let opening = Some(self.windows.first).filter(|&w| w > 0);
         let mut tally = Tally { opening, ..Tally::default() };
+        let stop = AtomicBool::new(false);
         std::thread::scope(|scope| -> Result<(), PluginError> {
             // Depth 1: one chunk waits ready while another is in inference; memory stays bounded.
             let (tx, rx) = sync_channel(1);
+            let stop = &stop;
             scope.spawn(move || {
-                for chunk in self.frontend.chunks(self.text, self.lang, self.policy) {
+                for chunk in self.frontend.chunks(self.text, self.lang, self.policy).with_stop(stop) {
                     let item = chunk
                         .map(|c| prepare(&c, self.vocab))
                         .map_err(|e| PluginError::bad_request(format!("kokoro: {e}")));
@@ -238,8 +255,22 @@ impl Job<'_> {
                     }
                 }
             });
-            for item in rx {
-                self.chunk(item?, &mut tally, started, sink)?;
+            let _stop = StopOnDrop(stop);
+            let mut text_done = 0;
+            loop {
+                let item = match rx.recv_timeout(HEARTBEAT) {
+                    Ok(item) => item,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if self.heartbeat(text_done, &tally, started, sink) {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
+                let prepared = item?;
+                text_done = prepared.text_end;
+                self.chunk(prepared, &mut tally, started, sink)?;
                 if sink.stopped() {
                     break;
                 }
@@ -424,6 +455,29 @@ impl Job<'_> {
                 }
             })
             .collect()
+    }
+
+    /// Progress while the front-end works on the next chunk: nothing new, status "preparing
+    /// text". True when the push answers stop.
+    fn heartbeat(&self, text_done: usize, tally: &Tally, started: Instant, sink: &mut Sink) -> bool {
+        let metrics = serde_json::json!({
+            "time_to_first_audio": tally.first_audio,
+            "elapsed_seconds": started.elapsed().as_secs_f64(),
+            "inference_seconds": tally.inference,
+            "totals_estimated": true,
+        });
+        let progress = Progress {
+            fraction: (text_done as f64 / self.text.len().max(1) as f64).clamp(0.0, 1.0) as f32,
+            processed: tally.tokens as u64,
+            total: tally.tokens as u64,
+            unit: "tokens".into(),
+            chunk_index: tally.chunks,
+            chunk_count: tally.chunks,
+            status: format!("preparing text for chunk {}", tally.chunks + 1).into(),
+            audio_seconds: tally.samples as f64 / SAMPLE_RATE as f64,
+            metrics_json: metrics.to_string().into(),
+        };
+        sink.progress(&progress).is_err()
     }
 
     /// Progress after a chunk (`None`: after the last one, when it was not marked as the end).

@@ -4,9 +4,11 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use regex::Regex;
 
+use crate::bound;
 use crate::frontend::Frontend;
 use crate::normalize::{self, NormToken, TokenKind};
 use crate::{Lang, TextError};
@@ -124,6 +126,42 @@ static SENTENCE_END: LazyLock<Regex> =
 const CLAUSE_MARKS: &[char] = &[',', ';', ':', '—', '…', '(', ')', '.', '!', '?'];
 const MAX_SENTENCE_WORDS: usize = 120;
 
+/// What the front-end has asked of misaki so far, for one text (see [`Chunks::work`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Sentences phonemized (one misaki call each).
+    pub sentences: usize,
+    /// Bytes of text given to misaki, over all calls.
+    pub bytes: usize,
+    /// Bytes of the longest text given to misaki in one call.
+    pub longest_sentence: usize,
+    /// Characters of the longest stretch without whitespace given to misaki (misaki's tokenizer
+    /// is quadratic in it).
+    pub longest_word: usize,
+}
+
+impl Work {
+    /// Counts one sentence's misaki input: the tokens' spoken text, spaced as misaki sees it.
+    fn add(&mut self, toks: &[NormToken]) {
+        let mut bytes = 0;
+        let mut run = 0;
+        for (i, t) in toks.iter().enumerate() {
+            if i > 0 && t.space_before {
+                bytes += 1;
+                run = 0;
+            }
+            bytes += t.spoken.len();
+            for c in t.spoken.chars() {
+                run = if c.is_whitespace() { 0 } else { run + 1 };
+                self.longest_word = self.longest_word.max(run);
+            }
+        }
+        self.sentences += 1;
+        self.bytes += bytes;
+        self.longest_sentence = self.longest_sentence.max(bytes);
+    }
+}
+
 /// Lazily yields the chunks of one text. Created by [`Frontend::chunks`].
 pub struct Chunks<'a> {
     frontend: &'a Frontend,
@@ -138,6 +176,8 @@ pub struct Chunks<'a> {
     emitted: usize,
     phonemized: usize,
     finished: bool,
+    stop: Option<&'a AtomicBool>,
+    work: Work,
 }
 
 impl<'a> Chunks<'a> {
@@ -154,6 +194,28 @@ impl<'a> Chunks<'a> {
             emitted: 0,
             phonemized: 0,
             finished: false,
+            stop: None,
+            work: Work::default(),
+        }
+    }
+
+    /// Stops the work once `stop` is set: checked before each block of text is normalized and
+    /// before each sentence is phonemized (each bounded in size), the iterator then yields one
+    /// `Err(TextError::Stopped)` and ends.
+    pub fn with_stop(mut self, stop: &'a AtomicBool) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// What has been asked of misaki so far.
+    pub fn work(&self) -> Work {
+        self.work
+    }
+
+    fn check_stop(&self) -> Result<(), TextError> {
+        match self.stop {
+            Some(s) if s.load(Ordering::Relaxed) => Err(TextError::Stopped),
+            _ => Ok(()),
         }
     }
 
@@ -190,24 +252,30 @@ impl<'a> Chunks<'a> {
                 .or_else(|| window.find(['\n', ' ']).map(|k| k + 1));
             end = cut.map_or(self.text.len(), |k| start + from + k);
         }
-        let toks = normalize::normalize_at(&self.text[start..end], start, self.lang);
+        let block = &self.text[start..end];
+        let toks = bound::tame(block, start, normalize::normalize_at(block, start, self.lang));
         self.normalized_to = end;
         let mut cur: Vec<NormToken> = Vec::new();
         let mut words = 0;
+        let mut spoken = 0;
         for t in toks {
             let is_word = t.kind == TokenKind::Word;
             let end = t.sentence_end;
             let clause_mark = t.kind == TokenKind::Punct && t.spoken.contains(CLAUSE_MARKS);
             words += usize::from(is_word);
+            spoken += if is_word { bound::words(&t.spoken) } else { 0 };
             cur.push(t);
-            // Very long "sentences" (lists, unpunctuated text) are cut so each phonemize call stays small.
-            if end || (words >= MAX_SENTENCE_WORDS && clause_mark) || words >= 2 * MAX_SENTENCE_WORDS {
+            // Very long "sentences" (lists, unpunctuated text, a long word cut into pieces) are
+            // cut so each phonemize call stays small.
+            let long = words >= 2 * MAX_SENTENCE_WORDS || spoken >= 2 * MAX_SENTENCE_WORDS;
+            if end || (words >= MAX_SENTENCE_WORDS && clause_mark) || long {
                 if cur.iter().any(|t| t.kind == TokenKind::Word) {
                     self.sentences.push_back(std::mem::take(&mut cur));
                 } else {
                     cur.clear();
                 }
                 words = 0;
+                spoken = 0;
             }
         }
         if cur.iter().any(|t| t.kind == TokenKind::Word) {
@@ -219,11 +287,14 @@ impl<'a> Chunks<'a> {
     /// Phonemizes the next sentence into clauses. False when the text is used up.
     fn load_sentence(&mut self) -> Result<bool, TextError> {
         while self.sentences.is_empty() {
+            self.check_stop()?;
             if !self.normalize_more() {
                 return Ok(false);
             }
         }
+        self.check_stop()?;
         let Some(sentence) = self.sentences.pop_front() else { return Ok(false) };
+        self.work.add(&sentence);
         let pieces = self.frontend.phonemize_sentence(&sentence, self.lang)?;
         self.phonemized += 1;
         let mut clauses = split_clauses(pieces);

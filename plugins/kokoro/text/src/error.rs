@@ -15,4 +15,7 @@ pub enum TextError {
     /// An explicitly configured espeak-ng library could not be used.
     #[error("espeak-ng library {path} could not be used: {reason}")]
     Espeak { path: String, reason: String },
+    /// The caller's stop flag was set ([`crate::Chunks::with_stop`]): the work was abandoned.
+    #[error("stopped: the request was cancelled")]
+    Stopped,
 }

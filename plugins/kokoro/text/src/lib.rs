@@ -11,6 +11,7 @@
 //! # Ok::<(), chorus_kokoro_text::TextError>(())
 //! ```
 
+mod bound;
 mod chunk;
 mod error;
 mod fallback;
@@ -20,7 +21,8 @@ mod normalize;
 mod numbers;
 mod phonemize;
 
-pub use chunk::{Boundary, Chunk, ChunkPolicy, Chunks, MAX_TOKENS, Piece};
+pub use bound::MAX_WORD_CHARS;
+pub use chunk::{Boundary, Chunk, ChunkPolicy, Chunks, MAX_TOKENS, Piece, Work};
 pub use error::TextError;
 pub use fallback::{EspeakSearch, FallbackKind};
 pub use frontend::{Frontend, FrontendOptions};
