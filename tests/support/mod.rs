@@ -137,6 +137,35 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Whether this process runs as root, from /proc.
+pub fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().any(|l| l.strip_prefix("Uid:").is_some_and(|ids| ids.split_whitespace().next() == Some("0")))
+}
+
+/// The user a command must run as for file modes to bind: `Some(None)` when they bind already
+/// (not root), `Some(Some(65534))` (`nobody`) for root, whom they do not bind, and `None` when
+/// they cannot be made to: root inside a user namespace that maps no other user (`unshare -r`,
+/// as `cargo xtask test` isolates an ordinary user's run).
+pub fn unprivileged_uid() -> Option<Option<u32>> {
+    const NOBODY: u32 = 65_534;
+    if !is_root() {
+        return Some(None);
+    }
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let mapped = map.lines().any(|l| {
+        let n: Vec<u64> = l.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        n.len() == 3 && (n[0]..n[0] + n[2]).contains(&u64::from(NOBODY))
+    });
+    mapped.then_some(Some(NOBODY))
+}
+
+/// Set the permission bits of `path`.
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
 /// Threads of this process, from /proc.
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)

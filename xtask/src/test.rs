@@ -59,7 +59,7 @@ pub fn hermetic(args: &[String]) -> Result<()> {
         Ok(()) => {
             println!("xtask: the hermetic tier: loopback-only network, HOME={}", home.display());
             let mut cmd = Command::new("unshare");
-            cmd.args(["-rn", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", &cargo()]);
+            cmd.args([namespaces(), "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", &cargo()]);
             cmd
         }
         Err(why) => {
@@ -90,10 +90,20 @@ pub fn hermetic(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Whether a loopback-only network namespace can be made here (`unshare -rn`, then `ip`).
+/// `unshare`'s flags for a network namespace: root makes one directly (its users stay as they
+/// are, so tests can still run a command as `nobody`); anyone else inside a user namespace of their
+/// own (`-r`), where they appear as root.
+fn namespaces() -> &'static str {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root =
+        status.lines().any(|l| l.strip_prefix("Uid:").is_some_and(|ids| ids.split_whitespace().nth(1) == Some("0")));
+    if root { "-n" } else { "-rn" }
+}
+
+/// Whether a loopback-only network namespace can be made here (`unshare`, then `ip`).
 fn loopback_only() -> Result<(), String> {
     let out = Command::new("unshare")
-        .args(["-rn", "ip", "link", "set", "lo", "up"])
+        .args([namespaces(), "ip", "link", "set", "lo", "up"])
         .output()
         .map_err(|e| format!("cannot run unshare: {e}"))?;
     if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_string()) }
