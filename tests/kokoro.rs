@@ -41,12 +41,29 @@ fn word_spans(text: &str) -> Vec<(u64, u64)> {
 #[test]
 #[ignore = "needs the Kokoro model and the judge: `cargo xtask test` runs it"]
 fn sentences_are_intelligible_to_the_judge() {
-    // Judged over all 20 test sentences, each its own request, with the default chunking. On one
-    // sentence Whisper base flips between readings of the same audio with 70 ms more lead-in
-    // ("the old clock tower" / "the old collector"), so a bound per sentence measures the judge;
-    // over 20 sentences the mean is steady. Measured on an AMD EPYC (AVX-512), 2026-12-03: chorus
-    // 0.057, the peer (kokoro-onnx 0.6.1, same model and voice) 0.057, chorus with the old first
-    // chunk cut inside a clause (`first_max_tokens = 16`, `first_cut_at_word = true`) 0.089.
+    let b = backend(k::config());
+    let sentences = [
+        "My sister painted the kitchen a bright shade of yellow last spring.",
+        "Please remind me to buy milk, eggs, and bread on the way home.",
+        "Nobody expected the old clock tower to ring again after so many years.",
+        "The doctor asked him to rest his knee for at least two weeks.",
+    ];
+    let audio: Vec<Vec<f32>> = sentences.iter().map(|s| speak(&b, s, "").audio).collect();
+    let judged = k::judge_wer(&sentences, &audio);
+    assert_eq!(judged.len(), sentences.len(), "the judge scored every sentence");
+    for ((wer, heard), said) in judged.iter().zip(sentences) {
+        assert!(*wer <= 0.2, "word error rate {wer} for {said:?}; the judge heard {heard:?}");
+    }
+}
+
+/// All 20 test sentences, each its own request with the default chunking: the mean word error
+/// rate, and no sentence lost. Measured on an AMD EPYC (AVX-512), 2026-12-03, with this judge:
+/// chorus 0.065 (worst sentence 0.33), the peer (kokoro-onnx 0.6.1, same model and voice) 0.047
+/// (worst 0.31), chorus with the old first chunk cut inside a clause (`first_max_tokens = 16`,
+/// `first_cut_at_word = true`) 0.088 (worst 0.50).
+#[test]
+#[ignore = "needs the Kokoro model and the judge: `cargo xtask test` runs it"]
+fn the_test_sentences_are_intelligible_on_average() {
     let b = backend(k::config());
     let sentences = k::sentences_en();
     let audio: Vec<Vec<f32>> = sentences.iter().map(|s| speak(&b, s, "").audio).collect();
@@ -59,10 +76,9 @@ fn sentences_are_intelligible_to_the_judge() {
         .filter(|((wer, _), _)| *wer > 0.0)
         .map(|((wer, heard), said)| format!("{wer:.2} {said:?} heard as {heard:?}"))
         .collect();
-    assert!(mean <= 0.075, "mean word error rate {mean:.3} over {} sentences:\n{}", sentences.len(), report.join("\n"));
-    for ((wer, heard), said) in judged.iter().zip(&sentences) {
-        assert!(*wer <= 0.4, "word error rate {wer} for {said:?}; the judge heard {heard:?}");
-    }
+    let report = report.join("\n");
+    assert!(mean <= 0.08, "mean word error rate {mean:.3} over {} sentences:\n{report}", sentences.len());
+    assert!(judged.iter().all(|(wer, _)| *wer <= 0.4), "a sentence lost:\n{report}");
 }
 
 #[test]

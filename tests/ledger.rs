@@ -8,7 +8,6 @@ use chorus_host::{Chorus, Config, Event, LEDGER_FLUSH_LIMIT, Report, Request, le
 use chorus_tests::{self as support, run, server::Server, stderr};
 use serde_json::json;
 use std::{
-    os::unix::{fs::PermissionsExt, process::CommandExt},
     path::{Path, PathBuf},
     sync::atomic::Ordering,
     time::Instant,

@@ -29,7 +29,10 @@ fn speech(input: &str) -> Value {
 fn first_audio(server: &Server, input: &str) -> (Open, Duration) {
     let start = Instant::now();
     let mut open = server.open("/v1/audio/speech", &speech(input));
-    assert_eq!(open.status, 200, "{:?}", open.read_body());
+    if open.status != 200 {
+        let status = open.status;
+        panic!("status {status}: {}", String::from_utf8_lossy(&open.read_body()));
+    }
     let first = open.read_some(2048);
     assert!(!first.is_empty(), "no audio for {} characters", input.len());
     (open, start.elapsed())
