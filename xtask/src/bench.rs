@@ -219,7 +219,7 @@ pub fn run(args: &[String]) -> Result<()> {
             normal: 3,
             stalled: 2,
             slowloris: 4,
-            secs: if args.quick { 30 } else { 60 },
+            secs: 60,
             normal_text: sentence.to_string(),
             stalled_text: long_text.clone(),
         };

@@ -221,6 +221,9 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub fn one_request(spec: &LoadSpec) -> Outcome {
     match try_request(spec) {
         Ok(outcome) => outcome,
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Outcome::Failed(format!("nothing read for {} s (the client's timeout)", spec.timeout.as_secs()))
+        }
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }

@@ -166,6 +166,10 @@ mod tests {
         assert!(md.contains("| stalled readers | 2 | 1 (the rest: 0 finished, 1 still open"), "{md}");
         assert!(md.contains("`write_timeout_secs = 4`"), "{md}");
         assert!(md.contains("header_timeout 3, write_timeout 1"), "{md}");
+        assert!(
+            md.contains("when the run ended (the server's send queue") && md.contains(": 0.00 MB, 4.00 MB."),
+            "{md}"
+        );
         // Nothing of the peer's.
         assert!(!md.contains("peer |") && !md.contains("chorus/peer"), "{md}");
     }

@@ -17,9 +17,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The server limits the bench's config sets, shorter than the defaults (10, 30, 30 s) so that
-/// they fire within the run; `max_connections` stays at its default (512).
-pub const SERVER_KEYS: &str = "header_timeout_secs = 4\nbody_timeout_secs = 10\nwrite_timeout_secs = 4\n";
+/// The server limits the bench's config sets, shorter than the defaults (120, 10, 30, 30 s) so
+/// that they fire within the run; `max_connections` stays at its default (512).
+pub const SERVER_KEYS: &str =
+    "request_timeout_secs = 30\nheader_timeout_secs = 4\nbody_timeout_secs = 10\nwrite_timeout_secs = 4\n";
+
+/// A normal client's own timeout: longer than the server's request timeout, so the server answers.
+pub const NORMAL_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// How many of each, and for how long.
 #[derive(Debug, Clone)]
@@ -63,6 +67,9 @@ pub struct MixReport {
     /// Per slowloris socket: seconds from its opening to the server closing it (none: still open).
     pub slowloris_closed: Vec<Option<f64>>,
     pub stalled: Vec<Ending>,
+    /// Per stalled reader: bytes of its response waiting in the kernel's socket buffers (the
+    /// server's send queue and the reader's receive queue) when the run ended, if /proc told.
+    pub stalled_queued: Vec<Option<u64>>,
     /// Each rise of `chorus_limits_hit_total{limit=...}`: the limit, by how much, seconds into the run.
     pub limit_hits: Vec<(String, f64, f64)>,
     /// 1-minute load average at the start and the end.
@@ -105,6 +112,7 @@ pub fn run(addr: SocketAddr, voice: &str, mix: &Mix) -> MixReport {
         total_ms: Vec::new(),
         slowloris_closed: Vec::new(),
         stalled: Vec::new(),
+        stalled_queued: Vec::new(),
         limit_hits: Vec::new(),
         load: (load_start, 0.0),
     };
@@ -118,7 +126,7 @@ pub fn run(addr: SocketAddr, voice: &str, mix: &Mix) -> MixReport {
             .map(|_| {
                 scope.spawn(|| {
                     let mut spec = LoadSpec::speech(addr, "kokoro", voice, &mix.normal_text, 1, 1);
-                    spec.timeout = Duration::from_secs(60);
+                    spec.timeout = NORMAL_TIMEOUT;
                     while Instant::now() < end {
                         let outcome = load::one_request(&spec);
                         outcomes.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
@@ -127,10 +135,11 @@ pub fn run(addr: SocketAddr, voice: &str, mix: &Mix) -> MixReport {
             })
             .collect();
         report.slowloris_closed = loris.into_iter().map(|t| t.join().unwrap_or(None)).collect();
-        report.stalled = stalled
-            .into_iter()
-            .map(|t| t.join().unwrap_or_else(|_| Ending::NoAudio("the reader panicked".into())))
-            .collect();
+        for t in stalled {
+            let (ending, queued) = t.join().unwrap_or_else(|_| (Ending::NoAudio("the reader panicked".into()), None));
+            report.stalled.push(ending);
+            report.stalled_queued.push(queued);
+        }
         for t in normal {
             let _ = t.join();
         }
@@ -184,19 +193,20 @@ fn slowloris(addr: SocketAddr, end: Instant) -> Option<f64> {
     None
 }
 
-/// A stalled reader: a long pcm request, 2 KB read, then nothing until `end`; then how it ended.
-fn stalled_reader(addr: SocketAddr, voice: &str, text: &str, end: Instant) -> Ending {
+/// A stalled reader: a long pcm request, 2 KB read, then nothing until `end`; then how it ended,
+/// and what its connection's socket buffers held at `end`.
+fn stalled_reader(addr: SocketAddr, voice: &str, text: &str, end: Instant) -> (Ending, Option<u64>) {
     let spec = LoadSpec::speech(addr, "kokoro", voice, text, 1, 1);
     let mut stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
         Ok(s) => s,
-        Err(e) => return Ending::NoAudio(format!("connect: {e}")),
+        Err(e) => return (Ending::NoAudio(format!("connect: {e}")), None),
     };
     let head = format!(
         "POST /v1/audio/speech HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         spec.body.len()
     );
     if let Err(e) = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(spec.body.as_bytes())) {
-        return Ending::NoAudio(format!("send: {e}"));
+        return (Ending::NoAudio(format!("send: {e}")), None);
     }
     let wait = end.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
     let _ = stream.set_read_timeout(Some(wait));
@@ -211,7 +221,31 @@ fn stalled_reader(addr: SocketAddr, voice: &str, text: &str, end: Instant) -> En
         None
     };
     std::thread::sleep(end.saturating_duration_since(Instant::now()));
-    ended.unwrap_or_else(|| drain(&mut stream))
+    let queued = stream
+        .local_addr()
+        .ok()
+        .and_then(|a| queued_bytes(&std::fs::read_to_string("/proc/net/tcp").ok()?, a.port(), addr.port()));
+    (ended.unwrap_or_else(|| drain(&mut stream)), queued)
+}
+
+/// From /proc/net/tcp's `table`: the bytes queued on the loopback connection between the client
+/// port `client` and the server port `server`, the server's send queue plus the client's receive
+/// queue.
+fn queued_bytes(table: &str, client: u16, server: u16) -> Option<u64> {
+    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+    let mut total = None;
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(remote), Some(queues)) = (f.get(1), f.get(2), f.get(4)) else { continue };
+        let Some((tx, rx)) = queues.split_once(':') else { continue };
+        let (tx, rx) = (u64::from_str_radix(tx, 16).ok()?, u64::from_str_radix(rx, 16).ok()?);
+        match (port(local), port(remote)) {
+            (Some(l), Some(r)) if l == server && r == client => *total.get_or_insert(0) += tx,
+            (Some(l), Some(r)) if l == client && r == server => *total.get_or_insert(0) += rx,
+            _ => {}
+        }
+    }
+    total
 }
 
 /// Read what is left for up to 5 s: cut (closed before the last chunk), finished, or still open.
@@ -295,6 +329,7 @@ pub fn example_report() -> MixReport {
         total_ms: vec![400.0, 500.0, 600.0],
         slowloris_closed: vec![Some(4.1), Some(4.2), Some(4.3), None],
         stalled: vec![Ending::Cut, Ending::Open],
+        stalled_queued: vec![Some(0), Some(4_000_000)],
         limit_hits: vec![("header_timeout".into(), 3.0, 5.0), ("write_timeout".into(), 1.0, 20.5)],
         load: (2.0, 3.0),
     }
@@ -312,5 +347,16 @@ mod tests {
         assert_eq!(limits.get("header_timeout"), Some(&4.0));
         assert_eq!(limits.get("write_timeout"), Some(&1.0));
         assert_eq!(limits.len(), 2);
+    }
+
+    #[test]
+    fn queued_bytes_add_the_servers_send_queue_and_the_clients_receive_queue() {
+        // Server port 0x1F90 (8080), client port 0xA000 (40960); one unrelated connection.
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n\
+                     0: 0100007F:1F90 0100007F:A000 01 003D0000:00000000 00:00000000 00000000 0\n\
+                     1: 0100007F:A000 0100007F:1F90 01 00000000:00020000 00:00000000 00000000 0\n\
+                     2: 0100007F:1F90 0100007F:A001 01 00000100:00000000 00:00000000 00000000 0\n";
+        assert_eq!(queued_bytes(table, 0xA000, 8080), Some(0x3D0000 + 0x20000));
+        assert_eq!(queued_bytes(table, 0xB000, 8080), None);
     }
 }

@@ -212,11 +212,12 @@ pub(super) fn mixed_run(md: &mut String, m: &MixReport, limit: (usize, usize)) {
     let _ = writeln!(
         md,
         "The same `chorus serve` (`concurrency = {}`, `queue = {}`), configured with {} (shorter than the defaults, \
-         10, 30 and 30 s, so that they fire within the run; `max_connections` at its default, 512, which this run does \
+         120, 10, 30 and 30 s, so that they fire within the run; `max_connections` at its default, 512, which this run does \
          not reach). For {} s: {} stalled readers (each sends `POST /v1/audio/speech` for the long passage as pcm, \
          reads 2 KB, then reads nothing but keeps its socket open) and {} slowloris sockets (one header byte every \
          2 s), opened first; a second later {} normal clients, each sending {:?} as pcm, one request after another \
-         until the {} s were up (requests under way then were finished). {:.1} s in all; load average (1 min) {:.1} at \
+         until the {} s were up (requests under way then were finished; a normal client gives up after {} s \
+         without a byte). {:.1} s in all; load average (1 min) {:.1} at \
          the start, {:.1} at the end.\n",
         limit.0,
         limit.1,
@@ -227,6 +228,7 @@ pub(super) fn mixed_run(md: &mut String, m: &MixReport, limit: (usize, usize)) {
         mix.normal,
         mix.normal_text,
         mix.secs,
+        mixed::NORMAL_TIMEOUT.as_secs(),
         m.wall_secs,
         m.load.0,
         m.load.1
@@ -285,6 +287,16 @@ pub(super) fn mixed_run(md: &mut String, m: &MixReport, limit: (usize, usize)) {
         no_audio,
         at("write_timeout")
     );
+    let queued: Vec<String> = m.stalled_queued.iter().flatten().map(|b| format!("{:.2} MB", *b as f64 / 1e6)).collect();
+    if !queued.is_empty() {
+        let _ = writeln!(
+            md,
+            "What the stalled readers' connections held in the kernel's socket buffers when the run ended (the \
+             server's send queue and the reader's receive queue; 1 MB is about 21 s of 24 kHz pcm): {}. The write \
+             timeout only starts once these are full.\n",
+            queued.join(", ")
+        );
+    }
     let totals: Vec<String> = m.limit_totals().iter().map(|(k, v)| format!("{k} {v:.0}")).collect();
     let _ = writeln!(
         md,
