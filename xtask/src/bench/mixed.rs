@@ -210,15 +210,14 @@ fn stalled_reader(addr: SocketAddr, voice: &str, text: &str, end: Instant) -> (E
     }
     let wait = end.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
     let _ = stream.set_read_timeout(Some(wait));
-    let mut first = vec![0u8; 2048];
-    let got = stream.read_exact(&mut first);
-    let ended = if let Err(e) = got {
-        Some(Ending::NoAudio(format!("no 2 KB within the run: {e}")))
-    } else if !first.starts_with(b"HTTP/1.1 200") {
-        let line = String::from_utf8_lossy(&first[..first.len().min(40)]).lines().next().unwrap_or("").to_string();
-        Some(Ending::NoAudio(line))
-    } else {
+    let (first, read) = read_up_to(&mut stream, 2048);
+    let status = String::from_utf8_lossy(&first).lines().next().unwrap_or("").to_string();
+    let ended = if first.len() == 2048 && status.starts_with("HTTP/1.1 200") {
         None
+    } else if first.is_empty() {
+        Some(Ending::NoAudio(format!("no answer within the run ({})", read.map_or("closed".into(), |e| e.to_string()))))
+    } else {
+        Some(Ending::NoAudio(format!("answered `{status}` ({} bytes)", first.len())))
     };
     std::thread::sleep(end.saturating_duration_since(Instant::now()));
     let queued = stream
@@ -246,6 +245,24 @@ fn queued_bytes(table: &str, client: u16, server: u16) -> Option<u64> {
         }
     }
     total
+}
+
+/// Read until `n` bytes, the end, an error or the read timeout; the bytes, and the error if any.
+fn read_up_to(stream: &mut TcpStream, n: usize) -> (Vec<u8>, Option<std::io::Error>) {
+    let mut got = vec![0u8; n];
+    let mut len = 0;
+    while len < n {
+        match stream.read(&mut got[len..]) {
+            Ok(0) => break,
+            Ok(k) => len += k,
+            Err(e) => {
+                got.truncate(len);
+                return (got, Some(e));
+            }
+        }
+    }
+    got.truncate(len);
+    (got, None)
 }
 
 /// Read what is left for up to 5 s: cut (closed before the last chunk), finished, or still open.
