@@ -20,6 +20,7 @@
 mod chorus_only;
 mod measure;
 mod mixed;
+mod mixed_report;
 mod policies;
 mod report;
 mod serve;
