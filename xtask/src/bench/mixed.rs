@@ -84,6 +84,28 @@ impl MixReport {
         (load::percentile(&v, 0.5), load::percentile(&v, 0.99))
     }
 
+    /// The run as JSON, for results.json.
+    pub fn json(&self) -> String {
+        let (first50, first99) = Self::p50_p99(&self.first_ms);
+        let (total50, total99) = Self::p50_p99(&self.total_ms);
+        let closed: Vec<String> =
+            self.slowloris_closed.iter().map(|c| c.map_or("null".into(), |s| format!("{s:.2}"))).collect();
+        let cut = self.stalled.iter().filter(|e| **e == Ending::Cut).count();
+        let hits: Vec<String> = self.limit_hits.iter().map(|(l, n, at)| format!("[{l:?},{n},{at:.2}]")).collect();
+        format!(
+            "{{\"secs\":{},\"normal\":{},\"stalled\":{},\"slowloris\":{},\"ok\":{},\"rate_limited\":{},\"errors\":{},\"first_p50_ms\":{first50:.1},\"first_p99_ms\":{first99:.1},\"total_p50_ms\":{total50:.1},\"total_p99_ms\":{total99:.1},\"slowloris_closed_s\":[{}],\"stalled_cut\":{cut},\"limit_hits\":[{}]}}",
+            self.mix.secs,
+            self.mix.normal,
+            self.mix.stalled,
+            self.mix.slowloris,
+            self.ok,
+            self.rate_limited,
+            self.errors,
+            closed.join(","),
+            hits.join(",")
+        )
+    }
+
     /// Total rise of each limit's counter over the run.
     pub fn limit_totals(&self) -> BTreeMap<String, f64> {
         let mut totals = BTreeMap::new();

@@ -275,7 +275,7 @@ pub(super) fn round(v: &[f64]) -> Vec<f64> {
 pub fn json(r: &Results) -> String {
     let opt = |s: &Option<Series>| s.as_ref().map_or("null".into(), Series::json);
     format!(
-        "{{\"date\":{:?},\"cpu\":{:?},\"chorus_model\":{:?},\"peer_dev\":{},\"library_dev\":{},\"serve_dev\":{},\"peer_long\":{},\"library_long\":{},\"serve_long\":{},\"cold_chorus_s\":{},\"cold_peer_s\":{},\"wer_chorus\":{:.4},\"wer_peer\":{:.4},\"load\":[{}]}}",
+        "{{\"date\":{:?},\"cpu\":{:?},\"chorus_model\":{:?},\"peer_dev\":{},\"library_dev\":{},\"serve_dev\":{},\"peer_long\":{},\"library_long\":{},\"serve_long\":{},\"cold_chorus_s\":{},\"cold_peer_s\":{},\"wer_chorus\":{:.4},\"wer_peer\":{:.4},\"load\":[{}],\"mixed\":{}}}",
         r.date,
         r.cpu,
         r.chorus_model,
@@ -289,7 +289,8 @@ pub fn json(r: &Results) -> String {
         array(&r.cold_peer.0),
         r.wer_chorus.0,
         r.wer_peer.0,
-        r.load_runs.iter().map(|l| l.json()).collect::<Vec<_>>().join(",")
+        r.load_runs.iter().map(|l| l.json()).collect::<Vec<_>>().join(","),
+        r.mixed.as_ref().map_or("null".into(), |m| m.json())
     )
 }
 
@@ -350,5 +351,6 @@ mod tests {
         assert!(md.contains("| 1.00 s | 2.00 s | 0.50× | ≤ 0.6× | met |"), "{md}");
         assert!(md.contains("## What moved which number"));
         assert!(json(&r).contains("\"wer_chorus\":0.0500"));
+        assert!(json(&r).contains("\"slowloris_closed_s\":[4.10,4.20,4.30,null],\"stalled_cut\":1"), "{}", json(&r));
     }
 }
