@@ -95,6 +95,32 @@ fn a_client_that_stops_reading_loses_its_slot_and_its_connection() {
     read_until_closed(&mut stalled);
 }
 
+/// What the kernel holds for a client that stopped reading is audio made for nobody, while the
+/// slot stays taken until the write timeout can start: a small send buffer keeps it to about a
+/// second of pcm. The system's own buffer (`send_buffer_bytes = 0`) held megabytes.
+#[test]
+fn a_stalled_reader_leaves_little_audio_in_the_kernels_buffers() {
+    let held = |send_buffer: &str| {
+        let server = Server::start(&config(&format!(
+            "concurrency = 1\nwrite_timeout_secs = 1\nmax_input_chars = 100000\nqueue_chars = 1000000\n{send_buffer}"
+        )));
+        let text = "lorem ipsum ".repeat(50_000 / 12);
+        let mut stalled = send_speech(&server, &speech(&text, "pcm"));
+        let mut first = vec![0; 2048];
+        stalled.read_exact(&mut first).unwrap();
+        server
+            .wait_until("the write timeout cuts the stalled response", || limit_hits(&server, "write_timeout") == 1.0);
+        let mut rest = Vec::new();
+        let _ = stalled.read_to_end(&mut rest);
+        first.len() + rest.len()
+    };
+    let small = held("");
+    let system = held("send_buffer_bytes = 0");
+    eprintln!("a stalled reader held {small} bytes (default send buffer), {system} bytes (the system's own)");
+    assert!(small < 512 * 1024, "{small} bytes of audio waited in the kernel for a client that stopped reading");
+    assert!(system > 2 * small, "the system's own buffer held {system} bytes, the default {small}");
+}
+
 /// A client that takes the audio a little at a time (as a player does, at about its playback
 /// speed) is not a stalled one: the server writes again every few kilobytes it reads, so the
 /// write timeout never fires and the whole response arrives.

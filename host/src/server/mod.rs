@@ -122,6 +122,24 @@ fn read_body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<By
     })
 }
 
+/// A listener on the first address `settings.host:settings.port` resolves to; connections it
+/// accepts inherit its send buffer size (`send_buffer_bytes`).
+async fn listen(settings: &Settings) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((settings.host.as_str(), settings.port)).await? {
+        let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        if let Some(bytes) = settings.send_buffer_bytes {
+            socket.set_send_buffer_size(bytes)?;
+        }
+        match socket.bind(addr).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolves to no address")))
+}
+
 /// Serve on `settings.host:settings.port` until SIGTERM or Ctrl-C; then stop accepting, let
 /// running responses finish for up to the grace period, and return.
 /// `on_listening` gets the bound address (useful with port 0).
@@ -130,7 +148,7 @@ pub async fn serve(
     settings: Settings,
     on_listening: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port)).await.map_err(|e| {
+    let listener = listen(&settings).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", settings.host, settings.port))
     })?;
     on_listening(listener.local_addr()?);

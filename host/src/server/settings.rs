@@ -18,6 +18,7 @@
 //! body_timeout_secs = 30        # for a request's whole body, once its headers are in
 //! write_timeout_secs = 30       # a response the client reads nothing of for this long is cut off
 //! max_connections = 512         # open connections; more are answered 503 and closed
+//! send_buffer_bytes = 65536     # the kernel's send buffer per connection (0: the system's own)
 //!
 //! [server.backends.kokoro]      # per-backend overrides
 //! concurrency = 1
@@ -82,6 +83,7 @@ struct Table {
     body_timeout_secs: f64,
     write_timeout_secs: f64,
     max_connections: usize,
+    send_buffer_bytes: usize,
     backends: BTreeMap<String, LimitOverride>,
 }
 
@@ -104,6 +106,7 @@ impl Default for Table {
             body_timeout_secs: 30.0,
             write_timeout_secs: 30.0,
             max_connections: 512,
+            send_buffer_bytes: 64 * 1024,
             backends: BTreeMap::new(),
         }
     }
@@ -137,6 +140,13 @@ pub struct Settings {
     /// (`tests/hostile.rs`).
     pub write_timeout: Duration,
     pub max_connections: usize,
+    /// The kernel's send buffer for each connection, in bytes (`None`: the system's own, which
+    /// grows to 4 MiB on Linux). What a client that stops reading leaves in the kernel's buffers
+    /// is audio made for nobody while its slot stays taken: on loopback the system's growth let
+    /// 4.0 MB (84 s of pcm) go out before the write timeout could start; with 64 KiB (which the
+    /// kernel doubles) and the client's own receive buffer, 0.28 MB, about 6 s
+    /// (`tests/hostile.rs`). 64 KiB keeps a 100 ms link at 5 Mbit/s, ten times pcm's rate.
+    pub send_buffer_bytes: Option<u32>,
 }
 
 impl Default for Settings {
@@ -196,6 +206,7 @@ impl Settings {
             body_timeout: seconds("body_timeout_secs", t.body_timeout_secs)?,
             write_timeout: seconds("write_timeout_secs", t.write_timeout_secs)?,
             max_connections: t.max_connections,
+            send_buffer_bytes: (t.send_buffer_bytes > 0).then(|| t.send_buffer_bytes.min(u32::MAX as usize) as u32),
         })
     }
 
