@@ -85,6 +85,14 @@ impl Sink {
         self.note(flow.is_stop())
     }
 
+    /// The host's sink itself, without the guard that keeps pushes after a stop from reaching the
+    /// host. Only for test fixtures that play a plugin not built on this SDK (one that ignores
+    /// `Stop`), so the host and `chorus plugin check` can be tested against it.
+    #[doc(hidden)]
+    pub fn unguarded(&mut self) -> &mut SinkBox {
+        &mut self.inner
+    }
+
     /// True once any push answered stop; later pushes answer it at once, reaching no host.
     pub fn stopped(&self) -> bool {
         self.stopped
