@@ -15,24 +15,16 @@ always score the same. Before comparing, the sentence and the transcript are bot
 canonical form (numbers spelled out, "%" as percent, "$" as dollars, "a.m." as am, abbreviations as
 the words a reader says), so the score counts words heard wrong rather than spelling habits. A
 sentence counts at most as many errors as it has words.
-
-Scored audio is heard after LEAD_IN seconds of silence, whatever silence the file starts with:
-Whisper base hears speech that starts at the file's first sample unsteadily (the same samples of
-"the old clock tower" were heard as "the old collector" or right as 70 ms of silence came and went
-before them), and one system trims its leading silence while another keeps the model's, so
-both are heard as a recording with a moment of silence before the voice.
 """
 import os
 import re
 import sys
 
 import ctranslate2
-import numpy as np
-from faster_whisper import WhisperModel, decode_audio
+from faster_whisper import WhisperModel
 from num2words import num2words
 
 SEED = 1234
-LEAD_IN = 0.3  # seconds of silence heard before each scored file
 
 # Words written in several ways, each mapped to one form (applied to both sides, word by word).
 SAME_WORDS = {
@@ -112,16 +104,10 @@ def default_model():
     return os.path.normpath(os.path.join(sys.prefix, "..", "whisper-base"))
 
 
-def transcribe(asr, audio, **options):
+def transcribe(asr, path, **options):
     ctranslate2.set_random_seed(SEED)
-    segments, _ = asr.transcribe(audio, language="en", beam_size=5, **options)
+    segments, _ = asr.transcribe(path, language="en", beam_size=5, **options)
     return list(segments)
-
-
-def with_lead_in(path):
-    """The file's audio (16 kHz mono) after LEAD_IN seconds of silence."""
-    audio = decode_audio(path, sampling_rate=16000)
-    return np.concatenate([np.zeros(int(LEAD_IN * 16000), dtype=audio.dtype), audio])
 
 
 def score(asr, model, sentences, outdir):
@@ -130,7 +116,7 @@ def score(asr, model, sentences, outdir):
     errors = total = 0
     for n, ref in enumerate(refs):
         path = os.path.join(outdir, f"{n:02d}.wav")
-        heard = " ".join(s.text.strip() for s in transcribe(asr, with_lead_in(path))) if os.path.exists(path) else ""
+        heard = " ".join(s.text.strip() for s in transcribe(asr, path)) if os.path.exists(path) else ""
         want = canonical(ref)
         wrong = min(edit_distance(want, canonical(heard)), len(want))
         errors += wrong
