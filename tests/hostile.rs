@@ -123,10 +123,12 @@ fn a_stalled_reader_leaves_little_audio_in_the_kernels_buffers() {
 
 /// A client that takes the audio a little at a time (as a player does, at about its playback
 /// speed) is not a stalled one: the server writes again every few kilobytes it reads, so the
-/// write timeout never fires and the whole response arrives.
+/// write timeout never fires and the whole response arrives. On loopback the server can write
+/// again only once the reader has freed a whole segment's worth of its window (64 KiB, about 4 s
+/// at this rate; a real link's segments are 1.5 KB), hence a write timeout of 6 s here.
 #[test]
 fn a_client_that_reads_slowly_but_steadily_gets_everything() {
-    let server = Server::start(&config("write_timeout_secs = 1"));
+    let server = Server::start(&config("write_timeout_secs = 6"));
     let mut client = send_speech(&server, &speech(&"lorem ipsum ".repeat(25), "pcm"));
     // 16 kB/s for 4 s (the rate of a 128 kbit/s MP3 played as it comes), then the rest at once.
     let (mut got, mut buf) = (Vec::new(), vec![0; 4 * 1024]);
