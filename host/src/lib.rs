@@ -203,9 +203,10 @@ impl Chorus {
 pub const LEDGER_FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Drop for Chorus {
-    /// A process that ends right after its last request (`chorus speak`) still records it.
+    /// A process that ends right after its last request (`chorus speak`) still records it; a
+    /// request still running when the host goes is not recorded (the data folder may be gone).
     fn drop(&mut self) {
-        self.ledger.flush(LEDGER_FLUSH_LIMIT);
+        self.ledger.close(LEDGER_FLUSH_LIMIT);
     }
 }
 

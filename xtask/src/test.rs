@@ -109,12 +109,24 @@ fn loopback_only() -> Result<(), String> {
     if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_string()) }
 }
 
-/// What is left inside `dirs` (up to 10 paths each).
+/// What is left inside `dirs`: up to 20 files and empty folders, so the message names what a test
+/// wrote (`.tmpAbC/usage.sqlite3`), not only the folder it wrote into.
 fn leftovers(dirs: &[&Path]) -> Vec<String> {
-    dirs.iter()
-        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten().take(10))
-        .map(|e| e.path().display().to_string())
-        .collect()
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let before = out.len();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&path, out);
+            }
+            if out.len() == before && out.len() < 20 {
+                out.push(path.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    dirs.iter().for_each(|d| walk(d, &mut out));
+    out
 }
 
 /// `cargo test --workspace --no-fail-fast [cargo args] -- [extra] [test args]`, where the caller's

@@ -59,11 +59,13 @@ pub struct Writer {
     path: PathBuf,
     queue: OnceLock<Option<SyncSender<Entry>>>,
     stats: Arc<Stats>,
+    /// [`Writer::close`] was called: later entries are not written.
+    closed: AtomicBool,
 }
 
 impl Writer {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, queue: OnceLock::new(), stats: Arc::default() }
+        Self { path, queue: OnceLock::new(), stats: Arc::default(), closed: AtomicBool::new(false) }
     }
 
     pub fn path(&self) -> &Path {
@@ -84,8 +86,18 @@ impl Writer {
             );
             return;
         };
-        // Counted first, so that a flush that starts after this call waits for the entry.
-        self.stats.queued.fetch_add(1, Ordering::AcqRel);
+        // Counted first, so that a flush that starts after this call waits for the entry; and a
+        // close either sees the count or this call sees the close (both sequentially consistent).
+        self.stats.queued.fetch_add(1, Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            self.stats.queued.fetch_sub(1, Ordering::AcqRel);
+            self.stats.dropped.fetch_add(1, Ordering::AcqRel);
+            eprintln!(
+                "chorus: warning: usage ledger {}: a request finished after its host was closed; its usage was not recorded",
+                self.path.display()
+            );
+            return;
+        }
         if let Err(e) = queue.try_send(entry) {
             self.stats.queued.fetch_sub(1, Ordering::AcqRel);
             self.stats.dropped.fetch_add(1, Ordering::AcqRel);
@@ -105,7 +117,11 @@ impl Writer {
     /// Wait until every entry submitted before this call is written or has failed, at most
     /// `limit`; whether that happened.
     pub fn flush(&self, limit: Duration) -> bool {
-        let target = self.stats.queued.load(Ordering::Acquire);
+        self.wait_for(self.stats.queued.load(Ordering::Acquire), limit)
+    }
+
+    /// Wait until `target` entries are settled, at most `limit`.
+    fn wait_for(&self, target: u64, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let mut settled = self.stats.settled.lock().unwrap_or_else(|e| e.into_inner());
         while *settled < target {
@@ -116,6 +132,16 @@ impl Writer {
             settled = self.stats.settled_changed.wait_timeout(settled, left).unwrap_or_else(|e| e.into_inner()).0;
         }
         true
+    }
+
+    /// Stop taking entries and wait for the queued ones, at most `limit` (whether they were all
+    /// settled). The host calls this when it is dropped: a request that outlives its host (a
+    /// library caller that dropped the host mid-stream) is counted in [`Stats::dropped`], never
+    /// written, so nothing touches the data folder once the host is gone.
+    pub fn close(&self, limit: Duration) -> bool {
+        self.closed.store(true, Ordering::SeqCst);
+        let target = self.stats.queued.load(Ordering::SeqCst);
+        self.wait_for(target, limit)
     }
 
     fn spawn(&self) -> Option<SyncSender<Entry>> {
@@ -184,6 +210,25 @@ mod tests {
         assert_eq!((stats.written.load(Ordering::Acquire), stats.backlog()), (300, 0));
         let totals = Ledger::open(writer.path()).unwrap().totals(None).unwrap();
         assert_eq!((totals[0].requests, totals[0].characters), (300, (0..300).sum()));
+    }
+
+    #[test]
+    fn closing_writes_what_is_queued_and_nothing_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/usage.sqlite3");
+        let writer = Writer::new(path.clone());
+        for i in 0..50 {
+            writer.submit(entry(i));
+        }
+        assert!(writer.close(Duration::from_secs(60)));
+        let totals = Ledger::open(&path).unwrap().totals(None).unwrap();
+        assert_eq!(totals[0].requests, 50);
+
+        std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+        writer.submit(entry(1));
+        assert!(writer.flush(Duration::from_secs(60)));
+        assert_eq!(writer.stats().dropped.load(Ordering::Acquire), 1);
+        assert!(!dir.path().join("data").exists(), "a closed writer left the data folder alone");
     }
 
     #[test]
