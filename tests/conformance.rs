@@ -178,3 +178,39 @@ fn the_cli_verb_prints_the_report_and_fails_with_the_failed_checks() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!Path::new(&home.path().join("data/usage.sqlite3")).exists(), "checking records no usage");
 }
+
+/// A plugin that takes its process down (an abort, as a crash in native code would be) fails the
+/// check it was in, with the signal; the checker itself lives to report it.
+#[test]
+fn a_plugin_that_aborts_fails_the_check_it_was_in_and_the_checker_reports_it() {
+    let home = tempfile::tempdir().expect("home");
+    let plugins = tempfile::tempdir().expect("empty plugin folder");
+    let config = home.path().join("abort.toml");
+    std::fs::write(&config, "[backends.misbehave]\nabort_on_emoji = true\n").unwrap();
+    let check = |json: bool| {
+        let mut cmd = support::chorus(plugins.path(), home.path());
+        cmd.arg("--config").arg(&config).args(["plugin", "check"]).arg(support::plugin_library(MISBEHAVE));
+        if json {
+            cmd.arg("--json");
+        }
+        support::run(&mut cmd)
+    };
+
+    let out = check(false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", support::stderr(&out));
+    assert!(stdout.contains("  pass  voices "), "{stdout}");
+    assert!(
+        stdout
+            .contains("  FAIL  texts          the plugin took the process down (signal 6, SIGABRT) during this check"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  skip  bad_speed      skipped: the process running the checks died"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("4 passed, 1 failed, 8 skipped"), "{stdout}");
+    assert!(support::stderr(&out).contains("failed: texts"), "{}", support::stderr(&out));
+
+    let out = check(true);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!((json["passed"].as_bool(), json["checks"].as_array().map(Vec::len)), (Some(false), Some(13)));
+    assert_eq!(json["checks"][4]["status"], "fail", "{json}");
+}

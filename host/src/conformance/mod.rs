@@ -13,6 +13,7 @@ mod report;
 mod suite;
 
 pub use report::{CheckResult, Report, Status, heading};
+pub use suite::NAMES;
 
 use crate::Config;
 use std::{

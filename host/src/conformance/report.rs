@@ -1,11 +1,11 @@
 //! The outcome of a conformance run: one line per check (pass, fail or skip, with the reason),
 //! as text for people and as JSON for tools.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -53,8 +53,26 @@ impl fmt::Display for CheckResult {
     }
 }
 
+/// A [`CheckResult`] as read back (from a worker process): its name must be one of
+/// [`super::suite::NAMES`].
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+    status: Status,
+    detail: String,
+}
+
+impl<'de> Deserialize<'de> for CheckResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let read = Named::deserialize(deserializer)?;
+        let name = super::suite::NAMES.iter().find(|n| **n == read.name);
+        let name = name.ok_or_else(|| serde::de::Error::custom(format!("no check {:?}", read.name)))?;
+        Ok(Self { name, status: read.status, detail: read.detail })
+    }
+}
+
 /// Every check of one plugin file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub file: String,
     /// The plugin's name, once it loaded.
