@@ -99,7 +99,7 @@ async fn connection(
     });
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(state.settings.header_timeout).max_headers(HYPER_MAX_HEADERS);
-    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service).with_upgrades());
     let mut stopping = false;
     loop {
         tokio::select! {

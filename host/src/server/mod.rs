@@ -17,7 +17,7 @@ pub mod elevenlabs;
 mod encode;
 pub mod error;
 mod guard;
-mod limits;
+pub(crate) mod limits;
 pub mod metrics;
 mod params;
 mod session;
@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/health", get(catalog::health))
+        .merge(elevenlabs::socket_routes())
         .merge(api)
         .method_not_allowed_fallback(guard::method_not_allowed)
         .fallback(|| async {

@@ -7,13 +7,21 @@
 //! endpoints' bearer key, from the `xi-api-key` header. Errors are `{"detail": {"status",
 //! "message"}}` (`error.rs`); `output_format` names are ElevenLabs' (`format.rs`); character
 //! alignment comes from chorus's word timestamps (`alignment.rs`).
+//!
+//! WebSocket input streaming (`socket.rs`, outside the key check, which it does itself since the
+//! key may come in the first message): `/v1/text-to-speech/{voice_id}/stream-input` and
+//! `/multi-stream-input`, client messages read by `messages.rs`, each utterance a `context.rs`
+//! on the shared incremental text core (`crate::textstream`).
 
 pub mod alignment;
 pub mod catalog;
+pub mod context;
 pub mod error;
 pub mod format;
+pub mod messages;
 pub mod request;
 pub mod rest;
+pub mod socket;
 
 use super::AppState;
 use axum::{
@@ -32,6 +40,13 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/text-to-speech/{voice_id}/with-timestamps", post(rest::with_timestamps))
         .route("/v1/text-to-speech/{voice_id}/stream/with-timestamps", post(rest::stream_with_timestamps))
         .route("/v1/voices", get(catalog::voices))
+}
+
+/// The WebSocket routes (they check the key themselves).
+pub fn socket_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/text-to-speech/{voice_id}/stream-input", get(socket::stream_input))
+        .route("/v1/text-to-speech/{voice_id}/multi-stream-input", get(socket::multi_stream_input))
 }
 
 /// Whether a request to `path` is one of ElevenLabs' (its errors then take ElevenLabs' shape).
