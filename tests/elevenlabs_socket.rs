@@ -325,3 +325,51 @@ fn the_official_sdk_streams_text_in_over_websocket() {
     assert_eq!(report["bytes"].as_u64(), Some(((input.chars().count() + 1) * 960 * 2) as u64), "{report}");
     assert!(report["chunks"].as_u64().unwrap() >= 2, "{report}");
 }
+
+/// The real Kokoro model behind the WebSocket, fed an LLM's way: the first sentence's audio
+/// arrives before the last piece of text is sent, and the alignment spells the input.
+#[test]
+#[ignore = "needs the Kokoro model: `cargo xtask test` runs it"]
+fn kokoro_speaks_streamed_text_before_it_ends() {
+    let config = format!(
+        "default_model = \"kokoro\"\n[backends.kokoro]\ndata_dir = {:?}\n[server]\napi_key = \"{KEY}\"\n",
+        chorus_tests::kokoro::ensure_assets().display().to_string()
+    );
+    let server = Server::start_with(&config, &["chorus_plugin_kokoro"], &[]);
+    // Loading the model is not what this test measures.
+    let warm = server.post_raw("/v1/text-to-speech/jf_alpha", &[("xi-api-key", KEY)], br#"{"text": "Warm up."}"#);
+    assert_eq!(warm.status, 200, "{}", warm.text());
+    let mut socket = connect(
+        &server,
+        "/v1/text-to-speech/jf_alpha/stream-input?model_id=eleven_flash_v2_5&output_format=pcm_24000",
+        Some(KEY),
+    )
+    .unwrap();
+    socket.send(json!({"text": " "}));
+    let input =
+        format!("{FIRST}{REST} And one more sentence, long enough to be still arriving while the first is spoken.");
+    let pieces = tokens(&input);
+    let mut messages = Vec::new();
+    let mut heard_at = None;
+    for (i, piece) in pieces.iter().enumerate() {
+        socket.send(json!({"text": piece}));
+        std::thread::sleep(Duration::from_millis(50));
+        while let Some(got) = socket.poll() {
+            let Got::Json(message) = got else { panic!("closed early: {got:?}") };
+            assert!(message.get("error").is_none(), "{message}");
+            messages.push(message);
+        }
+        if heard_at.is_none() && audio_bytes(&messages) > 0 {
+            heard_at = Some(i);
+        }
+    }
+    let heard = heard_at.expect("no audio before the text ended");
+    assert!(heard < pieces.len() - 1, "first audio at piece {heard} of {}", pieces.len());
+    socket.send(json!({"text": ""}));
+    let (rest, code, reason) = socket.rest();
+    messages.extend(rest);
+    assert_eq!(code, 1000, "{reason}");
+    assert_eq!(aligned(&messages), input);
+    // Speech, not silence: at least 40 ms of audio per character.
+    assert!(audio_bytes(&messages) > input.len() * 24 * 2 * 40, "{} bytes", audio_bytes(&messages));
+}
