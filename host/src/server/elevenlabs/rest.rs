@@ -34,6 +34,8 @@ const ENDPOINT: &str = "elevenlabs_tts";
 #[derive(Deserialize)]
 pub struct TtsQuery {
     output_format: Option<String>,
+    /// Some clients (LiveKit's plugin) send the model in the query.
+    model_id: Option<String>,
 }
 
 /// A request started, first audio in hand.
@@ -51,8 +53,11 @@ async fn open(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Opened, ElError> {
     let body = read_body(state, body).map_err(|e| record(state, ENDPOINT, "unknown", e))?;
-    let request = ElRequest::parse(state, &body, voice, query.output_format.as_deref())
+    let mut request = ElRequest::parse(state, &body, voice, query.output_format.as_deref())
         .inspect_err(|e| state.metrics.error(ENDPOINT, "unknown", e.0.status.as_u16()))?;
+    if request.model.is_none() {
+        request.model = super::request::model_for(state, query.model_id.clone());
+    }
     let params = request.params();
     let mut encoder = Encoder::new(&params)?;
     let started = start(state, &params, ENDPOINT).await?;
