@@ -373,3 +373,33 @@ fn kokoro_speaks_streamed_text_before_it_ends() {
     // Speech, not silence: at least 40 ms of audio per character.
     assert!(audio_bytes(&messages) > input.len() * 24 * 2 * 40, "{} bytes", audio_bytes(&messages));
 }
+
+/// A socket's context takes one of the backend's concurrency slots while it lives: with one slot
+/// and no queue, a REST request meanwhile is refused with 429 and a second socket with 1013; once
+/// the first socket ends, both work again.
+#[test]
+fn sockets_count_against_the_backend_concurrency() {
+    let server = Server::start(&format!(
+        "default_model = \"example\"\n[server]\napi_key = \"{KEY}\"\nconcurrency = 1\nqueue = 0\n"
+    ));
+    let mut first = connect(&server, "/v1/text-to-speech/tone/stream-input", Some(KEY)).unwrap();
+    first.send(json!({"text": " "}));
+    server.wait_until("the first socket holds the slot", || {
+        metric(&server, "chorus_backend_running", "plugin=\"example\"") == 1.0
+    });
+    let rest =
+        |server: &Server| server.post_raw("/v1/text-to-speech/tone", &[("xi-api-key", KEY)], br#"{"text": "Hi."}"#);
+    let refused = rest(&server);
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    assert_eq!(refused.json()["detail"]["status"], "rate_limit_exceeded");
+    let mut second = connect(&server, "/v1/text-to-speech/tone/stream-input", Some(KEY)).unwrap();
+    second.send(json!({"text": " "}));
+    let (messages, code, _) = second.rest();
+    assert_eq!((code, &messages[0]["error"]), (1013, &json!("too_many_concurrent_requests")));
+
+    first.send(json!({"text": "Done now. "}));
+    first.send(json!({"text": ""}));
+    assert_eq!(first.rest().1, 1000);
+    server.wait_until("the slot is free", || metric(&server, "chorus_backend_running", "plugin=\"example\"") == 0.0);
+    assert_eq!(rest(&server).status, 200);
+}

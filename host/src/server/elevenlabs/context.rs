@@ -7,14 +7,15 @@
 //! sends `{"audio", "alignment", "normalizedAlignment"}` messages: each engine chunk's audio goes
 //! out with the characters spoken in it as soon as the engine has said which words they were,
 //! times in ms from the start of that message's audio; then `{"isFinal": true}`. A context holds
-//! one of its backend's concurrency slots and counts as in flight until its speaker has stopped.
+//! one of its backend's concurrency slots and counts as in flight until its speaker has stopped
+//! and the plugin has returned (`speak_holding`).
 
 use super::{alignment::Alignment, format::Companding, format::OutputFormat};
 use crate::{
     Request, Word,
     audio::{OutputSpec, Pipeline},
-    server::{AppState, limits::Slot, metrics::InFlight},
-    textstream::{Cancel, Policy, Segment, Segmenter, Spoken, TimedWord, Utterance, speak},
+    server::AppState,
+    textstream::{Cancel, Policy, Segment, Segmenter, Spoken, TimedWord, Utterance, speak_holding},
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
@@ -106,7 +107,10 @@ impl Context {
         request.speed = speed.unwrap_or(1.0);
         request.language = setup.language.clone();
         let (segments_tx, segments_rx) = mpsc::channel(QUEUED_SEGMENTS);
-        let (spoken, cancel) = speak(state.chorus.clone(), Utterance { request, sample_rate: None }, segments_rx);
+        // The speaker holds the slot and the in-flight count until its plugin has returned.
+        let guard = (slot, state.metrics.in_flight(&setup.routed));
+        let (spoken, cancel) =
+            speak_holding(state.chorus.clone(), Utterance { request, sample_rate: None }, segments_rx, guard);
         let (ready_tx, ready_rx) = mpsc::unbounded_channel();
         let text = Arc::new(Mutex::new(String::new()));
         let cancelled = Arc::new(AtomicBool::new(false));
@@ -129,8 +133,6 @@ impl Context {
             cancelled: cancelled.clone(),
             state: state.clone(),
             model: setup.routed.clone(),
-            _slot: slot,
-            _in_flight: state.metrics.in_flight(&setup.routed),
         };
         tokio::spawn(pump.run(spoken));
         let policy = Policy::schedule(schedule.unwrap_or_else(|| Policy::DEFAULT_SCHEDULE.to_vec()));
@@ -240,8 +242,6 @@ struct Pump {
     cancelled: Arc<AtomicBool>,
     state: AppState,
     model: String,
-    _slot: Slot,
-    _in_flight: InFlight,
 }
 
 /// The socket is gone.

@@ -41,6 +41,8 @@ pub struct TtsQuery {
 /// A request started, first audio in hand.
 struct Opened {
     request: ElRequest,
+    /// The model as routed, for metrics.
+    model: String,
     feed: Feed,
     words: Vec<Word>,
     companding: Companding,
@@ -62,9 +64,10 @@ async fn open(
     let mut encoder = Encoder::new(&params)?;
     let started = start(state, &params, ENDPOINT).await?;
     let first = encoder.push(&started.first).map_err(ApiError::internal)?;
+    let model = started.session.model.clone();
     let feed = Feed::new(started.session, encoder, first, state.clone(), ENDPOINT, state.settings.request_timeout);
     let companding = request.output.converter();
-    Ok(Opened { request, feed, words: started.words, companding })
+    Ok(Opened { request, model, feed, words: started.words, companding })
 }
 
 /// `POST /v1/text-to-speech/{voice_id}` and `.../stream`: the audio as it is made.
@@ -101,7 +104,7 @@ pub async fn with_timestamps(
     Query(query): Query<TtsQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Opened { request, feed, mut words, mut companding } = match open(&state, &voice, &query, body).await {
+    let Opened { request, model, feed, mut words, mut companding } = match open(&state, &voice, &query, body).await {
         Ok(opened) => opened,
         Err(e) => return e.into_response(),
     };
@@ -120,7 +123,7 @@ pub async fn with_timestamps(
                     ),
                 )
                 .code("audio_too_large");
-                return ElError(record(&state, ENDPOINT, &request.voice, e)).into_response();
+                return ElError(record(&state, ENDPOINT, &model, e)).into_response();
             }
             Piece::Audio(bytes) => audio.extend(companding.convert(bytes)),
             Piece::Words(w) => words.extend(w),
@@ -144,7 +147,7 @@ pub async fn stream_with_timestamps(
     Query(query): Query<TtsQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Opened { request, feed, words, companding } = match open(&state, &voice, &query, body).await {
+    let Opened { request, feed, words, companding, .. } = match open(&state, &voice, &query, body).await {
         Ok(opened) => opened,
         Err(e) => return e.into_response(),
     };
