@@ -241,6 +241,14 @@ fn unknown_voices_oversize_messages_and_wrong_keys_close_with_a_reason() {
     assert_eq!(code, 1008);
     assert_eq!(messages.last().unwrap()["error"], "voice_not_found", "{messages:?}");
 
+    // On a multi-context socket the failed context ends with its error; the socket stays.
+    let mut multi = connect(&server, "/v1/text-to-speech/nobody/multi-stream-input", Some(KEY)).unwrap();
+    multi.send(json!({"text": "Hello there. ", "context_id": "c1", "flush": true}));
+    let Got::Json(error) = multi.recv() else { panic!("closed") };
+    assert_eq!((&error["error"], &error["contextId"]), (&json!("voice_not_found"), &json!("c1")), "{error}");
+    multi.send(json!({"close_socket": true}));
+    assert_eq!(multi.rest().1, 1000);
+
     let mut big = connect(&server, "/v1/text-to-speech/tone/stream-input", Some(KEY)).unwrap();
     big.send(json!({"text": "a".repeat(70_000)}));
     let (messages, code, _) = big.rest();

@@ -42,8 +42,11 @@ const QUEUED_SEGMENTS: usize = 256;
 pub enum Out {
     /// A message to send.
     Json(Value),
-    /// The context has ended (its `isFinal` is sent); `error` is the close code when it failed.
-    Ended { context: String, error: Option<u16> },
+    /// Audio of a context, not sent once the context is stopped (the flag), even if already made.
+    Audio(Value, Arc<AtomicBool>),
+    /// The context has ended (its `isFinal` is sent); `error` is the close code when it failed;
+    /// `stopped` when the client closed it (a new context may have its id by now).
+    Ended { context: String, error: Option<u16>, stopped: bool },
 }
 
 /// How every context of one socket speaks.
@@ -278,7 +281,8 @@ impl Pump {
         if error.is_none() {
             let _ = self.send(json!({"isFinal": true})).await;
         }
-        let _ = self.out.send(Out::Ended { context: self.context.clone(), error }).await;
+        let stopped = self.cancelled.load(Ordering::Acquire);
+        let _ = self.out.send(Out::Ended { context: self.context.clone(), error, stopped }).await;
     }
 
     /// One event; `Some(close code)` when the context failed.
@@ -343,7 +347,12 @@ impl Pump {
         if self.multi {
             message["contextId"] = json!(self.context);
         }
-        self.out.send(Out::Json(message)).await.map_err(|_| Gone)
+        let out = if message.get("audio").is_some() {
+            Out::Audio(message, self.cancelled.clone())
+        } else {
+            Out::Json(message)
+        };
+        self.out.send(out).await.map_err(|_| Gone)
     }
 
     /// The char after the last word spoken, with the punctuation that follows it.

@@ -29,10 +29,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use std::{
-    collections::{HashMap, HashSet},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
 use tokio::{sync::mpsc, time::Instant};
 
 /// The metrics' endpoint label.
@@ -119,7 +116,7 @@ fn upgrade(
         contexts: HashMap::new(),
         opened: false,
         closing: false,
-        stopped: HashSet::new(),
+        stopping: 0,
     };
     ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |ws| socket.run(ws))
 }
@@ -155,7 +152,7 @@ struct Socket {
     /// `close_socket` (or the end of a single context's input): close once every context ended.
     closing: bool,
     /// Contexts closed by the client whose output task has not ended yet.
-    stopped: HashSet<String>,
+    stopping: usize,
 }
 
 impl Socket {
@@ -186,31 +183,30 @@ impl Socket {
                 out = out_rx.recv() => {
                     deadline = Instant::now() + self.inactivity;
                     match out {
-                        Some(Out::Json(message)) => {
-                            // Audio of a context the client closed is dropped, even if already made.
-                            let stopped = message.get("audio").is_some()
-                                && message.get("contextId").and_then(|c| c.as_str()).is_some_and(|c| self.stopped.contains(c));
-                            if stopped {
-                                continue;
-                            }
+                        // Audio of a context the client closed is dropped, even if already made.
+                        Some(Out::Audio(_, stopped)) if stopped.load(Ordering::Acquire) => {}
+                        Some(Out::Json(message) | Out::Audio(message, _)) => {
                             // A client that takes nothing for the write timeout is gone.
                             let sent = tokio::time::timeout(write_timeout, ws.send(Message::Text(message.to_string().into()))).await;
                             if !matches!(sent, Ok(Ok(()))) {
                                 return;
                             }
                         }
-                        Some(Out::Ended { context, error }) => {
-                            self.stopped.remove(&context);
+                        Some(Out::Ended { context, error, stopped }) => {
+                            if stopped {
+                                self.stopping -= 1;
+                            }
                             if !self.setup.multi {
                                 break Some(match error {
                                     None => (close_code::NORMAL, "the input has ended and is spoken".into()),
                                     Some(code) => (code, "the synthesis failed".into()),
                                 });
                             }
-                            if self.contexts.get(&context).is_some_and(Context::finished) {
+                            // A failed context is gone too; later text under its id opens a new one.
+                            if !stopped && (error.is_some() || self.contexts.get(&context).is_some_and(Context::finished)) {
                                 self.contexts.remove(&context);
                             }
-                            if self.closing && self.contexts.is_empty() && self.stopped.is_empty() {
+                            if self.closing && self.contexts.is_empty() && self.stopping == 0 {
                                 break Some((close_code::NORMAL, "close_socket: every context is spoken".into()));
                             }
                         }
@@ -226,8 +222,10 @@ impl Socket {
             }
         };
         // Messages already made go out before the close frame.
-        while let Ok(Out::Json(message)) = out_rx.try_recv() {
-            let _ = ws.send(Message::Text(message.to_string().into())).await;
+        while let Ok(out) = out_rx.try_recv() {
+            if let Out::Json(message) | Out::Audio(message, _) = out {
+                let _ = ws.send(Message::Text(message.to_string().into())).await;
+            }
         }
         if let Some((code, reason)) = close {
             let reason = reason.chars().take(120).collect::<String>();
@@ -325,7 +323,7 @@ impl Socket {
             for context in self.contexts.values_mut() {
                 context.finish().await;
             }
-            if self.contexts.is_empty() && self.stopped.is_empty() {
+            if self.contexts.is_empty() && self.stopping == 0 {
                 return Then::Close(close_code::NORMAL, "close_socket".into());
             }
             return Then::Go;
@@ -336,7 +334,7 @@ impl Socket {
             // same id opens a new context.
             if let Some(mut context) = self.contexts.remove(&id) {
                 context.stop();
-                self.stopped.insert(id);
+                self.stopping += 1;
             }
             return Then::Go;
         }
