@@ -411,3 +411,24 @@ fn sockets_count_against_the_backend_concurrency() {
     server.wait_until("the slot is free", || metric(&server, "chorus_backend_running", "plugin=\"example\"") == 0.0);
     assert_eq!(rest(&server).status, 200);
 }
+
+/// An open socket keeps its connection's place under `max_connections` (and in the gauge):
+/// with a cap of two, two sockets leave no room for a third connection until one closes.
+#[test]
+fn sockets_count_against_the_connection_cap() {
+    let server =
+        Server::start(&format!("default_model = \"example\"\n[server]\napi_key = \"{KEY}\"\nmax_connections = 2\n"));
+    let mut first = connect(&server, "/v1/text-to-speech/tone/stream-input", Some(KEY)).unwrap();
+    let mut second = connect(&server, "/v1/text-to-speech/tone/stream-input", Some(KEY)).unwrap();
+    let refused = chorus_tests::server::request(server.addr, "GET", "/health", &[], b"");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    for socket in [&mut first, &mut second] {
+        socket.send(json!({"text": "Bye. "}));
+        socket.send(json!({"text": ""}));
+        assert_eq!(socket.rest().1, 1000);
+    }
+    drop((first, second));
+    server.wait_until("the sockets' places are free", || {
+        chorus_tests::server::request(server.addr, "GET", "/health", &[], b"").status == 200
+    });
+}

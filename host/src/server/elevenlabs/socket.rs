@@ -18,8 +18,9 @@ use super::{
     messages::ClientMessage,
     request::{model_for, output, voice_id},
 };
-use crate::server::{AppState, error::ApiError, key_matches};
+use crate::server::{AppState, conn::Hold, error::ApiError, key_matches};
 use axum::{
+    Extension,
     extract::{
         Path, Query, State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket, close_code},
@@ -51,34 +52,41 @@ pub struct SocketQuery {
     language_code: Option<String>,
 }
 
+/// What both routes take from the request.
+struct Asked {
+    ws: WebSocketUpgrade,
+    state: AppState,
+    voice: String,
+    query: SocketQuery,
+    headers: HeaderMap,
+    /// The connection's place under `max_connections`, kept while the socket lives.
+    hold: Option<Hold>,
+}
+
 pub async fn stream_input(
-    ws: WebSocketUpgrade,
-    state: State<AppState>,
-    voice: Path<String>,
-    query: Query<SocketQuery>,
-    headers: HeaderMap,
-) -> Response {
-    upgrade(ws, state, voice, query, headers, false)
-}
-
-pub async fn multi_stream_input(
-    ws: WebSocketUpgrade,
-    state: State<AppState>,
-    voice: Path<String>,
-    query: Query<SocketQuery>,
-    headers: HeaderMap,
-) -> Response {
-    upgrade(ws, state, voice, query, headers, true)
-}
-
-fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     Path(voice): Path<String>,
     Query(query): Query<SocketQuery>,
+    hold: Option<Extension<Hold>>,
     headers: HeaderMap,
-    multi: bool,
 ) -> Response {
+    upgrade(Asked { ws, state, voice, query, headers, hold: hold.map(|h| h.0) }, false)
+}
+
+pub async fn multi_stream_input(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(voice): Path<String>,
+    Query(query): Query<SocketQuery>,
+    hold: Option<Extension<Hold>>,
+    headers: HeaderMap,
+) -> Response {
+    upgrade(Asked { ws, state, voice, query, headers, hold: hold.map(|h| h.0) }, true)
+}
+
+fn upgrade(asked: Asked, multi: bool) -> Response {
+    let Asked { ws, state, voice, query, headers, hold } = asked;
     let setup = match setup(&state, &voice, &query, multi) {
         Ok(setup) => setup,
         Err(e) => return e.into_response(),
@@ -118,7 +126,10 @@ fn upgrade(
         closing: false,
         stopping: 0,
     };
-    ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |ws| socket.run(ws))
+    ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |ws| async move {
+        socket.run(ws).await;
+        drop(hold);
+    })
 }
 
 /// Routing, voice and output format, checked before the upgrade.
