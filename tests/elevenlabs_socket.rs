@@ -432,3 +432,26 @@ fn sockets_count_against_the_connection_cap() {
         chorus_tests::server::request(server.addr, "GET", "/health", &[], b"").status == 200
     });
 }
+
+/// A client far ahead of the audio is told so: text past the limit of characters waiting to be
+/// spoken is refused with an error, the socket stays open, and leaving frees everything.
+#[test]
+fn text_far_ahead_of_the_audio_is_refused() {
+    let server = start();
+    let mut socket = connect(&server, "/v1/text-to-speech/tone/stream-input", Some(KEY)).unwrap();
+    let words = "word ".repeat(12_000);
+    socket.send(json!({"text": words}));
+    socket.send(json!({"text": words}));
+    let refused = loop {
+        let Got::Json(m) = socket.recv() else { panic!("closed") };
+        if m.get("error").is_some() {
+            break m;
+        }
+    };
+    assert_eq!(refused["error"], "too_much_text", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("waiting to be spoken"), "{refused}");
+    drop(socket);
+    server.wait_until("nothing left in flight", || {
+        metric(&server, "chorus_syntheses_in_flight", "model=\"example\"") == 0.0
+    });
+}

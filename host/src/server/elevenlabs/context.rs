@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use std::{
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Instant,
 };
@@ -34,8 +34,11 @@ pub const MAX_BUFFERED_CHARS: usize = 1000;
 const TRIGGER_CHARS: usize = 50;
 /// Audio held for its words at most this long (engines without word timestamps).
 const MAX_HELD_SECONDS: f64 = 1.0;
-/// Segments waiting for the speaker, at most; a client further ahead waits.
-const QUEUED_SEGMENTS: usize = 256;
+/// Characters given to a context and not yet spoken, at most: text beyond it is refused with an
+/// error (minutes of speech; a client that far ahead of the audio is not a voice agent).
+pub const MAX_WAITING_CHARS: usize = 65_536;
+/// Segments in the speaker's own queue (the rest wait in the forwarder's).
+const SPEAKER_QUEUE: usize = 16;
 
 /// What the socket sends or learns from a context's output task.
 #[derive(Debug)]
@@ -66,7 +69,10 @@ pub struct Setup {
 /// The input side of a context.
 pub struct Context {
     segmenter: Segmenter,
-    segments: Option<mpsc::Sender<Segment>>,
+    /// To the speaker, through a forwarding task, so adding text never waits on the audio.
+    segments: Option<mpsc::UnboundedSender<Segment>>,
+    /// Chars handed to the speaker and not yet spoken (the output task counts them down).
+    waiting: Arc<AtomicUsize>,
     cancel: Cancel,
     cancelled: Arc<AtomicBool>,
     text: Arc<Mutex<String>>,
@@ -109,7 +115,16 @@ impl Context {
         request.voice = Some(setup.voice.clone());
         request.speed = speed.unwrap_or(1.0);
         request.language = setup.language.clone();
-        let (segments_tx, segments_rx) = mpsc::channel(QUEUED_SEGMENTS);
+        let (segments_tx, segments_rx) = mpsc::channel(SPEAKER_QUEUE);
+        let (forward_tx, mut forward_rx) = mpsc::unbounded_channel::<Segment>();
+        tokio::spawn(async move {
+            while let Some(segment) = forward_rx.recv().await {
+                if segments_tx.send(segment).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let waiting = Arc::new(AtomicUsize::new(0));
         // The speaker holds the slot and the in-flight count until its plugin has returned.
         let guard = (slot, state.metrics.in_flight(&setup.routed));
         let (spoken, cancel) =
@@ -134,6 +149,7 @@ impl Context {
             words: Vec::new(),
             covered: 0,
             cancelled: cancelled.clone(),
+            waiting: waiting.clone(),
             state: state.clone(),
             model: setup.routed.clone(),
         };
@@ -141,7 +157,8 @@ impl Context {
         let policy = Policy::schedule(schedule.unwrap_or_else(|| Policy::DEFAULT_SCHEDULE.to_vec()));
         Ok(Self {
             segmenter: Segmenter::new(policy),
-            segments: Some(segments_tx),
+            segments: Some(forward_tx),
+            waiting,
             cancel,
             cancelled,
             text,
@@ -150,37 +167,47 @@ impl Context {
         })
     }
 
-    /// Add text; every segment it completes goes to the speaker now.
-    pub async fn push(&mut self, piece: &str) {
+    /// Add text; every segment it completes goes to the speaker now. Refused (with the reason)
+    /// when more than [`MAX_WAITING_CHARS`] would be waiting to be spoken.
+    pub fn push(&mut self, piece: &str) -> Result<(), String> {
         if self.segments.is_none() {
-            return;
+            return Ok(());
+        }
+        let waiting = self.waiting.load(Ordering::Acquire) + (self.segmenter.offset() - self.cut);
+        let len = piece.chars().count();
+        if waiting + len > MAX_WAITING_CHARS {
+            return Err(format!(
+                "{waiting} characters are waiting to be spoken; this one's {len} would pass the limit of \
+                 {MAX_WAITING_CHARS}: send more once audio has come"
+            ));
         }
         lock(&self.text).push_str(piece);
         for segment in self.segmenter.push(piece) {
-            self.send(segment).await;
+            self.send(segment);
         }
         if self.segmenter.offset() - self.cut > MAX_BUFFERED_CHARS {
-            self.flush().await;
+            self.flush();
         }
+        Ok(())
     }
 
     /// `try_trigger_generation`: speak what is buffered if it is long enough.
-    pub async fn trigger(&mut self) {
+    pub fn trigger(&mut self) {
         if self.segmenter.offset() - self.cut >= TRIGGER_CHARS {
-            self.flush().await;
+            self.flush();
         }
     }
 
     /// Speak everything buffered now.
-    pub async fn flush(&mut self) {
+    pub fn flush(&mut self) {
         if let Some(segment) = self.segmenter.flush() {
-            self.send(segment).await;
+            self.send(segment);
         }
     }
 
     /// The input has ended: speak the rest, then the context ends with `isFinal`.
-    pub async fn finish(&mut self) {
-        self.flush().await;
+    pub fn finish(&mut self) {
+        self.flush();
         self.segments = None;
     }
 
@@ -196,11 +223,12 @@ impl Context {
         self.segments = None;
     }
 
-    async fn send(&mut self, segment: Segment) {
+    fn send(&mut self, segment: Segment) {
         self.cut = segment.end();
+        self.waiting.fetch_add(segment.end() - segment.start, Ordering::AcqRel);
         let _ = self.ready.send(Instant::now());
         if let Some(segments) = &self.segments
-            && segments.send(segment).await.is_err()
+            && segments.send(segment).is_err()
         {
             self.segments = None;
         }
@@ -243,6 +271,8 @@ struct Pump {
     /// Chars already sent with an alignment.
     covered: usize,
     cancelled: Arc<AtomicBool>,
+    /// The input side's count of chars not yet spoken.
+    waiting: Arc<AtomicUsize>,
     state: AppState,
     model: String,
 }
@@ -319,7 +349,10 @@ impl Pump {
                     self.emit(Some(to)).await?;
                 }
             }
-            Spoken::SegmentDone { index, end, .. } => {
+            Spoken::SegmentDone { index, start, end, .. } => {
+                let _ = self
+                    .waiting
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(end - start)));
                 if let Some(seconds) = segment_ready(index, &self.ready) {
                     self.state.metrics.stream_lag(&self.model, seconds);
                 }

@@ -4,13 +4,15 @@
 //!
 //! The query (`model_id`, `output_format`, `inactivity_timeout`) and the voice id are checked
 //! before the upgrade: a bad one is an HTTP error in ElevenLabs' shape. After it, a bad message
-//! (not JSON, a field of the wrong type, a binary frame) gets `{"error", "message"}` and the
-//! socket stays usable; a message over [`MAX_MESSAGE_BYTES`] is answered and closed with 1009; a
+//! (not JSON, a field of the wrong type, a binary frame, text past the limit of characters
+//! waiting to be spoken) gets `{"error", "message"}` and the socket stays usable; a message over [`MAX_MESSAGE_BYTES`] is answered and closed with 1009; a
 //! missing or wrong key (header `xi-api-key`, or `xi_api_key` in the first message) closes with
 //! 1008, as does a failed synthesis of a single-context socket (1011 for the server's own
 //! failures). A socket with no message and no audio for `inactivity_timeout` seconds (default
 //! 20, at most 180) is closed with 1008, and one that takes no message for `[server]
-//! write_timeout_secs` is dropped. A client that vanishes stops its contexts' syntheses.
+//! write_timeout_secs` is dropped. A client that vanishes stops its contexts' syntheses. The loop
+//! never waits on the audio to take a client message: answers go straight out, and text goes to
+//! the speakers through unbounded forwarders, bounded in characters instead.
 
 use super::{
     context::{Context, Out, Setup},
@@ -125,6 +127,7 @@ fn upgrade(asked: Asked, multi: bool) -> Response {
         opened: false,
         closing: false,
         stopping: 0,
+        replies: Vec::new(),
     };
     ws.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |ws| async move {
         socket.run(ws).await;
@@ -164,6 +167,8 @@ struct Socket {
     closing: bool,
     /// Contexts closed by the client whose output task has not ended yet.
     stopping: usize,
+    /// Answers to the client's last message (errors), sent before anything else.
+    replies: Vec<serde_json::Value>,
 }
 
 impl Socket {
@@ -183,10 +188,15 @@ impl Socket {
                             "invalid_message",
                             "binary frames are not part of the protocol: send JSON messages as text frames".into(),
                             None,
-                            &out_tx,
-                        ).await,
+                        ),
                         Some(Ok(_)) => Then::Go, // ping and pong
                     };
+                    for reply in std::mem::take(&mut self.replies) {
+                        let sent = tokio::time::timeout(write_timeout, ws.send(Message::Text(reply.to_string().into()))).await;
+                        if !matches!(sent, Ok(Ok(()))) {
+                            return;
+                        }
+                    }
                     if let Then::Close(code, reason) = then {
                         break Some((code, reason));
                     }
@@ -244,25 +254,25 @@ impl Socket {
         }
     }
 
-    /// Send an error message (to a context when named); the socket stays usable.
-    async fn error(&self, code: &str, message: String, context: Option<&str>, out: &mpsc::Sender<Out>) -> Then {
+    /// Answer with an error message (to a context when named); the socket stays usable.
+    fn error(&mut self, code: &str, message: String, context: Option<&str>) -> Then {
         let mut body = json!({"error": code, "message": message});
         if let Some(context) = context {
             body["contextId"] = json!(context);
         }
-        let _ = out.send(Out::Json(body)).await;
+        self.replies.push(body);
         Then::Go
     }
 
     async fn text(&mut self, frame: &str, out: &mpsc::Sender<Out>) -> Then {
         if frame.len() > MAX_MESSAGE_BYTES {
             let message = format!("the message is {} bytes, over the limit of {MAX_MESSAGE_BYTES}", frame.len());
-            let _ = out.send(Out::Json(json!({"error": "message_too_big", "message": message.clone()}))).await;
+            self.error("message_too_big", message.clone(), None);
             return Then::Close(close_code::SIZE, message);
         }
         let message = match ClientMessage::parse(frame) {
             Ok(message) => message,
-            Err(e) => return self.error("invalid_message", e, None, out).await,
+            Err(e) => return self.error("invalid_message", e, None),
         };
         if !self.authorized {
             match (&message.key, &self.state.settings.api_key) {
@@ -273,7 +283,7 @@ impl Socket {
                     } else {
                         "missing API key: send the xi-api-key header, or xi_api_key in the first message"
                     };
-                    let _ = out.send(Out::Json(json!({"error": "invalid_api_key", "message": what}))).await;
+                    self.error("invalid_api_key", what.into(), None);
                     return Then::Close(close_code::POLICY, what.into());
                 }
             }
@@ -299,40 +309,42 @@ impl Socket {
                     self.contexts.insert(String::new(), context);
                 }
                 Err((code, e)) => {
-                    let _ = out.send(Out::Json(json!({"error": code, "message": e.clone()}))).await;
+                    self.error(code, e.clone(), None);
                     return Then::Close(close_code::AGAIN, e);
                 }
             }
         }
         let Some(context) = self.contexts.get_mut("") else { return Then::Go };
         if context.finished() {
-            return self
-                .error("invalid_message", "the input has ended ({\"text\": \"\"}); open a new socket".into(), None, out)
-                .await;
+            let e = "the input has ended ({\"text\": \"\"}); open a new socket";
+            return self.error("invalid_message", e.into(), None);
         }
-        match message.text.as_deref() {
+        let pushed = match message.text.as_deref() {
             // The first message's " " only opens the stream.
-            Some(text) if first && text.trim().is_empty() && !text.is_empty() => {}
+            Some(text) if first && text.trim().is_empty() && !text.is_empty() => Ok(()),
             Some("") => {
-                context.finish().await;
+                context.finish();
                 return Then::Go;
             }
-            Some(text) => context.push(text).await,
-            None => {}
-        }
+            Some(text) => context.push(text),
+            None => Ok(()),
+        };
         if message.flush {
-            context.flush().await;
+            context.flush();
         } else if message.try_trigger {
-            context.trigger().await;
+            context.trigger();
         }
-        Then::Go
+        match pushed {
+            Ok(()) => Then::Go,
+            Err(e) => self.error("too_much_text", e, None),
+        }
     }
 
     async fn multi(&mut self, message: ClientMessage, out: &mpsc::Sender<Out>) -> Then {
         if message.close_socket {
             self.closing = true;
             for context in self.contexts.values_mut() {
-                context.finish().await;
+                context.finish();
             }
             if self.contexts.is_empty() && self.stopping == 0 {
                 return Then::Close(close_code::NORMAL, "close_socket".into());
@@ -350,7 +362,7 @@ impl Socket {
             return Then::Go;
         }
         if self.closing {
-            return self.error("invalid_message", "the socket is closing (close_socket)".into(), Some(&id), out).await;
+            return self.error("invalid_message", "the socket is closing (close_socket)".into(), Some(&id));
         }
         let first = !self.contexts.contains_key(&id);
         if first {
@@ -370,21 +382,24 @@ impl Socket {
                 Ok(context) => {
                     self.contexts.insert(id.clone(), context);
                 }
-                Err((code, e)) => return self.error(code, e, Some(&id), out).await,
+                Err((code, e)) => return self.error(code, e, Some(&id)),
             }
         }
         let Some(context) = self.contexts.get_mut(&id) else { return Then::Go };
-        match message.text.as_deref() {
-            Some(text) if first && text.trim().is_empty() => {}
-            Some("") => {} // keep-alive
-            Some(text) => context.push(text).await,
-            None => {}
-        }
+        let pushed = match message.text.as_deref() {
+            Some(text) if first && text.trim().is_empty() => Ok(()),
+            Some("") => Ok(()), // keep-alive
+            Some(text) => context.push(text),
+            None => Ok(()),
+        };
         if message.flush {
-            context.flush().await;
+            context.flush();
         } else if message.try_trigger {
-            context.trigger().await;
+            context.trigger();
         }
-        Then::Go
+        match pushed {
+            Ok(()) => Then::Go,
+            Err(e) => self.error("too_much_text", e, Some(&id)),
+        }
     }
 }
