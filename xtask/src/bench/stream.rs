@@ -20,6 +20,9 @@ use std::{
 };
 use tungstenite::{Message, client::IntoClientRequest};
 
+/// The WebSocket's second run: clauses cut from 50 characters on (ElevenLabs' smallest schedule).
+const CLAUSES: &str = r#"{"text": " ", "generation_config": {"chunk_length_schedule": [50]}}"#;
+
 /// An LLM's pace.
 const TOKEN_CHARS: usize = 4;
 const TOKEN_INTERVAL: Duration = Duration::from_millis(50);
@@ -103,14 +106,15 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let server = Server::start(&built.join("chorus"), &host_args, &work.join("serve.log"))?;
     request(server.addr, &voice, "Warm up.")?;
-    let (mut socket, mut baseline) = (Vec::new(), Vec::new());
+    let (mut socket, mut clauses, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
     for (i, (first, second)) in replies.iter().enumerate() {
         eprintln!("bench-stream: reply {} of {}", i + 1, replies.len());
         let schedule = Schedule::new(first, second);
-        socket.push(websocket(server.addr, &voice, &schedule)?);
+        socket.push(websocket(server.addr, &voice, &schedule, r#"{"text": " "}"#)?);
+        clauses.push(websocket(server.addr, &voice, &schedule, CLAUSES)?);
         baseline.push(sentence_posts(server.addr, &voice, &schedule, first, second)?);
     }
-    let report = markdown(&sentences_file, &voice, profile, &socket, &baseline);
+    let report = markdown(&sentences_file, &voice, profile, &[&socket, &clauses, &baseline]);
     let out = target_dir().join("bench/stream.md");
     std::fs::write(&out, &report)?;
     println!("{report}\nwritten to {}", out.display());
@@ -118,12 +122,12 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 /// The reply over the WebSocket: tokens sent on schedule while the audio is read between them.
-fn websocket(addr: SocketAddr, voice: &str, schedule: &Schedule) -> Result<Delays> {
+fn websocket(addr: SocketAddr, voice: &str, schedule: &Schedule, init: &str) -> Result<Delays> {
     let stream = TcpStream::connect(addr)?;
     let url = format!("ws://{addr}/v1/text-to-speech/{voice}/stream-input?output_format=pcm_24000");
     let (mut ws, _) = tungstenite::client(url.into_client_request()?, stream).map_err(|e| anyhow::anyhow!("{e}"))?;
     ws.get_ref().set_read_timeout(Some(Duration::from_millis(2)))?;
-    ws.send(Message::text(r#"{"text": " "}"#))?;
+    ws.send(Message::text(init))?;
     let start = Instant::now();
     let (mut first_audio, mut last_token) = (None, None);
     for (i, token) in schedule.tokens.iter().enumerate() {
@@ -224,20 +228,27 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn markdown(sentences: &std::path::Path, voice: &str, profile: &str, socket: &[Delays], baseline: &[Delays]) -> String {
+fn markdown(sentences: &std::path::Path, voice: &str, profile: &str, runs: &[&Vec<Delays>; 3]) -> String {
     let med = |v: &[Delays], f: fn(&Delays) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+    let names = [
+        "ElevenLabs WebSocket (`stream-input`, default schedule)",
+        "ElevenLabs WebSocket, `chunk_length_schedule: [50]`",
+        "whole sentences POSTed to `/v1/audio/speech`",
+    ];
+    let rows: String = names
+        .iter()
+        .zip(runs)
+        .map(|(name, run)| {
+            format!("| {name} | {:.0} | {:.0} |\n", med(run, |d| d.first_sentence_ms), med(run, |d| d.end_ms))
+        })
+        .collect();
     format!(
         "# Streamed text: WebSocket vs sentence-by-sentence POSTs\n\n\
          {} replies of two sentences from {}, voice {voice}, {profile} build, text at 20 tokens/s ({TOKEN_CHARS} chars a token).\n\n\
          | client | first sentence complete → first audio (median ms) | last token → end of audio (median ms) |\n\
-         | --- | --- | --- |\n\
-         | ElevenLabs WebSocket (`stream-input`) | {:.0} | {:.0} |\n\
-         | whole sentences POSTed to `/v1/audio/speech` | {:.0} | {:.0} |\n",
-        socket.len(),
+         | --- | --- | --- |\n{rows}\n\
+         0 ms means the first audio came before the sentence's text was complete (a clause cut).\n",
+        runs[0].len(),
         sentences.display(),
-        med(socket, |d| d.first_sentence_ms),
-        med(socket, |d| d.end_ms),
-        med(baseline, |d| d.first_sentence_ms),
-        med(baseline, |d| d.end_ms),
     )
 }
