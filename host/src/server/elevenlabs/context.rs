@@ -3,7 +3,8 @@
 //! shared speaker, audio out as ElevenLabs' messages.
 //!
 //! The input side ([`Context`]) cuts the text as it comes and hands each ready segment to the
-//! speaker at once. The output side (a task, [`Pump`]) encodes the audio in the asked format and
+//! speaker at once, through a forwarder so that it never waits on the audio; what it holds is
+//! bounded in characters ([`MAX_WAITING_CHARS`]). The output side (a task, [`Pump`]) encodes the audio in the asked format and
 //! sends `{"audio", "alignment", "normalizedAlignment"}` messages: each engine chunk's audio goes
 //! out with the characters spoken in it as soon as the engine has said which words they were,
 //! times in ms from the start of that message's audio; then `{"isFinal": true}`. A context holds
