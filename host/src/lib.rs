@@ -17,6 +17,7 @@ pub mod registry;
 pub mod request;
 pub mod server;
 pub mod stream;
+pub mod textstream;
 
 pub use backend::{Backend, Manager};
 pub use config::Config;

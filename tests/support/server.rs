@@ -366,20 +366,25 @@ impl Open {
 /// The Python to run client tests with: `$CHORUS_TEST_PYTHON`, else `python3`. Fails the test
 /// with a clear message when it lacks the `openai` package.
 pub fn python_with_openai() -> PathBuf {
+    python_with("openai")
+}
+
+/// The tests' Python (as [`python_with_openai`]), checked for the importable `module`.
+pub fn python_with(module: &str) -> PathBuf {
     let python = std::env::var_os("CHORUS_TEST_PYTHON")
         .filter(|p| !p.is_empty())
         .map_or_else(|| PathBuf::from("python3"), PathBuf::from);
-    let out = Command::new(&python).args(["-c", "import openai; print(openai.__version__)"]).output();
+    let out = Command::new(&python).args(["-c", &format!("import {module}")]).output();
     match out {
         Ok(out) if out.status.success() => python,
         Ok(out) => panic!(
-            "{} cannot import the `openai` package, which the server's client tests need: run `cargo xtask setup` \
-             (or `pip install openai` into a venv and set CHORUS_TEST_PYTHON to its python). Python said: {}",
+            "{} cannot import the `{module}` package, which the server's client tests need: run `cargo xtask setup` \
+             (or `pip install {module}` into a venv and set CHORUS_TEST_PYTHON to its python). Python said: {}",
             python.display(),
             String::from_utf8_lossy(&out.stderr).trim()
         ),
         Err(e) => panic!(
-            "cannot run {} ({e}): set CHORUS_TEST_PYTHON to a Python with the `openai` package",
+            "cannot run {} ({e}): set CHORUS_TEST_PYTHON to a Python with the `{module}` package",
             python.display()
         ),
     }

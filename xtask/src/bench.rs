@@ -25,6 +25,7 @@ mod policies;
 mod report;
 mod serve;
 mod stats;
+pub mod stream;
 
 use crate::{cargo, dist::target_dir, pyenv, root, setup, sh};
 use anyhow::{Context, Result, bail};

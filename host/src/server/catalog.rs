@@ -1,12 +1,13 @@
 //! The read-only endpoints: `GET /v1/models` (OpenAI's list shape), `GET /v1/models/{id}`,
 //! `GET /v1/audio/voices?model=...` (Kokoro-FastAPI's `{"voices": [...]}`), `GET /health` and
-//! `GET /metrics`.
+//! `GET /metrics`. `GET /v1/models` answers in ElevenLabs' shape to ElevenLabs clients
+//! (`elevenlabs/catalog.rs`).
 
 use super::{AppState, error::ApiError};
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -19,7 +20,7 @@ const CREATED: u64 = 1_700_000_000;
 /// Model names a client can send, each with the plugin that serves it: each plugin's patterns
 /// stripped of glob characters, the models its live backend lists, and the configured aliases,
 /// keeping only names that route to a loaded plugin.
-fn models(state: &AppState) -> BTreeMap<String, String> {
+pub(super) fn models(state: &AppState) -> BTreeMap<String, String> {
     let registry = state.chorus.registry();
     let mut names: Vec<String> = Vec::new();
     for plugin in registry.plugins() {
@@ -45,7 +46,11 @@ fn model_object(id: &str, plugin: &str) -> Value {
     json!({"id": id, "object": "model", "created": CREATED, "owned_by": plugin})
 }
 
-pub async fn list_models(State(state): State<AppState>) -> Json<Value> {
+/// OpenAI's list; ElevenLabs' (a bare array) for a request with an `xi-api-key` header.
+pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    if headers.contains_key(super::elevenlabs::KEY_HEADER) {
+        return Json(super::elevenlabs::catalog::models(&state));
+    }
     let data: Vec<Value> = models(&state).iter().map(|(id, plugin)| model_object(id, plugin)).collect();
     Json(json!({"object": "list", "data": data}))
 }

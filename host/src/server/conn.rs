@@ -83,15 +83,16 @@ async fn connection(
     app: Router,
     state: AppState,
     mut stop: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 ) {
     let metrics = state.metrics.clone();
-    let _open = metrics.connection();
+    let hold = Hold { _held: Arc::new((permit, metrics.connection())) };
     let (stream, heard) = Heard::new(stream);
     let (watch, mut handed) = stall::watch();
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         let mut app = app.clone();
         let watch = watch.clone();
+        request.extensions_mut().insert(hold.clone());
         async move {
             let response = app.call(request).await.unwrap_or_else(|never: Infallible| match never {});
             Ok::<_, Infallible>(response.map(|body| Body::new(stall::Watched::new(body, watch))))
@@ -99,7 +100,7 @@ async fn connection(
     });
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(state.settings.header_timeout).max_headers(HYPER_MAX_HEADERS);
-    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service).with_upgrades());
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -123,6 +124,14 @@ async fn connection(
             }
         }
     }
+}
+
+/// A connection's place under `max_connections` and in the open-connections gauge, shared with
+/// what outlives its HTTP part: a WebSocket keeps it (from the request's extensions) until it
+/// closes, so sockets count against the cap and shutdown waits for them too.
+#[derive(Clone)]
+pub struct Hold {
+    _held: Arc<(OwnedSemaphorePermit, super::metrics::Connection)>,
 }
 
 async fn stopped(stop: &mut watch::Receiver<bool>) {

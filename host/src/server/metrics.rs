@@ -3,6 +3,8 @@
 //! Requests and errors by model, time to first audio and real-time factor (histograms),
 //! syntheses in flight, syntheses stopped because the client left, audio seconds produced, open
 //! connections, and how often each of the server's limits against stalling or oversized clients fired.
+//! For text that streams in (the ElevenLabs WebSocket): time from a segment's text being complete
+//! to its first audio, and how far the audio trails the text (to the segment's last audio).
 
 use std::{
     collections::BTreeMap,
@@ -45,6 +47,8 @@ struct Inner {
     errors: BTreeMap<(String, &'static str, u16), u64>,
     first_audio: BTreeMap<String, Histogram>,
     realtime: BTreeMap<String, Histogram>,
+    segment_first_audio: BTreeMap<String, Histogram>,
+    stream_lag: BTreeMap<String, Histogram>,
     in_flight: BTreeMap<String, i64>,
     cancelled: BTreeMap<String, u64>,
     audio_seconds: BTreeMap<String, f64>,
@@ -139,6 +143,22 @@ impl Metrics {
         self.with(|m| {
             let model = m.label(model);
             m.first_audio.entry(model).or_default().observe(TTFA_BUCKETS, seconds);
+        });
+    }
+
+    /// A segment of streamed text got its first audio `seconds` after its text was complete.
+    pub fn segment_first_audio(&self, model: &str, seconds: f64) {
+        self.with(|m| {
+            let model = m.label(model);
+            m.segment_first_audio.entry(model).or_default().observe(TTFA_BUCKETS, seconds);
+        });
+    }
+
+    /// A segment of streamed text was all spoken `seconds` after its text was complete.
+    pub fn stream_lag(&self, model: &str, seconds: f64) {
+        self.with(|m| {
+            let model = m.label(model);
+            m.stream_lag.entry(model).or_default().observe(TTFA_BUCKETS, seconds);
         });
     }
 
@@ -250,6 +270,20 @@ impl Metrics {
                 "Audio seconds per wall-clock second of each finished synthesis.",
                 RTF_BUCKETS,
                 &m.realtime,
+            );
+            histogram(
+                &mut out,
+                "chorus_segment_first_audio_seconds",
+                "Streamed text (WebSocket): from a segment's text being complete to its first audio.",
+                TTFA_BUCKETS,
+                &m.segment_first_audio,
+            );
+            histogram(
+                &mut out,
+                "chorus_stream_lag_seconds",
+                "Streamed text (WebSocket): from a segment's text being complete to its last audio (audio behind text).",
+                TTFA_BUCKETS,
+                &m.stream_lag,
             );
             out
         })

@@ -1,7 +1,8 @@
 //! `chorus serve`: an OpenAI-compatible speech API over HTTP/1.1.
 //!
 //! Routes: `POST /v1/audio/speech`, `GET /v1/models`, `GET /v1/models/{id}`,
-//! `GET /v1/audio/voices`, `POST /dev/captioned_speech`, `GET /health`, `GET /metrics`.
+//! `GET /v1/audio/voices`, `POST /dev/captioned_speech`, `GET /health`, `GET /metrics`, and
+//! ElevenLabs' API (`elevenlabs/`: text-to-speech REST, voices, models).
 //! Every error is OpenAI's JSON shape and is decided before any audio is sent: a speech response's
 //! headers leave only once the backend's first audio is in hand. Per-backend concurrency limits
 //! with a bounded queue, a body limit, a request timeout, an optional API key, graceful shutdown
@@ -12,10 +13,11 @@ mod body;
 mod captioned;
 mod catalog;
 mod conn;
+pub mod elevenlabs;
 mod encode;
 pub mod error;
 mod guard;
-mod limits;
+pub(crate) mod limits;
 pub mod metrics;
 mod params;
 mod session;
@@ -74,9 +76,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audio/voices", get(catalog::list_voices))
         .route("/dev/captioned_speech", post(captioned::captioned_speech))
         .route("/metrics", get(catalog::metrics))
+        .merge(elevenlabs::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
         .route("/health", get(catalog::health))
+        .merge(elevenlabs::socket_routes())
         .merge(api)
         .method_not_allowed_fallback(guard::method_not_allowed)
         .fallback(|| async {
@@ -87,20 +91,33 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// With an API key configured, require `Authorization: Bearer <key>` (the scheme in any case).
+/// With an API key configured, require `Authorization: Bearer <key>` (the scheme in any case) or
+/// ElevenLabs' `xi-api-key: <key>`. ElevenLabs' endpoints answer in ElevenLabs' error shape.
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = &state.settings.api_key else { return next.run(request).await };
-    let given = request
-        .headers()
+    let headers = request.headers();
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim_start().split_once(' '))
         .and_then(|(scheme, key)| scheme.eq_ignore_ascii_case("bearer").then_some(key));
-    match given {
-        Some(given) if constant_time_eq(given.trim().as_bytes(), key.as_bytes()) => next.run(request).await,
-        Some(_) => ApiError::unauthorized("incorrect API key provided").into_response(),
-        None => ApiError::unauthorized("missing API key: send 'Authorization: Bearer <key>'").into_response(),
+    let xi = headers.get(elevenlabs::KEY_HEADER).and_then(|v| v.to_str().ok());
+    let elevenlabs = xi.is_some() || elevenlabs::is_elevenlabs_path(request.uri().path());
+    let refuse = |e: ApiError| {
+        if elevenlabs { elevenlabs::error::ElError(e).into_response() } else { e.into_response() }
+    };
+    match bearer.or(xi) {
+        Some(given) if key_matches(given, key) => next.run(request).await,
+        Some(_) => refuse(ApiError::unauthorized("incorrect API key provided")),
+        None => refuse(ApiError::unauthorized(
+            "missing API key: send 'Authorization: Bearer <key>' (or ElevenLabs' 'xi-api-key: <key>')",
+        )),
     }
+}
+
+/// Whether `given` is the configured `key` (in constant time).
+pub fn key_matches(given: &str, key: &str) -> bool {
+    constant_time_eq(given.trim().as_bytes(), key.as_bytes())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
