@@ -1,4 +1,5 @@
-//! `chorus serve`: run the OpenAI-compatible HTTP server until SIGTERM or Ctrl-C.
+//! `chorus serve`: run the OpenAI-compatible HTTP server, the Wyoming server, or both, until
+//! SIGTERM or Ctrl-C.
 
 use crate::{
     Chorus,
@@ -18,6 +19,12 @@ pub struct Args {
     /// Require `Authorization: Bearer KEY` (default: [server] api_key; none = open).
     #[arg(long, env = "CHORUS_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Also serve the Wyoming protocol (Home Assistant) at tcp://HOST:PORT (default: [server] wyoming; none).
+    #[arg(long, value_name = "URI")]
+    pub wyoming: Option<String>,
+    /// Serve no HTTP API: the Wyoming server alone (needs --wyoming or [server] wyoming).
+    #[arg(long)]
+    pub no_http: bool,
 }
 
 pub async fn run(chorus: Chorus, args: Args) -> anyhow::Result<()> {
@@ -34,17 +41,24 @@ pub async fn run(chorus: Chorus, args: Args) -> anyhow::Result<()> {
     if let Some(key) = args.api_key.filter(|k| !k.is_empty()) {
         settings.api_key = Some(key);
     }
+    if let Some(uri) = &args.wyoming {
+        settings.wyoming = Some(server::settings::parse_wyoming_uri(uri).map_err(anyhow::Error::msg)?);
+    }
+    settings.http = !args.no_http;
     let plugins: Vec<String> =
         chorus.plugins().iter().map(|p| format!("{} ({})", p.info.name, p.info.patterns.join(", "))).collect();
     for rejected in chorus.rejected() {
         eprintln!("chorus serve: skipped {}: {}", rejected.file.display(), rejected.reason);
     }
     let auth = if settings.api_key.is_some() { "API key required" } else { "no API key" };
-    server::serve(Arc::new(chorus), settings, |addr| {
-        eprintln!(
-            "chorus serve: listening on http://{addr} ({auth}); plugins: {}",
-            if plugins.is_empty() { "none".into() } else { plugins.join(", ") }
-        );
+    let plugins = if plugins.is_empty() { "none".into() } else { plugins.join(", ") };
+    server::serve(Arc::new(chorus), settings, |listening| {
+        if let Some(addr) = listening.http {
+            eprintln!("chorus serve: listening on http://{addr} ({auth}); plugins: {plugins}");
+        }
+        if let Some(addr) = listening.wyoming {
+            eprintln!("chorus serve: wyoming listening on tcp://{addr}; plugins: {plugins}");
+        }
     })
     .await?;
     Ok(())
