@@ -5,7 +5,7 @@
 
 use chorus_host::{
     Chorus, Config, Request,
-    textstream::{Policy, Segment, Segmenter, Spoken, TimedWord, Utterance, speak},
+    textstream::{Policy, Segment, Segmenter, Spoken, TimedWord, Utterance, speak, speak_holding},
 };
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -153,4 +153,24 @@ async fn a_cancel_stops_the_running_segment_and_drops_the_queued_ones() {
     assert!(after.iter().all(|e| !matches!(e, Spoken::SegmentDone { .. })), "a cancelled utterance finished a segment");
     assert!(samples(&after) < long.len() * SAMPLES_PER_CHAR / 2, "most of the long segment was still spoken");
     assert!(tx.send(Segment { text: "Late.".into(), start: 0 }).await.is_err(), "the speaker still takes segments");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_given_to_the_speaker_is_let_go_before_its_events_end() {
+    let (chorus, _plugins, _data) = host();
+    for cancelled in [false, true] {
+        let guard = Arc::new(());
+        let (tx, rx_segments) = mpsc::channel(8);
+        let (mut rx, cancel) = speak_holding(chorus.clone(), utterance(None), rx_segments, guard.clone());
+        tx.send(Segment { text: "word ".repeat(200), start: 0 }).await.unwrap();
+        assert!(matches!(rx.recv().await, Some(Spoken::Audio(_))));
+        assert_eq!(Arc::strong_count(&guard), 2, "held while speaking");
+        if cancelled {
+            cancel.cancel();
+        } else {
+            drop(tx);
+        }
+        while rx.recv().await.is_some() {}
+        assert_eq!(Arc::strong_count(&guard), 1, "let go once the events ended (cancelled: {cancelled})");
+    }
 }

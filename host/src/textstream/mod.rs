@@ -12,4 +12,4 @@ mod segment;
 mod speaker;
 
 pub use segment::{Policy, Segment, Segmenter};
-pub use speaker::{Cancel, Spoken, TimedWord, Utterance, speak};
+pub use speaker::{Cancel, Spoken, TimedWord, Utterance, speak, speak_holding};

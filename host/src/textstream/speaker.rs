@@ -1,11 +1,13 @@
 //! The speaker: segments in over a channel, one utterance's events out, in order. Each segment
 //! is one [`Chorus::synthesize`] call, started as soon as the previous one finished; audio goes
 //! out as the engine pushes it, word timings on the utterance's own timeline and in chars of the
-//! whole input. A [`Cancel`] stops the running synthesis at its next push and drops the rest.
+//! whole input. A [`Cancel`] stops the running synthesis at its next push and drops the rest;
+//! the speaker's task ends (and lets go of what [`speak_holding`] gave it) once the plugin has
+//! returned.
 
 use super::Segment;
 use crate::{
-    AudioChunk, Chorus, Error, Event, Report, Request, Word,
+    AudioChunk, Chorus, Error, Event, Report, Request, SynthesisStream, Word,
     audio::{Conditioner, Seam},
 };
 use std::sync::Arc;
@@ -74,9 +76,20 @@ pub fn speak(
     utterance: Utterance,
     segments: mpsc::Receiver<Segment>,
 ) -> (mpsc::Receiver<Spoken>, Cancel) {
+    speak_holding(chorus, utterance, segments, ())
+}
+
+/// [`speak`], keeping `guard` (a backend slot, say) until the speaker is done with the backend:
+/// after a cancel, not before the stopped plugin has returned.
+pub fn speak_holding<G: Send + 'static>(
+    chorus: Arc<Chorus>,
+    utterance: Utterance,
+    segments: mpsc::Receiver<Segment>,
+    guard: G,
+) -> (mpsc::Receiver<Spoken>, Cancel) {
     let (tx, rx) = mpsc::channel(CAPACITY);
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    tokio::spawn(run(chorus, utterance, segments, tx, cancel_rx));
+    tokio::spawn(run(chorus, utterance, segments, tx, cancel_rx, guard));
     (rx, Cancel(Arc::new(cancel_tx)))
 }
 
@@ -89,10 +102,12 @@ async fn run(
     mut segments: mpsc::Receiver<Segment>,
     tx: mpsc::Sender<Spoken>,
     mut cancel: watch::Receiver<bool>,
+    guard: impl Send,
 ) {
     speak_all(&chorus, &utterance, &mut segments, &tx, &mut cancel).await;
-    // Whoever sees the events end finds the segments closed and the host let go.
+    // Whoever sees the events end finds the segments closed, the guard and the host let go.
     drop(segments);
+    drop(guard);
     drop(chorus);
     drop(tx);
 }
@@ -174,13 +189,25 @@ impl One<'_> {
             Ok(stream) => stream,
             Err(e) => return Err(self.fail(e).await),
         };
+        let result = self.follow(&mut stream, cancel).await;
+        if result.is_err() {
+            // Cancelled, or nobody listens: the plugin sees the stop at its next push; what it
+            // sends until it returns is dropped, and only then is the backend free.
+            stream.cancel();
+            while stream.next().await.is_some() {}
+        }
+        result
+    }
+
+    /// The segment's stream to its end.
+    async fn follow(&self, stream: &mut SynthesisStream, cancel: &mut watch::Receiver<bool>) -> Result<f64, Ended> {
         let mut conditioner =
             self.utterance.sample_rate.map(|rate| (Conditioner::new(rate, 1.0, Seam::default()), rate));
         let mut seconds = 0.0;
         loop {
             let event = tokio::select! {
                 biased;
-                _ = cancel.wait_for(|c| *c) => return Err(Ended), // dropping the stream stops it
+                _ = cancel.wait_for(|c| *c) => return Err(Ended),
                 event = stream.next() => event,
             };
             match event {
