@@ -16,8 +16,7 @@ use super::{
 };
 use crate::{
     Request,
-    server::limits::Slot,
-    textstream::{Cancel, Policy, Segment, Segmenter, Spoken, Utterance, speak},
+    textstream::{Cancel, Policy, Segment, Segmenter, Spoken, Utterance, speak_holding},
 };
 use serde_json::{Value, json};
 use std::{collections::VecDeque, sync::Arc};
@@ -50,7 +49,6 @@ struct Reply {
     /// `None` once the speaker finished.
     events: Option<mpsc::Receiver<Spoken>>,
     cancel: Cancel,
-    _slot: Slot,
     rate: u32,
     /// Between an `audio-start` and its `audio-stop`.
     audio_open: bool,
@@ -295,7 +293,8 @@ impl Conn {
         request.voice = voice;
         request.sample_rate = Some(rate);
         let (segments, segments_rx) = mpsc::channel(4);
-        let (events, cancel) = speak(chorus, Utterance { request, sample_rate: Some(rate) }, segments_rx);
+        // The speaker holds the slot until the plugin has returned, also after a cancel.
+        let (events, cancel) = speak_holding(chorus, Utterance { request, sample_rate: Some(rate) }, segments_rx, slot);
         let streaming = text.is_none();
         let mut reply = Reply {
             streaming,
@@ -304,7 +303,6 @@ impl Conn {
             segments: Some(segments),
             events: Some(events),
             cancel,
-            _slot: slot,
             rate,
             audio_open: false,
             samples: 0,
