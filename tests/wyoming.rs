@@ -180,6 +180,7 @@ fn a_plain_synthesize_is_one_audio_stream_as_long_as_the_http_answer() {
     // The connection stays open for the next request, and the rate can be set.
     client.send("synthesize", json!({"text": "Again."}));
     assert_eq!(pcm(&client.until("audio-stop")), 6 * BYTES_PER_CHAR);
+    assert_eq!(server.metric("chorus_requests_total", "model=\"example\",endpoint=\"wyoming\""), 2.0);
     let server = example("[server]\nwyoming_sample_rate = 16000\n");
     let mut client = Client::connect(server.wyoming.unwrap());
     client.send("synthesize", json!({"text": "Again."}));

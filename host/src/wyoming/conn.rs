@@ -49,6 +49,10 @@ struct Reply {
     /// `None` once the speaker finished.
     events: Option<mpsc::Receiver<Spoken>>,
     cancel: Cancel,
+    /// The model as routed, for the metrics; when the reply started and whether audio came yet.
+    model: String,
+    started: std::time::Instant,
+    heard: bool,
     rate: u32,
     /// Between an `audio-start` and its `audio-stop`.
     audio_open: bool,
@@ -284,6 +288,7 @@ impl Conn {
             Err(e) => return Err(("backend", format!("starting the backend failed: {e}"))),
         };
         let plugin = route.plugin.info.name.clone();
+        state.metrics.request("wyoming", &route.model);
         let rate = state.settings.wyoming_sample_rate.unwrap_or(backend.info.sample_rate);
         let chars = text.as_ref().map_or(0, |t| t.chars().count());
         let slot = state.limits.enter(&plugin, chars).await.map_err(|_| {
@@ -303,6 +308,9 @@ impl Conn {
             segments: Some(segments),
             events: Some(events),
             cancel,
+            model: route.model.clone(),
+            started: std::time::Instant::now(),
+            heard: false,
             rate,
             audio_open: false,
             samples: 0,
@@ -369,6 +377,10 @@ impl Conn {
                 if reply.failed {
                     return Ok(());
                 }
+                if !reply.heard {
+                    reply.heard = true;
+                    self.shared.state.metrics.first_audio(&reply.model, reply.started.elapsed().as_secs_f64());
+                }
                 if !reply.audio_open {
                     reply.audio_open = true;
                     let start = Frame::new("audio-start", self.audio_format(rate));
@@ -387,11 +399,22 @@ impl Conn {
                 }
                 Ok(())
             }
-            Some(Spoken::SegmentDone { .. }) if reply.streaming => self.close_audio().await,
-            Some(Spoken::Words(_) | Spoken::SegmentDone { .. }) => Ok(()),
+            Some(Spoken::SegmentDone { report, .. }) => {
+                if let Some(report) = report {
+                    self.shared.state.metrics.finished(&reply.model, report.x_realtime, report.audio_seconds);
+                }
+                if reply.streaming { self.close_audio().await } else { Ok(()) }
+            }
+            Some(Spoken::Words(_)) => Ok(()),
             Some(Spoken::Error { error, .. }) => {
                 reply.failed = true;
                 reply.pending.clear();
+                let status = if error.kind().is_some_and(|k| k == chorus_plugin_api::ErrorKind::BAD_REQUEST) {
+                    400
+                } else {
+                    500
+                };
+                self.shared.state.metrics.error("wyoming", &reply.model, status);
                 self.close_audio().await?;
                 let code = if error.kind().is_some_and(|k| k == chorus_plugin_api::ErrorKind::BAD_REQUEST) {
                     "bad-request"
