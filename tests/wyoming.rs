@@ -225,18 +225,10 @@ fn bad_events_get_error_events_and_the_connection_goes_on() {
     assert_error(&client.expect(), "malformed-header");
     client.raw(b"{\"type\":\"synthesize\",\"data_length\":5}\n[1,2]");
     assert_error(&client.expect(), "malformed-data");
-    client.send("synthesize", json!({"text": 5}));
-    assert_error(&client.expect(), "bad-request");
-    client.send("synthesize", json!({"text": "x".repeat(5000)}));
-    assert_error(&client.expect(), "bad-request");
     client.send("synthesize-chunk", json!({"text": "no stream"}));
     assert_error(&client.expect(), "no-stream");
-    client.send("synthesize", json!({"text": "Hi.", "voice": {"name": "example:nobody"}}));
-    let failed = client.expect();
-    assert_error(&failed, "synthesis-failed");
-    assert!(failed.data["text"].as_str().unwrap().contains("nobody"), "{failed:?}");
-    client.send("synthesize", json!({"text": "Hi.", "voice": {"language": "tlh"}}));
-    assert_error(&client.expect(), "unknown-voice");
+    client.send("select-program", json!({"name": "nothing"}));
+    assert_error(&client.expect(), "unknown-program");
     client.send("synthesize-start", json!({}));
     client.send("synthesize-start", json!({}));
     assert_error(&client.expect(), "busy");
@@ -247,6 +239,39 @@ fn bad_events_get_error_events_and_the_connection_goes_on() {
     client.send("ping", json!({"text": "still there?"}));
     let pong = client.expect();
     assert_eq!((pong.kind.as_str(), &pong.data["text"]), ("pong", &json!("still there?")));
+
+    // A stream whose synthesis fails: the error, then synthesize-stopped once the client stops.
+    client.send("synthesize-start", json!({"voice": {"name": "example:nobody"}}));
+    client.send("synthesize-chunk", json!({"text": "One. Two."}));
+    let failed = client.expect();
+    assert_error(&failed, "synthesis-failed");
+    assert!(failed.data["text"].as_str().unwrap().contains("nobody"), "{failed:?}");
+    client.send("synthesize-chunk", json!({"text": " Three."}));
+    client.send("synthesize-stop", json!({}));
+    assert_eq!(client.expect().kind, "synthesize-stopped");
+}
+
+#[test]
+fn an_error_answering_a_plain_synthesize_ends_its_connection_as_wyoming_piper_does() {
+    let server = example("");
+    for (request, code) in [
+        (json!({"text": 5}), "bad-request"),
+        (json!({"text": "  "}), "bad-request"),
+        (json!({"text": "x".repeat(5000)}), "bad-request"),
+        (json!({"text": "Hi.", "voice": {"name": "example:nobody"}}), "synthesis-failed"),
+        (json!({"text": "Hi.", "voice": {"language": "tlh"}}), "unknown-voice"),
+        (json!({"text": "Hi.", "voice": {"name": "nomodel:x"}}), "synthesis-failed"),
+    ] {
+        let mut client = Client::connect(server.wyoming.unwrap());
+        client.send("synthesize", request.clone());
+        let error = client.expect();
+        assert_error(&error, code);
+        // Home Assistant reads a plain synthesize until audio-stop or the end of the connection.
+        client.assert_closed();
+    }
+    let mut client = Client::connect(server.wyoming.unwrap());
+    client.send("synthesize", json!({"text": "Fine."}));
+    assert_eq!(pcm(&client.until("audio-stop")), 5 * BYTES_PER_CHAR);
 }
 
 #[test]
@@ -292,6 +317,7 @@ fn a_reply_holds_its_backends_slot_and_a_client_that_leaves_mid_reply_frees_it()
     let mut other = Client::connect(server.wyoming.unwrap());
     other.send("synthesize", json!({"text": "Hi."}));
     assert_error(&other.expect(), "busy");
+    other.assert_closed();
 
     drop(leaver);
     server.wait_until("the slot is free again", || {
@@ -303,8 +329,9 @@ fn a_reply_holds_its_backends_slot_and_a_client_that_leaves_mid_reply_frees_it()
             .status
             == 200
     });
-    other.send("synthesize", json!({"text": "Hi."}));
-    assert_eq!(pcm(&other.until("audio-stop")), 3 * 200 * 24 * 2);
+    let mut again = Client::connect(server.wyoming.unwrap());
+    again.send("synthesize", json!({"text": "Hi."}));
+    assert_eq!(pcm(&again.until("audio-stop")), 3 * 200 * 24 * 2);
 }
 
 #[test]
@@ -443,11 +470,8 @@ fn the_wyoming_package_describes_synthesizes_streams_and_gets_errors() {
     let bad = client(&server, &["bad"]);
     let codes: Vec<&str> =
         bad["errors"].as_array().unwrap().iter().map(|e| e["data"]["code"].as_str().unwrap()).collect();
-    assert_eq!(
-        codes,
-        ["malformed-header", "no-stream", "bad-request", "no-stream", "bad-request", "unknown-program"],
-        "{bad}"
-    );
+    assert_eq!(codes, ["malformed-header", "no-stream", "no-stream", "unknown-program", "bad-request"], "{bad}");
+    assert_eq!(bad["closed_after_synthesize_error"], true, "{bad}");
     assert_eq!(bad["then"]["tts"][0]["name"], "example", "the connection still answers describe: {bad}");
 }
 

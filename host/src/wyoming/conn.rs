@@ -7,7 +7,9 @@
 //! as the engine makes them, `audio-stop`) or a stream (`synthesize-start`, `synthesize-chunk`s,
 //! `synthesize-stop`: each sentence spoken once complete, with its own `audio-start` …
 //! `audio-stop`, as wyoming-piper does, then `synthesize-stopped`). The `synthesize` a client
-//! sends inside a stream for older servers is ignored.
+//! sends inside a stream for older servers is ignored. An error answering a plain `synthesize`
+//! closes the connection after its error event (a reader waiting for `audio-stop` sees the end);
+//! any other bad event gets its error event and the connection goes on.
 
 use super::{
     Shared,
@@ -201,6 +203,14 @@ impl Conn {
         self.write(&Frame::new("error", json!({"text": text, "code": code}))).await
     }
 
+    /// The error that ends a plain `synthesize`: sent, then the connection closes, as
+    /// wyoming-piper does, so a client that reads until `audio-stop` (Home Assistant) is not left
+    /// waiting.
+    async fn refuse(&mut self, code: &str, text: &str) -> Result<(), Closed> {
+        self.error(code, text).await?;
+        Err(Closed)
+    }
+
     async fn on_frame(&mut self, frame: Frame) -> Result<(), Closed> {
         match frame.kind.as_str() {
             "describe" => {
@@ -225,7 +235,7 @@ impl Conn {
                     return Ok(()); // the copy of a stream's text sent for servers without streaming
                 }
                 let Some(text) = text_of(&frame).map(String::from) else {
-                    return self.error("bad-request", "synthesize needs 'text' (a string)").await;
+                    return self.refuse("bad-request", "synthesize needs 'text' (a string)").await;
                 };
                 self.start(&frame, Some(text)).await
             }
@@ -248,12 +258,13 @@ impl Conn {
             let what = if text.is_some() { "synthesize" } else { "synthesize-start" };
             return self.error("busy", &format!("{what} while a reply is still running on this connection")).await;
         }
-        match self.open(frame, text).await {
+        match self.open(frame, text.clone()).await {
             Ok(reply) => {
                 self.stream_chars = 0;
                 self.reply = Some(reply);
                 Ok(())
             }
+            Err((code, message)) if text.is_some() => self.refuse(code, &message).await,
             Err((code, message)) => self.error(code, &message).await,
         }
     }
@@ -409,19 +420,16 @@ impl Conn {
             Some(Spoken::Error { error, .. }) => {
                 reply.failed = true;
                 reply.pending.clear();
-                let status = if error.kind().is_some_and(|k| k == chorus_plugin_api::ErrorKind::BAD_REQUEST) {
-                    400
-                } else {
-                    500
-                };
+                let bad_request = error.kind().is_some_and(|k| k == chorus_plugin_api::ErrorKind::BAD_REQUEST);
+                let (code, status) = if bad_request { ("bad-request", 400) } else { ("synthesis-failed", 500) };
                 self.shared.state.metrics.error("wyoming", &reply.model, status);
-                self.close_audio().await?;
-                let code = if error.kind().is_some_and(|k| k == chorus_plugin_api::ErrorKind::BAD_REQUEST) {
-                    "bad-request"
+                if reply.streaming {
+                    self.close_audio().await?;
+                    self.error(code, &error.to_string()).await
                 } else {
-                    "synthesis-failed"
-                };
-                self.error(code, &error.to_string()).await
+                    // No audio-stop: what was sent is not the whole reply.
+                    self.refuse(code, &error.to_string()).await
+                }
             }
             None => {
                 reply.events = None;
