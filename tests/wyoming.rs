@@ -151,7 +151,8 @@ fn describe_lists_a_streaming_program_with_named_voices() {
         assert_eq!(voice["languages"], json!(["en_US"]));
         assert_eq!(voice["installed"], true);
         assert!(voice["description"].as_str().is_some_and(|d| d.contains("sine tones")), "{voice}");
-        assert!(voice["attribution"]["name"].is_string());
+        assert_eq!(voice["attribution"]["name"], "chorus");
+        assert!(voice["attribution"]["url"].as_str().is_some_and(|u| u.starts_with("https://")), "{voice}");
     }
     for domain in ["asr", "handle", "intent", "wake", "mic", "snd"] {
         assert_eq!(info.data[domain], json!([]), "{domain}");

@@ -161,7 +161,7 @@ impl Catalog {
 
     /// The `info` event.
     pub fn info(&self) -> Frame {
-        let attribution = json!({"name": "chorus", "url": ""});
+        let attribution = json!({"name": "chorus", "url": env!("CARGO_PKG_REPOSITORY")});
         let tts: Vec<Value> = self
             .programs
             .iter()
