@@ -359,7 +359,7 @@ fn wyoming_alone_with_a_connection_cap_and_an_idle_timeout() {
 }
 
 #[test]
-fn no_http_without_a_wyoming_address_is_refused_with_the_fix() {
+fn no_http_or_zeroconf_without_a_wyoming_address_is_refused_with_the_fix() {
     let plugins = chorus_tests::plugin_dir(&["chorus_plugin_example"]);
     let home = tempfile::tempdir().unwrap();
     let out = chorus_tests::run(chorus_tests::chorus(plugins.path(), home.path()).args(["serve", "--no-http"]));
@@ -369,6 +369,48 @@ fn no_http_without_a_wyoming_address_is_refused_with_the_fix() {
         chorus_tests::run(chorus_tests::chorus(plugins.path(), home.path()).args(["serve", "--wyoming", "10200"]));
     assert!(!out.status.success());
     assert!(chorus_tests::stderr(&out).contains("tcp://HOST:PORT"), "{}", chorus_tests::stderr(&out));
+    let out = chorus_tests::run(chorus_tests::chorus(plugins.path(), home.path()).args(["serve", "--zeroconf", "x"]));
+    assert!(!out.status.success());
+    let stderr = chorus_tests::stderr(&out);
+    assert!(stderr.contains("zeroconf announces the Wyoming server"), "{stderr}");
+}
+
+/// With `--zeroconf NAME` the server is found by browsing for `_wyoming._tcp.local.` (here on
+/// loopback, where it listens), at its port and address, and withdrawn when it stops.
+#[test]
+fn zeroconf_announces_the_wyoming_server_while_it_runs() {
+    use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent};
+    let name = format!("chorus test {}", std::process::id());
+    let mut server = Server::start_args(
+        "default_model = \"example\"\n",
+        &["chorus_plugin_example"],
+        &[],
+        &["--no-http", "--wyoming", "tcp://127.0.0.1:0", "--zeroconf", &name],
+    );
+    server.wait_until("the server says it announced itself", || server.log().contains("announced over zeroconf"));
+    let port = server.wyoming.unwrap().port();
+    let browser = ServiceDaemon::new().expect("an mDNS daemon");
+    browser.enable_interface(IfKind::LoopbackV4).unwrap();
+    let events = browser.browse("_wyoming._tcp.local.").unwrap();
+    let fullname = format!("{name}._wyoming._tcp.local.");
+    let mut found = None;
+    while found.is_none() {
+        match events.recv_timeout(Duration::from_secs(30)).expect("the announcement within 30 s") {
+            ServiceEvent::ServiceResolved(service) if service.get_fullname() == fullname => found = Some(service),
+            _ => {}
+        }
+    }
+    let service = found.unwrap();
+    assert_eq!(service.get_port(), port);
+    assert!(service.get_addresses_v4().iter().any(|ip| ip.is_loopback()), "{:?}", service.get_addresses());
+    server.terminate();
+    loop {
+        match events.recv_timeout(Duration::from_secs(30)).expect("the withdrawal within 30 s") {
+            ServiceEvent::ServiceRemoved(_, removed) if removed == fullname => break,
+            _ => {}
+        }
+    }
+    let _ = browser.shutdown();
 }
 
 // ---------------------------------------------------------------- the `wyoming` Python package

@@ -25,6 +25,9 @@ pub struct Args {
     /// Serve no HTTP API: the Wyoming server alone (needs --wyoming or [server] wyoming).
     #[arg(long)]
     pub no_http: bool,
+    /// Announce the Wyoming server over zeroconf (_wyoming._tcp.local.) as NAME (default: [server] wyoming_zeroconf; off).
+    #[arg(long, value_name = "NAME")]
+    pub zeroconf: Option<String>,
 }
 
 pub async fn run(chorus: Chorus, args: Args) -> anyhow::Result<()> {
@@ -45,6 +48,14 @@ pub async fn run(chorus: Chorus, args: Args) -> anyhow::Result<()> {
         settings.wyoming = Some(server::settings::parse_wyoming_uri(uri).map_err(anyhow::Error::msg)?);
     }
     settings.http = !args.no_http;
+    if let Some(name) = args.zeroconf.filter(|n| !n.trim().is_empty()) {
+        settings.wyoming_zeroconf = Some(name);
+    }
+    if settings.wyoming_zeroconf.is_some() && settings.wyoming.is_none() {
+        anyhow::bail!(
+            "zeroconf announces the Wyoming server: give it an address (--wyoming tcp://HOST:PORT or [server] wyoming)"
+        );
+    }
     let plugins: Vec<String> =
         chorus.plugins().iter().map(|p| format!("{} ({})", p.info.name, p.info.patterns.join(", "))).collect();
     for rejected in chorus.rejected() {

@@ -23,6 +23,7 @@
 //! wyoming_sample_rate = 22050   # the rate of Wyoming audio (0 or absent: each engine's own)
 //! wyoming_idle_timeout_secs = 30  # a Wyoming connection that sends nothing and gets nothing this long is closed
 //! wyoming_max_connections = 64  # open Wyoming connections; more get an error event and are closed
+//! wyoming_zeroconf = "chorus"   # announce the Wyoming server as _wyoming._tcp.local. under this name (off by default)
 //!
 //! [server.backends.kokoro]      # per-backend overrides
 //! concurrency = 1
@@ -92,6 +93,7 @@ struct Table {
     wyoming_sample_rate: u32,
     wyoming_idle_timeout_secs: f64,
     wyoming_max_connections: usize,
+    wyoming_zeroconf: Option<String>,
     backends: BTreeMap<String, LimitOverride>,
 }
 
@@ -119,6 +121,7 @@ impl Default for Table {
             wyoming_sample_rate: 0,
             wyoming_idle_timeout_secs: 30.0,
             wyoming_max_connections: 64,
+            wyoming_zeroconf: None,
             backends: BTreeMap::new(),
         }
     }
@@ -168,6 +171,8 @@ pub struct Settings {
     /// A Wyoming connection with no event either way for this long is closed.
     pub wyoming_idle_timeout: Duration,
     pub wyoming_max_connections: usize,
+    /// Announce the Wyoming server over zeroconf under this instance name.
+    pub wyoming_zeroconf: Option<String>,
 }
 
 /// `tcp://HOST:PORT` (the form the `wyoming` package's servers take) as host and port.
@@ -250,6 +255,7 @@ impl Settings {
             wyoming_sample_rate,
             wyoming_idle_timeout: seconds("wyoming_idle_timeout_secs", t.wyoming_idle_timeout_secs)?,
             wyoming_max_connections: t.wyoming_max_connections,
+            wyoming_zeroconf: t.wyoming_zeroconf.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
             host: t.host,
             port: t.port,
             api_key: t.api_key.filter(|k| !k.is_empty()),
@@ -322,5 +328,7 @@ mod tests {
         assert_eq!(parse_wyoming_uri("tcp://[::1]:0"), Ok(("::1".to_string(), 0)));
         assert!(parse_wyoming_uri("unix:///tmp/x").unwrap_err().contains("only tcp://"));
         assert_eq!(Settings::default().wyoming, None);
+        assert_eq!(Settings::default().wyoming_zeroconf, None);
+        assert_eq!(parse("wyoming_zeroconf = \" kitchen \"").unwrap().wyoming_zeroconf.as_deref(), Some("kitchen"));
     }
 }

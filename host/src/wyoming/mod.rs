@@ -6,11 +6,12 @@
 //! answers `describe` and maps voice names back to models; `conn.rs` runs a connection. Each
 //! reply takes a slot of its backend's concurrency limit, the same gates the HTTP server uses, so
 //! the two front doors share one budget. Connections past `wyoming_max_connections` get an error
-//! event and are closed.
+//! event and are closed. `zeroconf.rs` announces the server over multicast DNS when asked.
 
 mod conn;
 pub mod frame;
 pub mod info;
+pub mod zeroconf;
 
 use crate::server::AppState;
 use frame::Frame;
@@ -32,6 +33,19 @@ struct Shared {
 /// for the open connections (each ends after its running reply).
 pub async fn run(listener: TcpListener, state: AppState, stop: watch::Receiver<bool>) {
     let max = state.settings.wyoming_max_connections;
+    let _announcement = match (&state.settings.wyoming_zeroconf, listener.local_addr()) {
+        (Some(name), Ok(addr)) => match zeroconf::announce(name, addr) {
+            Ok(announcement) => {
+                eprintln!("chorus serve: wyoming announced over zeroconf as '{name}' ({})", zeroconf::SERVICE_TYPE);
+                Some(announcement)
+            }
+            Err(e) => {
+                eprintln!("chorus serve: {e}; serving without it");
+                None
+            }
+        },
+        _ => None,
+    };
     let shared = Arc::new(Shared { state, catalogs: info::Catalogs::default() });
     let open = Arc::new(Semaphore::new(max));
     let mut stopping = stop.clone();
