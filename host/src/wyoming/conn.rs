@@ -302,9 +302,20 @@ impl Conn {
         state.metrics.request("wyoming", &route.model);
         let rate = state.settings.wyoming_sample_rate.unwrap_or(backend.info.sample_rate);
         let chars = text.as_ref().map_or(0, |t| t.chars().count());
-        let slot = state.limits.enter(&plugin, chars).await.map_err(|_| {
-            ("busy", format!("backend '{plugin}' is busy (every slot taken and its queue full); try again shortly"))
-        })?;
+        let busy =
+            || ("busy", format!("backend '{plugin}' is busy (every slot taken and its queue full); try again shortly"));
+        let slot = match tokio::time::timeout(state.settings.request_timeout, state.limits.enter(&plugin, chars)).await
+        {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_)) => return Err(busy()),
+            Err(_) => {
+                let waited = state.settings.request_timeout.as_secs_f64();
+                return Err((
+                    "busy",
+                    format!("backend '{plugin}' had no free slot within {waited:.0} s; try again shortly"),
+                ));
+            }
+        };
         let mut request = Request::new("").model(model);
         request.voice = voice;
         request.sample_rate = Some(rate);

@@ -42,10 +42,18 @@ pub fn announce(name: &str, addr: SocketAddr) -> Result<Announcement, String> {
     Ok(Announcement { daemon, fullname })
 }
 
+/// How long withdrawing waits for the daemon to send its goodbye and stop.
+const GOODBYE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Drop for Announcement {
+    /// Withdraw: the goodbye goes out before the process may exit.
     fn drop(&mut self) {
-        let _ = self.daemon.unregister(&self.fullname);
-        let _ = self.daemon.shutdown();
+        if let Ok(status) = self.daemon.unregister(&self.fullname) {
+            let _ = status.recv_timeout(GOODBYE);
+        }
+        if let Ok(status) = self.daemon.shutdown() {
+            let _ = status.recv_timeout(GOODBYE);
+        }
     }
 }
 
