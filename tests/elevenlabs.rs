@@ -6,9 +6,8 @@
 //! `elevenlabs` SDK's REST calls run in the full tier (`#[ignore]`, needs Python).
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use chorus_tests::server::{Server, python_with};
+use chorus_tests::server::{Server, python_client};
 use serde_json::{Value, json};
-use std::process::Command;
 
 const KEY: &str = "xi-test";
 const TEXT: &str = "Hello there, chorus. Speak now!";
@@ -172,23 +171,9 @@ fn bad_requests_get_elevenlabs_errors_and_the_server_keeps_serving() {
 #[test]
 #[ignore = "needs Python with the `elevenlabs` package: `cargo xtask test` runs it"]
 fn the_official_elevenlabs_sdk_speaks_through_chorus() {
-    let python = python_with("elevenlabs");
     let server = start();
-    let script = chorus_tests::root().join("tests/clients/elevenlabs_rest.py");
-    let run = Command::new(&python)
-        .arg(&script)
-        .arg(format!("http://{}", server.addr))
-        .arg(KEY)
-        .arg(TEXT)
-        .output()
-        .expect("python runs");
-    assert!(
-        run.status.success(),
-        "the elevenlabs SDK failed:\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        server.log()
-    );
-    let report: Value = serde_json::from_slice(&run.stdout).expect("the script prints JSON");
+    let base = format!("http://{}", server.addr);
+    let report = python_client(&server, "elevenlabs", "elevenlabs_rest.py", &[&base, &KEY, &TEXT]);
     let pcm_samples = (seconds(TEXT) * 16_000.0).round() as u64;
     assert_eq!(report["convert_bytes"].as_u64(), Some(pcm_samples * 2), "{report}");
     assert_eq!(report["stream_bytes"].as_u64(), Some(pcm_samples * 2), "{report}");

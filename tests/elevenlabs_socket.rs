@@ -7,12 +7,11 @@
 //! code, the server keeps serving and nothing stays in flight. The official `elevenlabs` SDK's
 //! `convert_realtime` (which insists on wss) runs through a TLS proxy in the full tier.
 
-use chorus_tests::server::{PATIENCE, Server, python_with};
+use chorus_tests::server::{PATIENCE, Server, python_client};
 use serde_json::{Value, json};
 use std::{
     io::ErrorKind,
     net::TcpStream,
-    process::Command,
     time::{Duration, Instant},
 };
 use tungstenite::{Message, WebSocket, client::IntoClientRequest, protocol::frame::coding::CloseCode};
@@ -311,24 +310,10 @@ fn a_client_that_vanishes_mid_stream_frees_everything() {
 #[test]
 #[ignore = "needs Python with the `elevenlabs` package and openssl: `cargo xtask test` runs it"]
 fn the_official_sdk_streams_text_in_over_websocket() {
-    let python = python_with("elevenlabs");
     let server = start();
-    let script = chorus_tests::root().join("tests/clients/elevenlabs_realtime.py");
     let input = format!("{FIRST}{REST}");
-    let run = Command::new(&python)
-        .arg(&script)
-        .arg(server.addr.to_string())
-        .arg(KEY)
-        .arg(&input)
-        .output()
-        .expect("python runs");
-    assert!(
-        run.status.success(),
-        "the elevenlabs SDK failed:\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        server.log()
-    );
-    let report: Value = serde_json::from_slice(&run.stdout).expect("the script prints JSON");
+    let report =
+        python_client(&server, "elevenlabs", "elevenlabs_realtime.py", &[&server.addr.to_string(), &KEY, &input]);
     // 40 ms a character at 24 kHz, 2 bytes a sample; the SDK's chunker ends the text with a space.
     assert_eq!(report["bytes"].as_u64(), Some(((input.chars().count() + 1) * 960 * 2) as u64), "{report}");
     assert!(report["chunks"].as_u64().unwrap() >= 2, "{report}");

@@ -4,9 +4,8 @@
 //! every length below is known in advance.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use chorus_tests::server::{Server, assert_error, decode, python_with_openai, rms};
+use chorus_tests::server::{Server, assert_error, decode, python_client, rms};
 use serde_json::{Value, json};
-use std::process::Command;
 
 /// The example plugin's default: 40 ms per character, at 24 kHz.
 const SAMPLES_PER_CHAR: usize = 960;
@@ -41,26 +40,11 @@ fn speech(input: &str, format: &str) -> Value {
 #[test]
 #[ignore = "needs Python with the `openai` package: `cargo xtask test` runs it"]
 fn the_openai_python_package_speaks_every_format_streaming_and_not() {
-    let python = python_with_openai();
     let server = Server::start(&config("api_key = \"sk-test\""));
     let out = tempfile::tempdir().unwrap();
-    let script = chorus_tests::root().join("tests/clients/openai_speech.py");
-    let run = Command::new(&python)
-        .arg(&script)
-        .arg(format!("http://{}/v1", server.addr))
-        .arg("sk-test")
-        .arg(out.path())
-        .arg(TEXT)
-        .arg("alloy")
-        .output()
-        .expect("python runs");
-    assert!(
-        run.status.success(),
-        "the openai client failed:\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        server.log()
-    );
-    let report: Value = serde_json::from_slice(&run.stdout).expect("the script prints JSON");
+    let base = format!("http://{}/v1", server.addr);
+    let report =
+        python_client(&server, "openai", "openai_speech.py", &[&base, &"sk-test", &out.path(), &TEXT, &"alloy"]);
 
     let models: Vec<&str> = report["models"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(models.contains(&"tts-1") && models.contains(&"example"), "{models:?}");

@@ -12,14 +12,13 @@
 
 use chorus_tests::{
     fixtures::openai::{self, OpenAi},
-    server::Server,
+    server::{Server, python_client},
 };
 use serde_json::{Value, json};
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{SocketAddr, TcpStream},
-    path::{Path, PathBuf},
-    process::Command,
+    path::Path,
     time::Duration,
 };
 
@@ -415,35 +414,12 @@ fn zeroconf_announces_the_wyoming_server_while_it_runs() {
 
 // ---------------------------------------------------------------- the `wyoming` Python package
 
-/// The Python to run the client with: `$CHORUS_TEST_PYTHON`, else `python3`; fails the test with
-/// the fix when it lacks the `wyoming` package.
-fn python_with_wyoming() -> PathBuf {
-    let python = std::env::var_os("CHORUS_TEST_PYTHON")
-        .filter(|p| !p.is_empty())
-        .map_or_else(|| PathBuf::from("python3"), PathBuf::from);
-    let out = Command::new(&python).args(["-c", "import wyoming"]).output();
-    match out {
-        Ok(out) if out.status.success() => python,
-        _ => panic!(
-            "{} cannot import the `wyoming` package: run `cargo xtask setup` (or pip install wyoming into a venv \
-             and set CHORUS_TEST_PYTHON to its python)",
-            python.display()
-        ),
-    }
-}
-
 /// Run tests/clients/wyoming_client.py against `server` and parse what it printed.
 fn client(server: &Server, args: &[&str]) -> Value {
-    let script = chorus_tests::root().join("tests/clients/wyoming_client.py");
     let port = server.wyoming.expect("a Wyoming server").port().to_string();
-    let out = Command::new(python_with_wyoming()).arg(script).arg(port).args(args).output().expect("python runs");
-    assert!(
-        out.status.success(),
-        "the wyoming client failed:\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&port];
+    all.extend(args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+    python_client(server, "wyoming", "wyoming_client.py", &all)
 }
 
 fn types(result: &Value) -> Vec<String> {

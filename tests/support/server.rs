@@ -385,13 +385,8 @@ impl Open {
     }
 }
 
-/// The Python to run client tests with: `$CHORUS_TEST_PYTHON`, else `python3`. Fails the test
-/// with a clear message when it lacks the `openai` package.
-pub fn python_with_openai() -> PathBuf {
-    python_with("openai")
-}
-
-/// The tests' Python (as [`python_with_openai`]), checked for the importable `module`.
+/// The Python to run client tests with, `$CHORUS_TEST_PYTHON`, else `python3`, checked for the
+/// importable `module`: a test fails with the fix when it is missing.
 pub fn python_with(module: &str) -> PathBuf {
     let python = std::env::var_os("CHORUS_TEST_PYTHON")
         .filter(|p| !p.is_empty())
@@ -410,6 +405,32 @@ pub fn python_with(module: &str) -> PathBuf {
             python.display()
         ),
     }
+}
+
+/// Run the client script `tests/clients/SCRIPT` with the tests' Python (checked for `module`, as
+/// [`python_with`]) and `args`; what it printed, as JSON. A failure shows the script's stderr and
+/// `server`'s log.
+pub fn python_client(
+    server: &Server,
+    module: &str,
+    script: &str,
+    args: &[&dyn AsRef<std::ffi::OsStr>],
+) -> serde_json::Value {
+    let path = crate::root().join("tests/clients").join(script);
+    let mut cmd = Command::new(python_with(module));
+    cmd.arg(&path);
+    for arg in args {
+        cmd.arg(arg);
+    }
+    let run = cmd.output().expect("python runs");
+    assert!(
+        run.status.success(),
+        "{script} failed:\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        server.log()
+    );
+    serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {}", String::from_utf8_lossy(&run.stdout)))
 }
 
 /// Decode `audio` (in `format`: mp3, opus, aac, flac, wav, or pcm = s16le mono at `pcm_rate`)
