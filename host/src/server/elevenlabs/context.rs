@@ -199,6 +199,15 @@ impl Context {
         }
     }
 
+    /// A message's `flush` (speak everything buffered) or else its `try_trigger_generation`.
+    pub fn prompt(&mut self, flush: bool, try_trigger: bool) {
+        if flush {
+            self.flush();
+        } else if try_trigger {
+            self.trigger();
+        }
+    }
+
     /// Speak everything buffered now.
     pub fn flush(&mut self) {
         if let Some(segment) = self.segmenter.flush() {

@@ -329,11 +329,7 @@ impl Socket {
             Some(text) => context.push(text),
             None => Ok(()),
         };
-        if message.flush {
-            context.flush();
-        } else if message.try_trigger {
-            context.trigger();
-        }
+        context.prompt(message.flush, message.try_trigger);
         match pushed {
             Ok(()) => Then::Go,
             Err(e) => self.error("too_much_text", e, None),
@@ -392,11 +388,7 @@ impl Socket {
             Some(text) => context.push(text),
             None => Ok(()),
         };
-        if message.flush {
-            context.flush();
-        } else if message.try_trigger {
-            context.trigger();
-        }
+        context.prompt(message.flush, message.try_trigger);
         match pushed {
             Ok(()) => Then::Go,
             Err(e) => self.error("too_much_text", e, Some(&id)),
