@@ -12,6 +12,7 @@ mod load;
 mod pyenv;
 mod setup;
 mod test;
+mod torch;
 
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
@@ -35,9 +36,10 @@ fn run() -> Result<()> {
         Some("bench") => bench::run(rest),
         Some("bench-stream") => bench::stream::run(rest),
         Some("derive") => derive::run(rest),
+        Some("torch") => torch::run(rest),
         Some("judge-env") => pyenv::print_test_python(),
         _ => bail!(
-            "usage: cargo xtask <command>\n  dist    build host and plugins in release into target/dist (runs setup when assets are missing)\n  setup   fetch ONNX Runtime, the Kokoro model and voices into the data folder\n  test    install everything the tests need, build every crate, run all tests (both tiers)\n  hermetic run plain `cargo test` isolated: loopback-only network, empty HOME and TMPDIR\n  judge-env build the tests' Python environment (the speech judge) and print its python\n  deps    install the Debian packages the build and tests need\n  bench   measure chorus against the peer and write docs/BENCHMARKS.md (without ../shared/eval: chorus alone, target/bench/chorus-only.md)\n  bench-stream  text streamed at 20 tokens/s: the ElevenLabs WebSocket against whole sentences POSTed (target/bench/stream.md)\n  derive  make the derived Kokoro model (float convolutions; an experiment, see docs/BENCHMARKS.md)"
+            "usage: cargo xtask <command>\n  dist    build host and plugins in release into target/dist (runs setup when assets are missing)\n  setup   fetch ONNX Runtime, the Kokoro model and voices into the data folder\n  test    install everything the tests need, build every crate, run all tests (both tiers)\n  hermetic run plain `cargo test` isolated: loopback-only network, empty HOME and TMPDIR\n  judge-env build the tests' Python environment (the speech judge) and print its python\n  deps    install the Debian packages the build and tests need\n  bench   measure chorus against the peer and write docs/BENCHMARKS.md (without ../shared/eval: chorus alone, target/bench/chorus-only.md)\n  bench-stream  text streamed at 20 tokens/s: the ElevenLabs WebSocket against whole sentences POSTed (target/bench/stream.md)\n  derive  make the derived Kokoro model (float convolutions; an experiment, see docs/BENCHMARKS.md)\n  torch   convert the Kokoro model for PyTorch into <data>/kokoro-torch (its own Python environment, about 3 GB to download)"
         ),
     }
 }
