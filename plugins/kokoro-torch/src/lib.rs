@@ -1,0 +1,2 @@
+//! chorus plugin: Kokoro on PyTorch.
+pub mod torch;
