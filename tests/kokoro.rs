@@ -2,8 +2,8 @@
 //! the host's loader: intelligibility judged by Whisper, word timestamps against the model's own
 //! durations, identical audio with and without the durations output, voices, and bad input.
 
+use chorus_kokoro::{audio, npy};
 use chorus_plugin_api::{ErrorKind, SynthesisRequest};
-use chorus_plugin_kokoro::{audio, npy};
 use chorus_tests::kokoro::{self as k, Recording};
 use serde_json::json;
 use std::{sync::Arc, time::Duration};
@@ -117,20 +117,20 @@ fn the_fronts_weights_are_mapped_from_their_file_and_the_audio_stays_the_same() 
 /// (padded token ids and jf_alpha's style for that length).
 struct RawModel {
     data: std::path::PathBuf,
-    vocab: chorus_plugin_kokoro::prepare::Vocab,
-    pack: chorus_plugin_kokoro::voices::VoicePack,
+    vocab: chorus_kokoro::prepare::Vocab,
+    pack: chorus_kokoro::voices::VoicePack,
 }
 
 impl RawModel {
     fn new() -> Self {
         let data = k::ensure_assets();
-        let pack = chorus_plugin_kokoro::voices::VoicePack::load(&data.join("kokoro/voices_ja.npz")).expect("voices");
-        RawModel { data, vocab: chorus_plugin_kokoro::prepare::Vocab::builtin(), pack }
+        let pack = chorus_kokoro::voices::VoicePack::load(&data.join("kokoro/voices_ja.npz")).expect("voices");
+        RawModel { data, vocab: chorus_kokoro::prepare::Vocab::builtin(), pack }
     }
 
     /// The int8 model, with or without the durations output, with or without a cache folder.
-    fn load(&self, durations: bool, cache: Option<&std::path::Path>) -> chorus_plugin_kokoro::model::Model {
-        use chorus_plugin_kokoro::model;
+    fn load(&self, durations: bool, cache: Option<&std::path::Path>) -> chorus_kokoro::model::Model {
+        use chorus_kokoro::model;
         let env = model::init_runtime(&self.data.join("onnxruntime/libonnxruntime.so.1.31.1")).expect("ONNX Runtime");
         model::Model::load(env, &self.data.join("kokoro/kokoro-v1.0.int8.onnx"), 2, durations, cache)
             .unwrap_or_else(|e| panic!("model (durations {durations}, cache {cache:?}): {e:?}"))
@@ -182,7 +182,7 @@ fn the_durations_output_leaves_the_audio_identical() {
     }
     assert!(with.is_split(), "the int8 model is cut into front and decoder");
     // The sessions allocate from one arena registered on the runtime's environment (arena.rs).
-    assert!(chorus_plugin_kokoro::arena::shared(), "the shared CPU arena is registered");
+    assert!(chorus_kokoro_kernels::arena::shared(), "the shared CPU arena is registered");
     // Where the fused Snake kernel reproduces the runtime's sine (x86-64 with the shipped
     // library), the derived decoder holds one fused node per Snake chain, all 48 with the
     // instance norm's last steps before them (the norms the residual branches shared are copied,
@@ -199,7 +199,7 @@ fn the_durations_output_leaves_the_audio_identical() {
     }
     // Where the convolutions run as integer products (VNNI), each has its own layout and way back;
     // the generator's 51 with a bias are one QConv node each.
-    if chorus_plugin_kokoro::gemm::exact_here() {
+    if chorus_kokoro::model::exact_products_here() {
         let convs = (count("Im2col"), count("Requantize"), count("QConv"));
         assert_eq!(convs, (14, 9, 51), "convolutions rewritten in the derived decoder");
     }
@@ -224,7 +224,7 @@ fn the_durations_output_leaves_the_audio_identical() {
     let e = mended.run(&ids, &style, 1.0).expect("run after the rebuild");
     assert!(a.audio == e.audio, "the rebuilt graph gives the same audio");
     // So is one whose weights file was cut short.
-    let weights = chorus_plugin_kokoro::weights::sidecar(&saved);
+    let weights = chorus_kokoro::weights::sidecar(&saved);
     let full = std::fs::metadata(&weights).expect("the weights file").len();
     assert!(full > 1_000_000, "the weights are in their own file: {full} bytes");
     std::fs::File::options().write(true).open(&weights).and_then(|f| f.set_len(full / 2)).expect("cut the weights");

@@ -110,7 +110,7 @@ fn read_wav(path: &std::path::Path) -> Result<Vec<f32>, Error> {
 }
 
 fn prosody(reference: &str, dir: &str) -> Result<(), Error> {
-    use chorus_plugin_kokoro::audio::{pauses, sound_span};
+    use chorus_kokoro::audio::{pauses, sound_span};
     let speech = |a: &[f32]| sound_span(a).map_or(0, |(from, to)| to - from) as f64;
     for n in 0.. {
         let path = PathBuf::from(format!("{dir}/{n:02}.wav"));

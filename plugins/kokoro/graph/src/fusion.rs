@@ -1,12 +1,15 @@
-//! Replacing chains of nodes with one of chorus's own ([`crate::ops`]) on the protobuf wire:
-//! a read-only view of a graph's wiring to find chains ([`View`]), and [`apply`] to write the
-//! graph back with them fused. [`requantize`] is one such pass; the Snake pass is in
+//! Replacing chains of nodes with one of chorus's own (domain [`chorus::DOMAIN`], whose kernels
+//! are in `chorus-kokoro-kernels`) on the protobuf wire: a read-only view of a graph's wiring to
+//! find chains ([`View`]), and [`apply`] to write the graph back with them fused.
+//! [`requantize`], [`unshare_norms`] and [`conv`] are such passes; the Snake pass is in
 //! [`crate::snake`].
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ops::DOMAIN;
-use crate::proto::{Field, bytes_field, fields, graph, ints, name_of, node, strings, varints, with_graph};
+use crate::GraphError;
+use crate::schema::chorus::{self, DOMAIN};
+use crate::schema::{elem, graph as graph_field, model as model_field, node as node_field, opset, tensor, value_info};
+use crate::wire::{Field, bytes_field, fields, graph, ints, name_of, node, strings, varint_field, varints, with_graph};
 
 /// A node's type and wiring.
 pub struct Node {
@@ -19,15 +22,18 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn parse(node: &[u8]) -> Result<Self, String> {
+    pub fn parse(node: &[u8]) -> Result<Self, GraphError> {
         let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
-        let attributes =
-            fields(node)?.iter().filter(|f| f.number == 5).map(|f| f.payload.unwrap_or_default().to_vec()).collect();
+        let attributes = fields(node)?
+            .iter()
+            .filter(|f| f.number == node_field::ATTRIBUTE)
+            .map(|f| f.payload.unwrap_or_default().to_vec())
+            .collect();
         Ok(Self {
-            op: name_of(node, 4)?,
-            domain: name_of(node, 7)?,
-            inputs: owned(strings(node, 1)?),
-            outputs: owned(strings(node, 2)?),
+            op: name_of(node, node_field::OP_TYPE)?,
+            domain: name_of(node, node_field::DOMAIN)?,
+            inputs: owned(strings(node, node_field::INPUT)?),
+            outputs: owned(strings(node, node_field::OUTPUT)?),
             attributes,
         })
     }
@@ -53,7 +59,10 @@ impl Node {
 
     /// The integers of attribute `name`, if it has it.
     pub fn ints(&self, name: &str) -> Option<Vec<i64>> {
-        self.attributes.iter().find(|a| name_of(a, 1).is_ok_and(|n| n == name)).and_then(|a| ints(a).ok())
+        self.attributes
+            .iter()
+            .find(|a| name_of(a, crate::schema::attribute::NAME).is_ok_and(|n| n == name))
+            .and_then(|a| ints(a).ok())
     }
 }
 
@@ -67,15 +76,15 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    pub fn new(graph: &'a [u8]) -> Result<Self, String> {
+    pub fn new(graph: &'a [u8]) -> Result<Self, GraphError> {
         let fields = fields(graph)?;
         let mut nodes = Vec::new();
         let mut outputs = HashSet::new();
         for f in &fields {
             match f.number {
-                1 => nodes.push(Node::parse(f.payload.unwrap_or_default())?),
-                12 => {
-                    outputs.insert(name_of(f.payload.unwrap_or_default(), 1)?);
+                graph_field::NODE => nodes.push(Node::parse(f.payload.unwrap_or_default())?),
+                graph_field::OUTPUT => {
+                    outputs.insert(name_of(f.payload.unwrap_or_default(), value_info::NAME)?);
                 }
                 _ => {}
             }
@@ -128,10 +137,10 @@ impl<'a> View<'a> {
         let tensor = self
             .fields
             .iter()
-            .filter(|f| f.number == 5)
+            .filter(|f| f.number == graph_field::INITIALIZER)
             .map(|f| f.payload.unwrap_or_default())
-            .find(|t| name_of(t, 8).is_ok_and(|n| n == name))?;
-        Some(varints(&fields(tensor).ok()?, 1).ok()?.iter().map(|&d| d as usize).product())
+            .find(|t| name_of(t, tensor::NAME).is_ok_and(|n| n == name))?;
+        Some(varints(&fields(tensor).ok()?, tensor::DIMS).ok()?.iter().map(|&d| d as usize).product())
     }
 }
 
@@ -162,19 +171,19 @@ impl Fused {
 
 /// `model` (whose graph `view` reads) with `fused` applied: every other field as it was, stored
 /// tensors only removed nodes read dropped, the chorus domain declared.
-pub fn apply(model: &[u8], view: &View, fused: &Fused) -> Result<Vec<u8>, String> {
+pub fn apply(model: &[u8], view: &View, fused: &Fused) -> Result<Vec<u8>, GraphError> {
     if fused.is_empty() {
         return Ok(model.to_vec());
     }
     let mut still_read = HashSet::new();
     for (i, n) in view.nodes.iter().enumerate() {
         if let Some(f) = fused.replaced.get(&i) {
-            still_read.extend(strings(f, 1)?.into_iter().map(str::to_string));
+            still_read.extend(strings(f, node_field::INPUT)?.into_iter().map(str::to_string));
         } else if !fused.gone.contains(&i) {
             still_read.extend(n.inputs.iter().cloned());
         }
         for added in fused.after.get(&i).into_iter().flatten() {
-            still_read.extend(strings(added, 1)?.into_iter().map(str::to_string));
+            still_read.extend(strings(added, node_field::INPUT)?.into_iter().map(str::to_string));
         }
     }
     let read_before: HashSet<&str> = view.nodes.iter().flat_map(|n| n.inputs.iter().map(String::as_str)).collect();
@@ -182,31 +191,47 @@ pub fn apply(model: &[u8], view: &View, fused: &Fused) -> Result<Vec<u8>, String
     let mut i = 0;
     for f in &view.fields {
         match f.number {
-            1 => {
+            graph_field::NODE => {
                 if let Some(node) = fused.replaced.get(&i) {
-                    out.extend(bytes_field(1, node));
+                    out.extend(bytes_field(graph_field::NODE, node));
                 } else if !fused.gone.contains(&i) {
                     out.extend_from_slice(f.raw);
                 }
                 for added in fused.after.get(&i).into_iter().flatten() {
-                    out.extend(bytes_field(1, added));
+                    out.extend(bytes_field(graph_field::NODE, added));
                 }
                 i += 1;
             }
-            5 if {
-                let name = name_of(f.payload.unwrap_or_default(), 8)?;
-                read_before.contains(name.as_str()) && !still_read.contains(&name)
-            } => {}
+            graph_field::INITIALIZER
+                if {
+                    let name = name_of(f.payload.unwrap_or_default(), tensor::NAME)?;
+                    read_before.contains(name.as_str()) && !still_read.contains(&name)
+                } => {}
             _ => out.extend_from_slice(f.raw),
         }
     }
-    crate::ops::declare(&with_graph(model, &out)?)
+    declare(&with_graph(model, &out)?)
+}
+
+/// `model` declaring the [`DOMAIN`] operator set (once), as a graph with chorus's nodes must.
+pub fn declare(model: &[u8]) -> Result<Vec<u8>, GraphError> {
+    let declared = fields(model)?
+        .iter()
+        .filter(|f| f.number == model_field::OPSET_IMPORT)
+        .any(|f| name_of(f.payload.unwrap_or_default(), opset::DOMAIN).is_ok_and(|d| d == DOMAIN));
+    let mut out = model.to_vec();
+    if !declared {
+        let mut set = bytes_field(opset::DOMAIN, DOMAIN.as_bytes());
+        set.extend(varint_field(opset::VERSION, 1));
+        out.extend(bytes_field(model_field::OPSET_IMPORT, &set));
+    }
+    Ok(out)
 }
 
 /// `model` with each integer product's way back to float — transpose to channel-major, add the
-/// quantized bias, cast, scale — as one [`Requantize`](crate::ops::Requantize) node; the
+/// quantized bias, cast, scale — as one [`chorus::REQUANTIZE`] node; the
 /// number replaced. The chain is what [`crate::gemm`] leaves after each convolution.
-pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     let graph_bytes = graph(model)?;
     let view = View::new(&graph_bytes)?;
     let mut fused = Fused::default();
@@ -222,13 +247,13 @@ pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
             let add = view.only_reader(&transpose.outputs[0], "Add")?;
             let bias = view.nodes[add].inputs.iter().find(|i| **i != transpose.outputs[0])?;
             let cast = view.only_reader(&view.nodes[add].outputs[0], "Cast")?;
-            if view.nodes[cast].ints("to")? != [1] {
-                return None; // to float
+            if view.nodes[cast].ints("to")? != [elem::FLOAT as i64] {
+                return None;
             }
             let mul = view.only_reader(&view.nodes[cast].outputs[0], "Mul")?;
             let scale = view.nodes[mul].inputs.iter().find(|i| **i != view.nodes[cast].outputs[0])?;
             let output = &view.nodes[mul].outputs[0];
-            Some(([t, add, cast], mul, node("Requantize", &[product, bias, scale], &[output], &[], DOMAIN)))
+            Some(([t, add, cast], mul, node(chorus::REQUANTIZE, &[product, bias, scale], &[output], &[], DOMAIN)))
         })();
         if let Some((chain, last, node)) = chain {
             fused.add(chain, last, node);
@@ -246,7 +271,7 @@ pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
 ///
 /// A norm here: `d = x − ReduceMean(x)`, `d / Sqrt(ReduceMean(d · d) + ε)`, each node read only
 /// by the next ones.
-pub fn unshare_norms(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+pub fn unshare_norms(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     let graph_bytes = graph(model)?;
     let view = View::new(&graph_bytes)?;
     let mut fused = Fused::default();
@@ -304,16 +329,16 @@ fn norm_chain(view: &View, divide: usize) -> Option<Vec<usize>> {
 /// not the decoder's 1024-channel ones, which run on a few steps per frame.
 const MAX_WEIGHTS: usize = 1 << 20;
 
-/// `model` with each convolution's three nodes — [`Im2col`](crate::ops::Im2col), `MatMulInteger`,
-/// [`Requantize`](crate::ops::Requantize) — as one [`QConv`](crate::qconv::QConv) node, which never
+/// `model` with each convolution's three nodes — [`chorus::IM2COL`], `MatMulInteger`,
+/// [`chorus::REQUANTIZE`] — as one [`chorus::QCONV`] node, whose kernel never
 /// holds the first two's outputs whole; the number replaced. Run after [`requantize`].
-pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     let graph_bytes = graph(model)?;
     let view = View::new(&graph_bytes)?;
     let mut fused = Fused::default();
     for (r, requantize) in view.nodes.iter().enumerate() {
         let chain = (|| {
-            if !requantize.is_ours("Requantize") {
+            if !requantize.is_ours(chorus::REQUANTIZE) {
                 return None;
             }
             let p = view.producer(requantize.inputs.first()?)?;
@@ -321,7 +346,8 @@ pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
             let l = view.producer(product.inputs.first()?)?;
             let layout = &view.nodes[l];
             let sole = |n: &Node, reader: usize| view.sole_reader(&n.outputs[0]) == Some(reader);
-            if !product.is("MatMulInteger") || !layout.is_ours("Im2col") || !sole(product, r) || !sole(layout, p) {
+            if !product.is("MatMulInteger") || !layout.is_ours(chorus::IM2COL) || !sole(product, r) || !sole(layout, p)
+            {
                 return None;
             }
             let [x, x_zero] = &layout.inputs[..] else { return None };
@@ -334,7 +360,7 @@ pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
                 return None;
             }
             let inputs = [x, x_zero, w, w_zero, bias, scale].map(String::as_str);
-            Some(([l, p], node("QConv", &inputs, &[&requantize.outputs[0]], &layout.attributes, DOMAIN)))
+            Some(([l, p], node(chorus::QCONV, &inputs, &[&requantize.outputs[0]], &layout.attributes, DOMAIN)))
         })();
         if let Some((chain, node)) = chain {
             fused.add(chain, r, node);
@@ -358,8 +384,8 @@ pub fn ops_of(nodes: &[Node]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::build::{self, op};
-    use crate::proto::{int_attr, ints_attr, node, tensor};
+    use crate::wire::build::{self, op};
+    use crate::wire::{int_attr, ints_attr, node, tensor};
 
     /// A product's way back to float, and a second product whose transpose is also a graph output.
     fn products() -> Vec<u8> {
@@ -372,7 +398,7 @@ mod tests {
             g.extend(op("Cast", &[&n("biased")], &n("float"), &[int_attr("to", 1)]));
             g.extend(op("Mul", &[&n("float"), "scale"], &n("y"), &[]));
             if kept {
-                g.extend(bytes_field(12, &bytes_field(1, n("t").as_bytes())));
+                g.extend(bytes_field(graph_field::OUTPUT, &bytes_field(value_info::NAME, n("t").as_bytes())));
             }
         }
         build::model(&g)
@@ -434,10 +460,15 @@ mod tests {
             let n = |s: &str| format!("{p}{s}");
             let attrs =
                 [int_attr("taps", 3), int_attr("dilation", 1), int_attr("pad_before", 1), int_attr("pad_after", 1)];
-            g.extend(bytes_field(1, &node("Im2col", &["x", "xz"], &[&n("rows")], &attrs, DOMAIN)));
+            g.extend(bytes_field(
+                graph_field::NODE,
+                &node(chorus::IM2COL, &["x", "xz"], &[&n("rows")], &attrs, DOMAIN),
+            ));
             g.extend(op("MatMulInteger", &[&n("rows"), &n("w"), "xz", "wz"], &n("product"), &[]));
-            g.extend(bytes_field(1, &node("Requantize", &[&n("product"), "bias", "scale"], &[&n("y")], &[], DOMAIN)));
-            g.extend(bytes_field(5, &tensor(&n("w"), &[weights as i64 / 8, 8], 3, &vec![0; weights])));
+            let back = node(chorus::REQUANTIZE, &[&n("product"), "bias", "scale"], &[&n("y")], &[], DOMAIN);
+            g.extend(bytes_field(graph_field::NODE, &back));
+            let w = tensor(&n("w"), &[weights as i64 / 8, 8], elem::INT8, &vec![0; weights]);
+            g.extend(bytes_field(graph_field::INITIALIZER, &w));
         }
         g.extend(op("Identity", &["brows"], "seen", &[]));
         build::model(&g)

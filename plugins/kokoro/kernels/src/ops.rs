@@ -1,41 +1,11 @@
-//! chorus's own ONNX Runtime operators (domain `chorus`), registered on every Kokoro session:
-//! `Snake` and `NormSnake` ([`crate::snake::Snake`]), [`Im2col`], [`Requantize`] and `QConv`
-//! ([`crate::qconv::QConv`]). Their kernels run on the session's thread pool.
+//! The kernels' shared parts — panics caught at the C boundary, tasks on the session's threads,
+//! ONNX Runtime's C status — and two of the operators: [`Im2col`] and [`Requantize`].
 
-use ort::operator::{
-    BoxedKernel, ComputeContext, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput,
-};
+use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, OperatorInput, OperatorOutput};
 use ort::value::TensorElementType;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The operator domain of chorus's nodes in a derived graph.
-pub const DOMAIN: &str = "chorus";
-
-/// Every chorus operator, for a session builder's `with_operators`.
-pub fn domain() -> ort::Result<OperatorDomain> {
-    OperatorDomain::new(DOMAIN)?
-        .add(crate::snake::Snake::<false>)?
-        .add(crate::snake::Snake::<true>)?
-        .add(Im2col)?
-        .add(Requantize)?
-        .add(crate::qconv::QConv)
-}
-
-/// `model` declaring the [`DOMAIN`] operator set (once), as a graph with chorus's nodes must.
-pub fn declare(model: &[u8]) -> Result<Vec<u8>, String> {
-    use crate::proto::{bytes_field, fields, name_of, varint_field};
-    let declared = fields(model)?
-        .iter()
-        .filter(|f| f.number == 8)
-        .any(|f| name_of(f.payload.unwrap_or_default(), 1).is_ok_and(|d| d == DOMAIN));
-    let mut out = model.to_vec();
-    if !declared {
-        let mut opset = bytes_field(1, DOMAIN.as_bytes());
-        opset.extend(varint_field(2, 1));
-        out.extend(bytes_field(8, &opset));
-    }
-    Ok(out)
-}
+use chorus_kokoro_graph::schema::chorus::{IM2COL, REQUANTIZE};
 
 /// A kernel for ONNX Runtime, which calls it through C, where a panic would abort the whole
 /// process: a panic in `compute` fails the node (and so the request) with an error instead.
@@ -88,6 +58,7 @@ pub unsafe fn api_status(status: ort::sys::OrtStatusPtr) -> Result<(), String> {
 pub struct Shared<T>(pub *mut T);
 // SAFETY: tasks write disjoint parts, and the buffer outlives `par_tasks`, which joins them all.
 unsafe impl<T> Sync for Shared<T> {}
+// SAFETY: as for `Sync`: the pointer is only used for disjoint writes inside `par_tasks`.
 unsafe impl<T> Send for Shared<T> {}
 
 /// A 1-D convolution's input laid out for one matrix product: `x` `[1, C, T]` (uint8) and its
@@ -101,7 +72,7 @@ impl Operator for Im2col {
     type Kernel<'attr> = BoxedKernel<'attr>;
 
     fn name(&self) -> &str {
-        "Im2col"
+        IM2COL
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
@@ -113,12 +84,12 @@ impl Operator for Im2col {
     }
 
     fn create_kernel<'attr>(&self, info: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        let layout = Layout::from_info(info, "Im2col")?;
-        Ok(kernel("Im2col", move |ctx: &ComputeContext| layout.compute(ctx)))
+        let layout = Layout::from_info(info, IM2COL)?;
+        Ok(kernel(IM2COL, move |ctx: &ComputeContext| layout.compute(ctx)))
     }
 }
 
-/// An [`Im2col`] node's attributes (also a [`crate::qconv::QConv`]'s).
+/// An [`Im2col`] node's attributes (also a [`QConv`](crate::qconv::QConv)'s).
 #[derive(Clone, Copy)]
 pub struct Layout {
     taps: usize,
@@ -251,7 +222,7 @@ impl Operator for Requantize {
     type Kernel<'attr> = BoxedKernel<'attr>;
 
     fn name(&self) -> &str {
-        "Requantize"
+        REQUANTIZE
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
@@ -267,7 +238,7 @@ impl Operator for Requantize {
     }
 
     fn create_kernel<'attr>(&self, _: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        Ok(kernel("Requantize", requantize))
+        Ok(kernel(REQUANTIZE, requantize))
     }
 }
 

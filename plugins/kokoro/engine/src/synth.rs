@@ -2,8 +2,8 @@
 //! inference, silence trimmed, chunks joined with pauses, word timestamps and progress pushed.
 
 use crate::audio;
-use crate::graph::SAMPLES_PER_UNIT;
-use crate::model::{Frames, Model, SAMPLE_RATE};
+use crate::halves::{Frames, SAMPLES_PER_FRAME as SAMPLES_PER_UNIT};
+use crate::model::{Model, SAMPLE_RATE};
 use crate::prepare::{Prepared, Vocab, WordSpan, prepare};
 use crate::voices::{Blend, VoicePack};
 use chorus_kokoro_text::{Boundary, ChunkPolicy, Frontend, Lang};
@@ -172,7 +172,10 @@ impl<'a> Pieces<'a> {
         };
         let past = usize::from(end < self.last);
         let t = Instant::now();
-        let decoded = job.model.decode(frames, style, self.next..end + past, (w.context, after));
+        let decoded = match job.model.halves() {
+            Some(halves) => halves.decode(frames, style, self.next..end + past, (w.context, after)),
+            None => Err(PluginError::internal("kokoro: this model runs whole; it has no separate decoder")),
+        };
         tally.inference += t.elapsed().as_secs_f64();
         let mut pcm = match decoded {
             Ok(pcm) => pcm,
@@ -318,8 +321,8 @@ impl Job<'_> {
         if has_words && p.token_count() > 0 {
             let t = Instant::now();
             let style = self.voices.style(&self.blend, p.ids.len() - 2);
-            let (source, durations) = if self.model.is_split() {
-                let frames = self.model.front(&p.ids, &style, self.speed)?;
+            let (source, durations) = if let Some(halves) = self.model.halves() {
+                let frames = halves.front(&p.ids, &style, self.speed)?;
                 let durations = frames.durations.clone();
                 (Source::Frames(frames), Some(durations))
             } else {

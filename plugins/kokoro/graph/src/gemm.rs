@@ -3,7 +3,7 @@
 //! The int8 model runs its convolutions as `ConvInteger` on uint8 activations and uint8 weights;
 //! ONNX Runtime computes one as im2col and a u8×u8 product. Its u8×s8 product (`MatMulInteger`
 //! with int8 weights) has faster kernels on x86 (VNNI where the CPU has it). So each convolution
-//! becomes: the input laid out for one product ([`Im2col`](crate::ops::Im2col): each row holds
+//! becomes: the input laid out for one product ([`chorus::IM2COL`]: each row holds
 //! the kernel's taps side by side, the padding filled with the activations' zero point, as
 //! `ConvInteger` pads), multiplied by the weights laid out as `[taps × channels, outputs]`, and
 //! transposed back. (As ONNX nodes, the layout was a transpose, a pad, a slice per tap and a
@@ -13,8 +13,8 @@
 //! become `w − 128` with zero point `z − 128`: every `w − z` is the same, so every integer sum
 //! is, and the audio is bit for bit the original's (a test checks it on the tests' sentences).
 //!
-//! Only on a CPU with VNNI ([`exact_here`]): there ONNX Runtime's u8×s8 kernel accumulates every
-//! product in 32 bits. Its AVX2 kernel without VNNI adds pairs of products in 16 bits with
+//! Only for a CPU with VNNI (the engine decides): there ONNX Runtime's u8×s8 kernel accumulates
+//! every product in 32 bits. Its AVX2 kernel without VNNI adds pairs of products in 16 bits with
 //! saturation, which would change the sums, so elsewhere the convolutions stay as they are.
 //!
 //! Only what the rewrite understands is touched: a `ConvInteger` with stored uint8 weights
@@ -22,9 +22,13 @@
 
 use std::collections::HashMap;
 
-use crate::ops::DOMAIN;
-use crate::proto::{
-    bytes_field, fields, graph, int_attr, ints, ints_attr, name_of, node, strings, tensor, varints, with_graph,
+use crate::GraphError;
+use crate::fusion::declare;
+use crate::schema::chorus::{self, DOMAIN};
+use crate::schema::{attribute, elem, graph as graph_field, node as node_field, tensor as tensor_field};
+use crate::wire::{
+    Stored, bytes_field, data_type, fields, graph, int_attr, ints, ints_attr, name_of, node, stored, strings, tensor,
+    with_graph,
 };
 
 /// Names the rewrite and the [`requantize`](crate::fusion::requantize) and
@@ -32,70 +36,51 @@ use crate::proto::{
 /// changed rewrite writes new files).
 pub const VERSION: &str = "gemm-5";
 
-/// Whether ONNX Runtime multiplies u8×s8 exactly on this CPU (AVX-512 VNNI or AVX-VNNI).
-pub fn exact_here() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512vnni") || std::arch::is_x86_feature_detected!("avxvnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// What the derived files made on this machine hold: the rewrite's version, or `conv` without it.
-pub fn key() -> &'static str {
-    if exact_here() { VERSION } else { "conv" }
-}
-
-const UINT8: u64 = 2;
-const INT8: u64 = 3;
-
 /// `model` with every convolution the rewrite understands replaced; the number replaced.
-pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), String> {
+pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     let graph_bytes = graph(model)?;
     let graph = fields(&graph_bytes)?;
     let mut stored = HashMap::new();
-    for f in graph.iter().filter(|f| f.number == 5) {
+    for f in graph.iter().filter(|f| f.number == graph_field::INITIALIZER) {
         let tensor = f.payload.unwrap_or_default();
-        stored.insert(name_of(tensor, 8)?, tensor);
+        stored.insert(name_of(tensor, tensor_field::NAME)?, tensor);
     }
     let mut out_graph = Vec::with_capacity(graph_bytes.len() + graph_bytes.len() / 8);
     let mut added = Vec::new();
     let mut replaced_weights = Vec::new();
     let mut count = 0;
     for f in &graph {
-        if f.number == 1 {
+        if f.number == graph_field::NODE {
             if let Some(conv) = Conv::parse(f.payload.unwrap_or_default(), &stored)? {
                 let (tensors, nodes) = conv.emit();
-                out_graph.extend(nodes.iter().flat_map(|n| bytes_field(1, n)));
+                out_graph.extend(nodes.iter().flat_map(|n| bytes_field(graph_field::NODE, n)));
                 added.extend(tensors);
                 replaced_weights.extend([conv.weight_name, conv.weight_zero_name]);
                 count += 1;
                 continue;
             }
         }
-        if f.number != 5 {
+        if f.number != graph_field::INITIALIZER {
             out_graph.extend_from_slice(f.raw);
         }
     }
     // The original weights and their zero points go unless something else still reads them.
     let mut still_read = std::collections::HashSet::new();
-    for node in fields(&out_graph)?.iter().filter(|f| f.number == 1) {
-        still_read.extend(strings(node.payload.unwrap_or_default(), 1)?.into_iter().map(str::to_string));
+    for node in fields(&out_graph)?.iter().filter(|f| f.number == graph_field::NODE) {
+        still_read
+            .extend(strings(node.payload.unwrap_or_default(), node_field::INPUT)?.into_iter().map(str::to_string));
     }
-    for f in graph.iter().filter(|f| f.number == 5) {
-        let name = name_of(f.payload.unwrap_or_default(), 8)?;
+    for f in graph.iter().filter(|f| f.number == graph_field::INITIALIZER) {
+        let name = name_of(f.payload.unwrap_or_default(), tensor_field::NAME)?;
         if !replaced_weights.contains(&name) || still_read.contains(&name) {
             out_graph.extend_from_slice(f.raw);
         }
     }
     for tensor in added {
-        out_graph.extend(bytes_field(5, &tensor));
+        out_graph.extend(bytes_field(graph_field::INITIALIZER, &tensor));
     }
     let out = with_graph(model, &out_graph)?;
-    let out = if count > 0 { crate::ops::declare(&out)? } else { out };
+    let out = if count > 0 { declare(&out)? } else { out };
     Ok((out, count))
 }
 
@@ -116,13 +101,13 @@ struct Conv {
 }
 
 impl Conv {
-    fn parse(node: &[u8], stored: &HashMap<String, &[u8]>) -> Result<Option<Self>, String> {
+    fn parse(node: &[u8], stored: &HashMap<String, &[u8]>) -> Result<Option<Self>, GraphError> {
         let fs = fields(node)?;
-        if name_of(node, 4)? != "ConvInteger" || !name_of(node, 7)?.is_empty() {
+        if name_of(node, node_field::OP_TYPE)? != "ConvInteger" || !name_of(node, node_field::DOMAIN)?.is_empty() {
             return Ok(None);
         }
-        let inputs = strings(node, 1)?;
-        let outputs = strings(node, 2)?;
+        let inputs = strings(node, node_field::INPUT)?;
+        let outputs = strings(node, node_field::OUTPUT)?;
         let (Some(&input), Some(&weight_name), Some(&input_zero), [output]) =
             (inputs.first(), inputs.get(1), inputs.get(2), outputs.as_slice())
         else {
@@ -144,13 +129,13 @@ impl Conv {
             },
         };
         let (mut dilation, mut pads) = (1, [0, 0]);
-        for attribute in fs.iter().filter(|f| f.number == 5).map(|f| f.payload.unwrap_or_default()) {
-            let ints = ints(attribute)?;
-            match name_of(attribute, 1)?.as_str() {
+        for attr in fs.iter().filter(|f| f.number == node_field::ATTRIBUTE).map(|f| f.payload.unwrap_or_default()) {
+            let ints = ints(attr)?;
+            match name_of(attr, attribute::NAME)?.as_str() {
                 "group" | "strides" if ints.iter().any(|&v| v != 1) => return Ok(None),
                 "dilations" if ints.len() == 1 => dilation = ints[0],
                 "pads" if ints.len() == 2 => pads = [ints[0], ints[1]],
-                "auto_pad" if name_of(attribute, 4)? != "NOTSET" => return Ok(None),
+                "auto_pad" if name_of(attr, attribute::S)? != "NOTSET" => return Ok(None),
                 "group" | "strides" | "kernel_shape" | "auto_pad" => {}
                 _ => return Ok(None),
             }
@@ -198,8 +183,8 @@ impl Conv {
         let zero_dims: &[i64] = if zero.len() == 1 { &[] } else { &[o as i64] };
         let n = |part: &str| self.name(part);
         let tensors = vec![
-            tensor(&n("w"), &[(k * i) as i64, o as i64], INT8, &self.matrix()),
-            tensor(&n("w_zero"), zero_dims, INT8, &zero),
+            tensor(&n("w"), &[(k * i) as i64, o as i64], elem::INT8, &self.matrix()),
+            tensor(&n("w_zero"), zero_dims, elem::INT8, &zero),
         ];
         let attributes = [
             int_attr("taps", k as i64),
@@ -207,7 +192,8 @@ impl Conv {
             int_attr("pad_before", self.pads[0]),
             int_attr("pad_after", self.pads[1]),
         ];
-        let mut nodes = vec![node("Im2col", &[&self.input, &self.input_zero], &[&n("im2col")], &attributes, DOMAIN)];
+        let mut nodes =
+            vec![node(chorus::IM2COL, &[&self.input, &self.input_zero], &[&n("im2col")], &attributes, DOMAIN)];
         let rows = n("im2col");
         nodes.extend([
             node("MatMulInteger", &[&rows, &n("w"), &self.input_zero, &n("w_zero")], &[&n("product")], &[], ""),
@@ -217,21 +203,22 @@ impl Conv {
     }
 }
 
-/// A stored tensor's dims and data.
-type Stored = (Vec<usize>, Vec<u8>);
+/// A stored uint8 tensor's dims and data.
+type Uint8Tensor = (Vec<usize>, Vec<u8>);
 
 /// A stored uint8 tensor's dims and data (`raw_data`, or `int32_data` for small ones); `None`
 /// for another element type.
-fn uint8_tensor(tensor: &[u8]) -> Result<Option<Stored>, String> {
+fn uint8_tensor(tensor: &[u8]) -> Result<Option<Uint8Tensor>, GraphError> {
     let fs = fields(tensor)?;
-    if fs.iter().find(|f| f.number == 2).map(|f| f.value) != Some(UINT8) {
+    if data_type(&fs) != elem::UINT8 {
         return Ok(None);
     }
-    let dims: Vec<usize> = varints(&fs, 1)?.into_iter().map(|d| d as usize).collect();
+    let (dims, data) = stored(&fs)?;
+    let dims: Vec<usize> = dims.into_iter().map(|d| d as usize).collect();
     let count: usize = dims.iter().product();
-    let data = match fs.iter().find(|f| f.number == 9) {
-        Some(raw) => raw.payload.unwrap_or_default().to_vec(),
-        None => varints(&fs, 5)?.into_iter().map(|v| v as u8).collect(),
+    let data = match data {
+        Stored::Raw(bytes) => bytes,
+        Stored::Ints(values) => values.into_iter().map(|v| v as u8).collect(),
     };
     Ok((data.len() == count).then_some((dims, data)))
 }
@@ -239,7 +226,8 @@ fn uint8_tensor(tensor: &[u8]) -> Result<Option<Stored>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::build::{self, op};
+    use crate::fusion::{nodes_of, ops_of};
+    use crate::wire::build::{self, op};
 
     fn conv(weight: &str, output: &str, attributes: &[Vec<u8>]) -> Vec<u8> {
         op("ConvInteger", &["x", weight, "x_zero", "w_zero"], output, attributes)
@@ -251,9 +239,10 @@ mod tests {
         let mut g = conv("w", "y", &[ints_attr("dilations", &[2]), ints_attr("pads", &[2, 2])]);
         g.extend(conv("w2", "z", &[ints_attr("strides", &[2])]));
         let w: Vec<u8> = (0..12).collect();
-        g.extend(bytes_field(5, &tensor("w", &[2, 2, 3], UINT8, &w)));
-        g.extend(bytes_field(5, &tensor("w2", &[1, 2, 3], UINT8, &w[..6])));
-        g.extend(bytes_field(5, &tensor("w_zero", &[], UINT8, &[5])));
+        let stored = |t: Vec<u8>| bytes_field(graph_field::INITIALIZER, &t);
+        g.extend(stored(tensor("w", &[2, 2, 3], elem::UINT8, &w)));
+        g.extend(stored(tensor("w2", &[1, 2, 3], elem::UINT8, &w[..6])));
+        g.extend(stored(tensor("w_zero", &[], elem::UINT8, &[5])));
         build::model(&g)
     }
 
@@ -261,8 +250,8 @@ mod tests {
     fn a_plain_convolution_becomes_one_matrix_product() {
         let (out, count) = rewrite(&model()).unwrap();
         assert_eq!(count, 1);
-        let nodes = crate::fusion::nodes_of(&out);
-        assert_eq!(crate::fusion::ops_of(&nodes), "Im2col MatMulInteger Transpose ConvInteger");
+        let nodes = nodes_of(&out);
+        assert_eq!(ops_of(&nodes), "Im2col MatMulInteger Transpose ConvInteger");
         assert_eq!(nodes[2].outputs, ["y"], "the product ends in the convolution's own output");
         assert_eq!(nodes[0].domain, DOMAIN);
         assert_eq!(nodes[0].attributes.len(), 4, "the layout's four attributes, nothing else");
@@ -273,13 +262,14 @@ mod tests {
         let fs = fields(&graph).unwrap();
         let stored: HashMap<String, &[u8]> = fs
             .iter()
-            .filter(|f| f.number == 5)
-            .map(|f| (name_of(f.payload.unwrap(), 8).unwrap(), f.payload.unwrap()))
+            .filter(|f| f.number == graph_field::INITIALIZER)
+            .map(|f| (name_of(f.payload.unwrap(), tensor_field::NAME).unwrap(), f.payload.unwrap()))
             .collect();
         assert!(!stored.contains_key("w"), "the replaced weights are dropped");
         assert!(stored.contains_key("w2") && stored.contains_key("w_zero"), "weights still read are kept");
         let raw = |name: &str| -> Vec<u8> {
-            fields(stored[name]).unwrap().iter().find(|f| f.number == 9).unwrap().payload.unwrap().to_vec()
+            let fs = fields(stored[name]).unwrap();
+            fs.iter().find(|f| f.number == tensor_field::RAW_DATA).unwrap().payload.unwrap().to_vec()
         };
         // Row t·in + c, column out holds w[out][c][t] − 128: w[out][c][t] = out·6 + c·3 + t.
         let expected: Vec<u8> = [0, 6, 3, 9, 1, 7, 4, 10, 2, 8, 5, 11].iter().map(|v: &u8| v ^ 0x80).collect();
@@ -291,9 +281,9 @@ mod tests {
     fn what_is_not_understood_is_left_alone() {
         let mut g = conv("w2", "z", &[ints_attr("strides", &[2])]);
         g.extend(conv("w3", "v", &[int_attr("group", 2)]));
-        g.extend(bytes_field(5, &tensor("w2", &[1, 2, 3], UINT8, &[0; 6])));
-        g.extend(bytes_field(5, &tensor("w3", &[2, 1, 3], INT8, &[0; 6])));
-        let model = bytes_field(7, &g);
+        g.extend(bytes_field(graph_field::INITIALIZER, &tensor("w2", &[1, 2, 3], elem::UINT8, &[0; 6])));
+        g.extend(bytes_field(graph_field::INITIALIZER, &tensor("w3", &[2, 1, 3], elem::INT8, &[0; 6])));
+        let model = bytes_field(crate::schema::model::GRAPH, &g);
         let (out, count) = rewrite(&model).unwrap();
         assert_eq!(count, 0);
         assert_eq!(graph(&out).unwrap(), g, "the graph is copied as it was");

@@ -1,12 +1,12 @@
-//! The Kokoro ONNX session: loading ONNX Runtime from a file, the model (with the durations output), and one run.
+//! The Kokoro model on ONNX Runtime: loading the runtime from a file, the model cut into its two
+//! [`Halves`] (or whole, for a graph that cannot be cut), the derived graphs cached in the data
+//! folder, and one run.
 
-use crate::config::SETUP_HINT;
 use crate::derived;
-use crate::gemm;
-use crate::graph;
-use crate::snake;
-use crate::split;
+use crate::error::LoadError;
+use crate::halves::{Feature, Frames, Halves, SAMPLES_PER_FRAME};
 use crate::weights;
+use chorus_kokoro_graph::{Rewrites, durations::DURATIONS, split::FEATURES};
 use chorus_plugin_api::PluginError;
 use ort::session::{
     Session,
@@ -41,17 +41,16 @@ fn load_optimized(
     source: &Path,
     kind: &str,
     store: Store,
-) -> Result<Loaded, String> {
-    let error = |e: PluginError| e.message.to_string();
-    let load_saved = || -> Result<Loaded, String> {
-        let mut b = builder(GraphOptimizationLevel::Disable).map_err(error)?;
+) -> Result<Loaded, LoadError> {
+    let load_saved = || -> Result<Loaded, LoadError> {
+        let mut b = builder(GraphOptimizationLevel::Disable)?;
         if store == Store::Mapped {
-            b = b.with_config_entry("session.disable_prepacking", "1").map_err(|e| e.to_string())?;
+            b = b.with_config_entry("session.disable_prepacking", "1")?;
         }
         let mapped = store != Store::Inline;
         // With its weights mapped, ONNX Runtime maps the weights file's pieces now (see `weights::lock`).
         let _mappings = mapped.then(weights::lock);
-        let session = b.commit_from_file(saved).map_err(|e| e.to_string())?;
+        let session = b.commit_from_file(saved)?;
         Ok((session, mapped.then(|| weights::sidecar(saved))))
     };
     if saved.is_file() {
@@ -65,11 +64,7 @@ fn load_optimized(
     let dir = saved.parent().unwrap_or(Path::new("."));
     let _ = std::fs::create_dir_all(dir);
     let tmp = derived::temporary(saved);
-    let session = builder(GraphOptimizationLevel::All)
-        .map_err(error)?
-        .with_optimized_model_path(&tmp)
-        .map_err(|e| e.to_string())?
-        .commit_from_file(file);
+    let session = builder(GraphOptimizationLevel::All)?.with_optimized_model_path(&tmp)?.commit_from_file(file);
     match session {
         Ok(session) => {
             let mapped = store != Store::Inline;
@@ -89,8 +84,7 @@ fn load_optimized(
         Err(_) => {
             // Saving can fail on its own (a full disk): load without saving before giving up.
             let _ = std::fs::remove_file(&tmp);
-            let session = builder(GraphOptimizationLevel::All).map_err(error)?.commit_from_file(file);
-            Ok((session.map_err(|e| e.to_string())?, None))
+            Ok((builder(GraphOptimizationLevel::All)?.commit_from_file(file)?, None))
         }
     }
 }
@@ -142,7 +136,7 @@ enum Source {
 static ENVIRONMENT: OnceLock<Result<(PathBuf, ort::environment::Environment), String>> = OnceLock::new();
 
 /// Load ONNX Runtime from `library` (only the first call loads; later ones reuse it).
-pub fn init_runtime(library: &Path) -> Result<&'static ort::environment::Environment, PluginError> {
+pub fn init_runtime(library: &Path) -> Result<&'static ort::environment::Environment, LoadError> {
     crate::config::require_file(library, "ONNX Runtime library")?;
     let env = ENVIRONMENT.get_or_init(|| {
         let env = ort::init_from(library)
@@ -151,79 +145,42 @@ pub fn init_runtime(library: &Path) -> Result<&'static ort::environment::Environ
             .build()
             .map_err(|e| e.to_string())?;
         // Without it each session keeps its own arena: more memory, the same audio.
-        let _ = crate::arena::share(&env);
+        let _ = chorus_kokoro_kernels::arena::share(&env);
         Ok((library.to_path_buf(), env))
     });
     match env {
         Ok((_, env)) => Ok(env),
-        Err(e) => Err(PluginError::not_configured(format!(
-            "kokoro: could not load ONNX Runtime from {}: {e}; {SETUP_HINT}",
-            library.display()
-        ))),
+        Err(reason) => Err(LoadError::Runtime { path: library.to_path_buf(), reason: reason.clone() }),
     }
 }
 
-/// A loaded model: the graph cut in two ([`split`]) when it can be, else one session.
+/// A loaded model: cut into two [`Halves`] when it can be, else one session.
 pub struct Model {
     engine: Engine,
+    /// Why the model runs whole (`Ok` when it is cut).
+    split: Result<(), String>,
+    /// Whether the front's weights are mapped and dropped after each run, or why not.
+    front_weights: Result<(), String>,
 }
 
 enum Engine {
     /// The whole graph in one session, with the durations output when `durations`.
     Whole { session: Mutex<Session>, durations: bool },
     /// The front (tokens → durations and features) and the decoder (features → audio).
-    Split {
-        front: Locked,
-        decoder: Locked,
-        /// The front's weights file, mapped by its session, whose pages are dropped after every
-        /// front run (so they do not count while the decoder runs); or why they stay resident.
-        front_weights: Result<PathBuf, String>,
-    },
+    Halves(Box<dyn Halves>),
 }
 
-/// A chunk's front output: one duration per input id (pads included) and the decoder's
-/// features for every frame, so any stretch of frames can be decoded.
-pub struct Frames {
-    pub durations: Vec<i64>,
-    features: Vec<(Vec<usize>, Vec<f32>)>,
-}
-
-impl Frames {
-    /// Frames in the chunk (one frame = one duration unit = 600 samples).
-    pub fn len(&self) -> usize {
-        self.features.first().map_or(0, |(shape, _)| shape[split::FEATURES[0].axis])
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Feature `i` restricted to `frames`, as a tensor.
-    fn window(&self, i: usize, frames: &Range<usize>) -> Result<Tensor<f32>, ort::Error> {
-        Tensor::from_array(self.window_values(i, frames))
-    }
-
-    /// [`Frames::window`]'s shape and values.
-    fn window_values(&self, i: usize, frames: &Range<usize>) -> (Vec<usize>, Vec<f32>) {
-        let feature = split::FEATURES[i];
-        let (shape, data) = &self.features[i];
-        let (from, to) = (frames.start * feature.per_frame, frames.end * feature.per_frame);
-        let outer: usize = shape[..feature.axis].iter().product();
-        let inner: usize = shape[feature.axis + 1..].iter().product();
-        let steps = shape[feature.axis];
-        let len = to - from;
-        let mut out = Vec::with_capacity(outer * len * inner);
-        for o in 0..outer {
-            out.extend_from_slice(&data[(o * steps + from) * inner..(o * steps + to) * inner]);
-        }
-        let mut dims = shape.clone();
-        dims[feature.axis] = len;
-        (dims, out)
-    }
+/// ONNX Runtime's two sessions for a model cut in two.
+struct OnnxHalves {
+    front: Locked,
+    decoder: Locked,
+    /// The front's weights file, mapped by its session, whose pages are dropped after every
+    /// front run (so they do not count while the decoder runs); or why they stay resident.
+    front_weights: Result<PathBuf, String>,
 }
 
 /// How sessions are built: level of graph optimization in, builder out.
-type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, PluginError> + Sync + 'a;
+type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, LoadError> + Sync + 'a;
 
 /// A session dropped under [`weights::lock`]: ONNX Runtime unmaps its mapped weights then.
 struct Locked(std::mem::ManuallyDrop<Mutex<Session>>);
@@ -262,7 +219,7 @@ fn open(
     kind: &str,
     cache: Option<&Path>,
     store: Store,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, LoadError> {
     match source {
         Source::File(file) => {
             // The saved graph depends on the file it was optimized from, whose name says which
@@ -271,32 +228,43 @@ fn open(
             let saved = cache.and_then(|dir| derived::path_for(original, dir, kind, Some(&key)).ok());
             match saved {
                 Some(saved) => load_optimized(builder, file, &saved, original, kind, store),
-                None => builder(GraphOptimizationLevel::All)
-                    .map_err(|e| e.message.to_string())?
-                    .commit_from_file(file)
-                    .map(|s| (s, None))
-                    .map_err(|e| e.to_string()),
+                None => Ok((builder(GraphOptimizationLevel::All)?.commit_from_file(file)?, None)),
             }
         }
-        Source::Memory(bytes) => builder(GraphOptimizationLevel::All)
-            .map_err(|e| e.message.to_string())?
-            .commit_from_memory(bytes)
-            .map(|s| (s, None))
-            .map_err(|e| e.to_string()),
+        Source::Memory(bytes) => Ok((builder(GraphOptimizationLevel::All)?.commit_from_memory(bytes)?, None)),
     }
+}
+
+/// Whether ONNX Runtime multiplies u8×s8 exactly on this CPU (AVX-512 VNNI or AVX-VNNI), so the
+/// convolutions may run as integer products (`chorus_kokoro_graph::gemm`).
+pub fn exact_products_here() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vnni") || std::arch::is_x86_feature_detected!("avxvnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// What the derived front made on this machine holds: the convolution rewrite's version, or
+/// `conv` without it.
+fn front_key() -> &'static str {
+    if exact_products_here() { chorus_kokoro_graph::gemm::VERSION } else { "conv" }
 }
 
 /// What the derived decoder made on this machine holds: the convolution rewrite's key and, with
 /// `fuse`, the Snake rewrite's version.
 fn decoder_key(fuse: bool) -> String {
-    if fuse { format!("{}+{}", gemm::key(), snake::VERSION) } else { gemm::key().to_string() }
+    if fuse { format!("{}+{}", front_key(), chorus_kokoro_graph::snake::VERSION) } else { front_key().to_string() }
 }
 
 /// The front and decoder files for `model` in `cache` (written once), or in memory without one.
-fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Source, Source), String> {
+fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Source, Source), LoadError> {
     let paths = cache.map(|dir| {
         (
-            derived::path_for(model, dir, "front", Some(gemm::key())),
+            derived::path_for(model, dir, "front", Some(front_key())),
             derived::path_for(model, dir, "decoder", Some(&decoder_key(fuse))),
             dir,
         )
@@ -306,16 +274,9 @@ fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Sour
             return Ok((Source::File(front.clone()), Source::File(decoder.clone())));
         }
     }
-    let mut bytes = std::fs::read(model).map_err(|e| e.to_string())?;
-    if gemm::exact_here() {
-        bytes = gemm::rewrite(&bytes)?.0;
-        bytes = crate::fusion::requantize(&bytes)?.0;
-        bytes = crate::fusion::conv(&bytes)?.0;
-    }
-    let (front, decoder) = (split::front(&bytes)?, {
-        let decoder = split::decoder(&bytes)?;
-        if fuse { snake::rewrite(&decoder)?.0 } else { decoder }
-    });
+    let bytes = std::fs::read(model).map_err(|source| LoadError::Read { path: model.to_path_buf(), source })?;
+    let rewrites = Rewrites { convolutions: exact_products_here(), snake: fuse };
+    let chorus_kokoro_graph::Halves { front, decoder } = chorus_kokoro_graph::derive(&bytes, rewrites)?;
     drop(bytes);
     if let Some((Ok(front_path), Ok(decoder_path), dir)) = paths {
         let saved =
@@ -330,9 +291,10 @@ fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Sour
 }
 
 impl Model {
-    /// Load the model. With `durations`, the graph is cut into front and decoder (see [`split`]);
-    /// a graph that cannot be cut there (another export) runs whole, patched to also return
-    /// per-token durations. Without, the unmodified graph runs whole.
+    /// Load the model. With `durations`, the graph is cut into front and decoder
+    /// (`chorus_kokoro_graph::split`); a graph that cannot be cut there (another export) runs
+    /// whole, patched to also return per-token durations, and [`Model::split`] says why. Without,
+    /// the unmodified graph runs whole.
     pub fn load(
         env: &ort::environment::Environment,
         path: &Path,
@@ -341,67 +303,74 @@ impl Model {
         cache: Option<&Path>,
     ) -> Result<Self, PluginError> {
         crate::config::require_file(path, "Kokoro model")?;
-        let broken = |e: String| {
-            PluginError::not_configured(format!(
-                "kokoro: the model at {} does not load ({e}); it may be corrupt or not a Kokoro v1.0 ONNX model — \
-                 delete it and run `cargo xtask setup` again, or point `model` at a valid kokoro-v1.0.onnx",
-                path.display()
-            ))
-        };
-        let options = |e: ort::Error<SessionBuilder>| broken(e.to_string());
-        let builder = |level: GraphOptimizationLevel| {
-            Session::builder(env)
-                .map_err(|e| broken(e.to_string()))?
-                .with_optimization_level(level)
-                .map_err(options)?
-                .with_intra_threads(threads)
-                .map_err(options)?
-                .with_inter_threads(1)
-                .map_err(options)?
+        let builder = |level: GraphOptimizationLevel| -> Result<SessionBuilder, LoadError> {
+            let b = Session::builder(env)?
+                .with_optimization_level(level)?
+                .with_intra_threads(threads)?
+                .with_inter_threads(1)?
                 // No busy-waiting: the text thread runs beside inference, and cores are often shared.
-                .with_intra_op_spinning(false)
-                .map_err(options)?
+                .with_intra_op_spinning(false)?
                 // Every chunk has other shapes: a memory pattern planned (and kept) per shape only
                 // adds blocks to the arena.
-                .with_memory_pattern(false)
-                .map_err(options)?
-                .with_config_entry("session.use_env_allocators", if crate::arena::shared() { "1" } else { "0" })
-                .map_err(options)?
+                .with_memory_pattern(false)?
+                .with_config_entry(
+                    "session.use_env_allocators",
+                    if chorus_kokoro_kernels::arena::shared() { "1" } else { "0" },
+                )?
                 // chorus's own nodes in a derived graph.
-                .with_operators(crate::ops::domain().map_err(|e| broken(e.to_string()))?)
-                .map_err(options)
-                .and_then(|b| match std::env::var_os(PROFILE_VAR) {
-                    Some(prefix) => b.with_profiling(prefix).map_err(options),
-                    None => Ok(b),
-                })
+                .with_operators(chorus_kokoro_kernels::domain()?)?;
+            Ok(match std::env::var_os(PROFILE_VAR) {
+                Some(prefix) => b.with_profiling(prefix)?,
+                None => b,
+            })
         };
-        if durations {
-            if let Ok(engine) = Self::load_split(&builder, path, cache) {
-                return Ok(Self { engine });
+        let split = if durations {
+            match Self::load_split(&builder, path, cache) {
+                Ok((halves, front_weights)) => {
+                    return Ok(Self { engine: Engine::Halves(Box::new(halves)), split: Ok(()), front_weights });
+                }
+                Err(e) => {
+                    let why = format!("the model cannot be cut into front and decoder ({e})");
+                    // No silent fallback: the plugin has no logger, so the reason goes to stderr
+                    // once per load, and into the backend's info (`decoder_windows`).
+                    eprintln!("kokoro: {why}; it runs whole, without decoder windows");
+                    Err(why)
+                }
             }
-        }
-        let session = Self::load_whole(&builder, path, durations, cache).map_err(broken)?;
+        } else {
+            Err("word timestamps are off, so the unmodified graph runs whole".to_string())
+        };
+        let session = Self::load_whole(&builder, path, durations, cache).map_err(|e| e.in_model(path))?;
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for needed in ["tokens", "style", "speed"] {
             if !inputs.contains(&needed) {
-                return Err(broken(format!("it has no input '{needed}' (inputs: {inputs:?})")));
+                let e = LoadError::Shape(format!("it has no input '{needed}' (inputs: {inputs:?})"));
+                return Err(e.in_model(path));
             }
         }
-        Ok(Self { engine: Engine::Whole { session: Mutex::new(session), durations } })
+        let engine = Engine::Whole { session: Mutex::new(session), durations };
+        Ok(Self { engine, split, front_weights: Err("the model runs whole".into()) })
     }
 
-    fn load_split(builder: &Builder, path: &Path, cache: Option<&Path>) -> Result<Engine, String> {
+    /// A model whose two halves run elsewhere than ONNX Runtime.
+    pub fn from_halves(halves: Box<dyn Halves>) -> Self {
+        Self { engine: Engine::Halves(halves), split: Ok(()), front_weights: Err("not an ONNX model".into()) }
+    }
+
+    fn load_split(
+        builder: &Builder,
+        path: &Path,
+        cache: Option<&Path>,
+    ) -> Result<(OnnxHalves, Result<(), String>), LoadError> {
         // Fusing the Snake chains keeps the audio bit for bit only where the runtime's sine is
         // the one the kernel reproduces: a small run decides (~8 ms).
-        let fuse = builder(GraphOptimizationLevel::All).is_ok_and(snake::matches_runtime);
+        let fuse = builder(GraphOptimizationLevel::All).is_ok_and(chorus_kokoro_kernels::snake::matches_runtime);
         let (front, decoder) = split_sources(path, cache, fuse)?;
         // The decoder's instance norms are computed once per reader (`fusion::unshare_norms`, part
         // of the Snake rewrite); ONNX Runtime's common-subexpression elimination would merge
         // them back.
-        let decoder_builder = |level| {
-            builder(level)?
-                .with_disabled_optimizers("CommonSubexpressionElimination")
-                .map_err(|e| PluginError::internal(format!("kokoro: {e}")))
+        let decoder_builder = |level| -> Result<SessionBuilder, LoadError> {
+            Ok(builder(level)?.with_disabled_optimizers("CommonSubexpressionElimination")?)
         };
         let load = |builder: &Builder, source: &Source, kind: &str, store: Store| {
             open(builder, source, path, kind, cache, store).inspect_err(|_| {
@@ -416,41 +385,45 @@ impl Model {
         let (front, decoder) = std::thread::scope(|scope| {
             let front = scope.spawn(|| load(builder, &front, "front-optimized", Store::Mapped));
             let decoder = load(&decoder_builder, &decoder, "decoder-optimized", Store::MappedPacked);
-            (front.join().unwrap_or_else(|_| Err("loading the front panicked".into())), decoder)
+            let front =
+                front.join().unwrap_or_else(|_| Err(LoadError::Shape("loading the front panicked".to_string())));
+            (front, decoder)
         });
         let ((front, front_weights), (decoder, decoder_weights)) = (front?, decoder?);
         let (front, decoder) = (Locked::new(front), Locked::new(decoder));
         let front_weights = front_weights
             .ok_or_else(|| "the front is not loaded from a saved graph".to_string())
             .and_then(|w| weights::check(&w).map(|()| w));
-        let model = Model { engine: Engine::Split { front, decoder, front_weights } };
+        let status = front_weights.as_ref().map(|_| ()).map_err(Clone::clone);
+        let halves = OnnxHalves { front, decoder, front_weights };
         // Another export may have tensors of the same names laid out otherwise: one short run
         // through both halves checks the shapes now, so such a model runs whole instead of
         // failing every request.
         let ids = [0, 16, 0];
         let style = vec![0.0f32; 256];
-        let frames = model.front(&ids, &style, 1.0).map_err(|e| e.message.to_string())?;
-        model.decode(&frames, &style, 0..frames.len(), (0, 0)).map_err(|e| e.message.to_string())?;
+        let frames = halves.front(&ids, &style, 1.0).map_err(|e| LoadError::Shape(e.message.to_string()))?;
+        halves.decode(&frames, &style, 0..frames.len(), (0, 0)).map_err(|e| LoadError::Shape(e.message.to_string()))?;
         // Whatever loading and the probe read of the decoder's mapped weights (the originals of
         // packed ones, which no run reads again) is dropped; requests read back what they use.
         if let Some(w) = decoder_weights.filter(|w| weights::check(w).is_ok()) {
             weights::release(&w);
         }
-        Ok(model.engine)
+        Ok((halves, status))
     }
 
-    fn load_whole(builder: &Builder, path: &Path, durations: bool, cache: Option<&Path>) -> Result<Session, String> {
+    fn load_whole(builder: &Builder, path: &Path, durations: bool, cache: Option<&Path>) -> Result<Session, LoadError> {
         // Loading by path keeps the model's bytes out of this process (ONNX Runtime frees its
         // parse buffer after building the session): the durations variant is written once to
         // `cache` and loaded from there. Without a writable cache it is patched in memory.
         let source = if !durations {
             Source::File(path.to_path_buf())
         } else {
-            match cache.and_then(|dir| graph::patched_copy(path, dir, graph::DURATIONS).ok()) {
+            match cache.and_then(|dir| derived::patched_copy(path, dir, DURATIONS).ok()) {
                 Some(patched) => Source::File(patched),
                 None => {
-                    let mut bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-                    bytes.extend(graph::extra_output(graph::DURATIONS));
+                    let mut bytes =
+                        std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+                    bytes.extend(chorus_kokoro_graph::durations::extra_output(DURATIONS));
                     Source::Memory(bytes)
                 }
             }
@@ -470,90 +443,40 @@ impl Model {
     pub fn has_durations(&self) -> bool {
         match &self.engine {
             Engine::Whole { durations, .. } => *durations,
-            Engine::Split { .. } => true,
+            Engine::Halves(_) => true,
         }
     }
 
-    /// Whether the decoder can run on stretches of frames ([`Model::front`], [`Model::decode`]).
+    /// The model's two halves, when it is cut (the decoder then runs on stretches of frames).
+    pub fn halves(&self) -> Option<&dyn Halves> {
+        match &self.engine {
+            Engine::Halves(halves) => Some(halves.as_ref()),
+            Engine::Whole { .. } => None,
+        }
+    }
+
+    /// Whether the decoder can run on stretches of frames ([`Model::halves`]).
     pub fn is_split(&self) -> bool {
-        matches!(self.engine, Engine::Split { .. })
+        self.halves().is_some()
+    }
+
+    /// Whether the model is cut in two, or why it runs whole.
+    pub fn split(&self) -> Result<(), &str> {
+        self.split.as_ref().map(|_| ()).map_err(String::as_str)
     }
 
     /// Whether the front's weights are mapped from their file and dropped after each run, or why not.
     pub fn front_weights(&self) -> Result<(), String> {
-        match &self.engine {
-            Engine::Split { front_weights, .. } => front_weights.as_ref().map(|_| ()).map_err(Clone::clone),
-            Engine::Whole { .. } => Err("the model runs whole".into()),
-        }
-    }
-
-    /// The front of a split model for one chunk: `ids` padded with 0 at both ends, `style` 256 floats.
-    pub fn front(&self, ids: &[i64], style: &[f32], speed: f32) -> Result<Frames, PluginError> {
-        let Engine::Split { front, front_weights, .. } = &self.engine else {
-            return Err(PluginError::internal("kokoro: this model runs whole; it has no separate front"));
-        };
-        let mut session = front.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = run_tokens(&mut session, ids, style, speed);
-        if let Ok(w) = front_weights {
-            weights::release(w);
-        }
-        let outputs = outputs?;
-        let (_, d) = outputs[graph::DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
-        let mut features = Vec::with_capacity(split::FEATURES.len());
-        for feature in split::FEATURES {
-            let (shape, data) = outputs[feature.name].try_extract_tensor::<f32>().map_err(fail)?;
-            let shape: Vec<usize> = shape.iter().map(|&n| n.max(0) as usize).collect();
-            features.push((shape, data.to_vec()));
-        }
-        let frames = Frames { durations: d.to_vec(), features };
-        let steps_agree = split::FEATURES
-            .iter()
-            .zip(&frames.features)
-            .all(|(f, (shape, _))| shape.len() > f.axis && shape[f.axis] == frames.len() * f.per_frame);
-        if !steps_agree || frames.durations.len() != ids.len() {
-            return Err(PluginError::internal("kokoro: the front's outputs do not have the expected shapes"));
-        }
-        Ok(frames)
-    }
-
-    /// Audio for `range` of a chunk's frames (600 samples each), decoded with `context` frames
-    /// before and after it where the chunk has them (cut off again), so the window's edges sound
-    /// as inside.
-    pub fn decode(
-        &self,
-        frames: &Frames,
-        style: &[f32],
-        range: Range<usize>,
-        context: (usize, usize),
-    ) -> Result<Vec<f32>, PluginError> {
-        let Engine::Split { decoder, .. } = &self.engine else {
-            return Err(PluginError::internal("kokoro: this model runs whole; it has no separate decoder"));
-        };
-        let span = range.start.saturating_sub(context.0)..(range.end + context.1).min(frames.len());
-        let feed = |i: usize| frames.window(i, &span).map_err(fail);
-        let mut session = decoder.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs![
-                split::FEATURES[0].name => feed(0)?,
-                split::FEATURES[1].name => feed(1)?,
-                split::FEATURES[2].name => feed(2)?,
-                split::FEATURES[3].name => feed(3)?,
-                "style" => tensor_f32(style).map_err(fail)?
-            ])
-            .map_err(fail)?;
-        let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
-        let from = (range.start - span.start) * graph::SAMPLES_PER_UNIT;
-        let to = ((range.end - span.start) * graph::SAMPLES_PER_UNIT).min(audio.len());
-        Ok(audio.get(from..to).unwrap_or_default().to_vec())
+        self.front_weights.clone()
     }
 
     /// Run one chunk whole: `ids` already padded with 0 at both ends, `style` 256 floats.
     pub fn run(&self, ids: &[i64], style: &[f32], speed: f32) -> Result<Output, PluginError> {
         let (session, durations) = match &self.engine {
             Engine::Whole { session, durations } => (session, *durations),
-            Engine::Split { .. } => {
-                let frames = self.front(ids, style, speed)?;
-                let audio = self.decode(&frames, style, 0..frames.len(), (0, 0))?;
+            Engine::Halves(halves) => {
+                let frames = halves.front(ids, style, speed)?;
+                let audio = halves.decode(&frames, style, 0..frames.len(), (0, 0))?;
                 return Ok(Output { audio, durations: Some(frames.durations) });
             }
         };
@@ -562,12 +485,60 @@ impl Model {
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
         let audio = audio.to_vec();
         let durations = if durations {
-            let (_, d) = outputs[graph::DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
+            let (_, d) = outputs[DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
             Some(d.to_vec())
         } else {
             None
         };
         Ok(Output { audio, durations })
+    }
+}
+
+impl Halves for OnnxHalves {
+    fn front(&self, ids: &[i64], style: &[f32], speed: f32) -> Result<Frames, PluginError> {
+        let mut session = self.front.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = run_tokens(&mut session, ids, style, speed);
+        if let Ok(w) = &self.front_weights {
+            weights::release(w);
+        }
+        let outputs = outputs?;
+        let (_, d) = outputs[DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
+        let mut features = Vec::with_capacity(FEATURES.len());
+        for feature in FEATURES {
+            let (shape, data) = outputs[feature.name].try_extract_tensor::<f32>().map_err(fail)?;
+            let shape: Vec<usize> = shape.iter().map(|&n| n.max(0) as usize).collect();
+            features.push(Feature { shape, data: data.to_vec(), axis: feature.axis, per_frame: feature.per_frame });
+        }
+        let frames = Frames { durations: d.to_vec(), features };
+        if !frames.agree(ids.len()) {
+            return Err(PluginError::internal("kokoro: the front's outputs do not have the expected shapes"));
+        }
+        Ok(frames)
+    }
+
+    fn decode(
+        &self,
+        frames: &Frames,
+        style: &[f32],
+        range: Range<usize>,
+        context: (usize, usize),
+    ) -> Result<Vec<f32>, PluginError> {
+        let span = range.start.saturating_sub(context.0)..(range.end + context.1).min(frames.len());
+        let feed = |i: usize| Tensor::from_array(frames.features[i].window(&span)).map_err(fail);
+        let mut session = self.decoder.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session
+            .run(ort::inputs![
+                FEATURES[0].name => feed(0)?,
+                FEATURES[1].name => feed(1)?,
+                FEATURES[2].name => feed(2)?,
+                FEATURES[3].name => feed(3)?,
+                "style" => tensor_f32(style).map_err(fail)?
+            ])
+            .map_err(fail)?;
+        let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
+        let from = (range.start - span.start) * SAMPLES_PER_FRAME;
+        let to = ((range.end - span.start) * SAMPLES_PER_FRAME).min(audio.len());
+        Ok(audio.get(from..to).unwrap_or_default().to_vec())
     }
 }
 
@@ -597,38 +568,4 @@ fn tensor_i64(v: &[i64]) -> Result<Tensor<i64>, ort::Error> {
 
 fn tensor_f32(v: &[f32]) -> Result<Tensor<f32>, ort::Error> {
     Tensor::from_array(([1usize, v.len()], v.to_vec()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Three frames: text features [1, 2, F], F0 and energy [1, 2F], phase [1, 2F, 2], numbered so
-    /// every value says where it came from.
-    fn frames() -> Frames {
-        let f = 3;
-        let asr: Vec<f32> = (0..2 * f).map(|i| i as f32).collect();
-        let curve: Vec<f32> = (0..2 * f).map(|i| 100.0 + i as f32).collect();
-        let phase: Vec<f32> = (0..4 * f).map(|i| 200.0 + i as f32).collect();
-        Frames {
-            durations: vec![1, 1, 1],
-            features: vec![
-                (vec![1, 2, f], asr),
-                (vec![1, 2 * f], curve.clone()),
-                (vec![1, 2 * f], curve),
-                (vec![1, 2 * f, 2], phase),
-            ],
-        }
-    }
-
-    #[test]
-    fn a_window_takes_its_frames_along_each_features_time_axis() {
-        let f = frames();
-        assert_eq!(f.len(), 3);
-        // Text features: frame 1..3 of both channels.
-        assert_eq!(f.window_values(0, &(1..3)), (vec![1, 2, 2], vec![1.0, 2.0, 4.0, 5.0]));
-        // Two steps per frame for the curves, and the phase's last axis rides along.
-        assert_eq!(f.window_values(1, &(1..2)), (vec![1, 2], vec![102.0, 103.0]));
-        assert_eq!(f.window_values(3, &(2..3)), (vec![1, 2, 2], vec![208.0, 209.0, 210.0, 211.0]));
-    }
 }

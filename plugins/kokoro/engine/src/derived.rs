@@ -68,6 +68,23 @@ pub fn evict_others(dir: &Path, source: &Path, kind: &str, keep: &Path) {
     }
 }
 
+/// A copy of `model` with the output `name` added, in `dir`, made once and reused: its file name
+/// holds the source's name, size and modification time, so a changed source gets a new copy.
+/// Written to a temporary file first, then renamed, so a crash never leaves a torn copy.
+pub fn patched_copy(model: &std::path::Path, dir: &std::path::Path, name: &str) -> std::io::Result<std::path::PathBuf> {
+    let extra = chorus_kokoro_graph::durations::extra_output(name);
+    let out = path_for(model, dir, "durations", None)?;
+    let full = std::fs::metadata(model)?.len() + extra.len() as u64;
+    if std::fs::metadata(&out).is_ok_and(|m| m.len() == full) {
+        return Ok(out);
+    }
+    let mut bytes = std::fs::read(model)?;
+    bytes.extend(extra);
+    write(dir, &out, &bytes)?;
+    evict_others(dir, model, "durations", &out);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

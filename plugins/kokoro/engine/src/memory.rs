@@ -90,6 +90,7 @@ unsafe extern "C" fn collect_read_only(info: *mut libc::dl_phdr_info, _size: usi
     // SAFETY: the loader passes a valid `info` whose `dlpi_phdr` holds `dlpi_phnum` headers, and
     // a null or NUL-terminated name; `data` is the caller's search.
     let (info, search) = unsafe { (&*info, &mut *data.cast::<Search>()) };
+    // SAFETY: as above: `dlpi_phdr` points at `dlpi_phnum` program headers.
     let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
     let base = info.dlpi_addr as usize;
     let span = |h: &libc::Elf64_Phdr| (base + h.p_vaddr as usize, base + (h.p_vaddr + h.p_memsz) as usize);
@@ -100,6 +101,7 @@ unsafe extern "C" fn collect_read_only(info: *mut libc::dl_phdr_info, _size: usi
         }
         Object::Named(part) => {
             !info.dlpi_name.is_null()
+                // SAFETY: a non-null name from the loader is NUL-terminated.
                 && unsafe { std::ffi::CStr::from_ptr(info.dlpi_name) }.to_string_lossy().contains(part)
         }
     };

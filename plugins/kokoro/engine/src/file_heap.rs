@@ -136,6 +136,7 @@ mod imp {
         let fd = file.as_raw_fd();
         // SAFETY: `fstatfs` fills a plain struct from an open descriptor.
         let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above: `fs` is a valid, writable struct and `fd` is open.
         if unsafe { libc::fstatfs(fd, &mut fs) } != 0 {
             return Err("fstatfs failed".into());
         }
@@ -192,6 +193,7 @@ mod imp {
                 // SAFETY: as in `alloc`; the block is cleared before it is returned.
                 if let Ok(p) = unsafe { heap().0.malloc(layout) } {
                     allocated(layout.size());
+                    // SAFETY: the block `malloc` just returned holds `layout.size()` bytes.
                     unsafe { p.as_ptr().write_bytes(0, layout.size()) };
                     return p.as_ptr();
                 }

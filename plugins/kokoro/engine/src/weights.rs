@@ -7,20 +7,13 @@
 //! ~27 MB of weights count toward every peak; mapped from a file, `MADV_DONTNEED` drops them
 //! after each run and the next run reads them back from the page cache (minor faults, no disk).
 //!
-//! The weights are in ONNX's external-data form: each initializer of at least [`MIN_BYTES`] gets
-//! `data_location = EXTERNAL` and a `location`/`offset`/`length` entry pointing into
-//! `<model>.weights`, at an offset aligned to [`ALIGN`] (ONNX Runtime maps only aligned data). A
-//! session must run with prepacking off for its kernels to read the mapped bytes rather than
-//! packed copies in ordinary memory.
+//! The weights are in ONNX's external-data form (`chorus_kokoro_graph::external`), in
+//! `<model>.weights`. A session must run with prepacking off for its kernels to read the mapped
+//! bytes rather than packed copies in ordinary memory.
 
-use crate::proto::{bytes_field, fields, varint_field};
+use crate::error::LoadError;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-
-/// Initializers smaller than this stay inside the graph file.
-pub const MIN_BYTES: usize = 4096;
-/// Offsets in the weights file are multiples of this (the page size ONNX Runtime maps by).
-pub const ALIGN: usize = 4096;
 
 /// The weights file of a graph file: `<model>.weights`, beside it.
 pub fn sidecar(model: &Path) -> PathBuf {
@@ -32,10 +25,11 @@ pub fn sidecar(model: &Path) -> PathBuf {
 /// Rewrites the graph file `model` so that its large initializers live in `weights` (written
 /// whole first, under a temporary name) and are referenced by `weights`' file name, which must
 /// sit in the directory the graph file will finally be in.
-pub fn externalize(model: &Path, weights: &Path) -> Result<(), String> {
-    let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
-    let location = weights.file_name().and_then(|n| n.to_str()).ok_or("the weights file needs a UTF-8 name")?;
-    let (graph_file, data) = split(&bytes, location)?;
+pub fn externalize(model: &Path, weights: &Path) -> Result<(), LoadError> {
+    let bytes = std::fs::read(model).map_err(|source| LoadError::Read { path: model.to_path_buf(), source })?;
+    // Derived names are ASCII (`derived::path_for`).
+    let location = weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (graph_file, data) = chorus_kokoro_graph::external::split(&bytes, &location)?;
     let tmp = crate::derived::temporary(weights);
     let written = std::fs::write(&tmp, &data)
         .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
@@ -44,41 +38,7 @@ pub fn externalize(model: &Path, weights: &Path) -> Result<(), String> {
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    written.map_err(|e| format!("writing {}: {e}", weights.display()))
-}
-
-/// The model with its large initializers moved out, and the weights file's bytes.
-fn split(model: &[u8], location: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let mut data = Vec::new();
-    let mut graph = Vec::new();
-    for g in fields(&crate::proto::graph(model)?)? {
-        match (g.number, g.payload) {
-            (5, Some(tensor)) => graph.extend(bytes_field(5, &external(tensor, location, &mut data)?)),
-            _ => graph.extend_from_slice(g.raw),
-        }
-    }
-    Ok((crate::proto::with_graph(model, &graph)?, data))
-}
-
-/// A `TensorProto` whose `raw_data` (field 9), if large, moves to the end of `data`.
-fn external(tensor: &[u8], location: &str, data: &mut Vec<u8>) -> Result<Vec<u8>, String> {
-    let fs = fields(tensor)?;
-    let Some(raw) = fs.iter().find(|f| f.number == 9).and_then(|f| f.payload).filter(|r| r.len() >= MIN_BYTES) else {
-        return Ok(tensor.to_vec());
-    };
-    data.resize(data.len().next_multiple_of(ALIGN), 0);
-    let offset = data.len();
-    data.extend_from_slice(raw);
-    let mut out: Vec<u8> = fs.iter().filter(|f| f.number != 9).flat_map(|f| f.raw.iter().copied()).collect();
-    for (key, value) in
-        [("location", location.to_string()), ("offset", offset.to_string()), ("length", raw.len().to_string())]
-    {
-        let mut entry = bytes_field(1, key.as_bytes());
-        entry.extend(bytes_field(2, value.as_bytes()));
-        out.extend(bytes_field(13, &entry));
-    }
-    out.extend(varint_field(14, 1)); // data_location = EXTERNAL
-    Ok(out)
+    written.map_err(|source| LoadError::Write { path: weights.to_path_buf(), source })
 }
 
 /// Held while a session whose weights are mapped from a file is created or dropped (ONNX Runtime
@@ -142,54 +102,6 @@ fn is_range(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::{build, tensor};
-
-    fn model_with(tensors: &[Vec<u8>]) -> Vec<u8> {
-        let mut graph = build::op("Identity", &["x"], "y", &[]);
-        for t in tensors {
-            graph.extend(bytes_field(5, t));
-        }
-        build::model(&graph)
-    }
-
-    fn initializers(model: &[u8]) -> Vec<Vec<u8>> {
-        let graph = crate::proto::graph(model).unwrap();
-        fields(&graph).unwrap().iter().filter(|f| f.number == 5).map(|f| f.payload.unwrap().to_vec()).collect()
-    }
-
-    #[test]
-    fn large_initializers_move_to_aligned_offsets_and_small_ones_stay() {
-        let big: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
-        let other: Vec<u8> = vec![7; 4096];
-        let small = tensor("small", &[2], 1, &[1, 2, 3, 4, 5, 6, 7, 8]);
-        let model = model_with(&[tensor("big", &[5000], 2, &big), small.clone(), tensor("other", &[4096], 2, &other)]);
-        let (out, data) = split(&model, "m.onnx.weights").unwrap();
-        let inits = initializers(&out);
-        assert_eq!(inits[1], small, "a small initializer is untouched");
-        assert_eq!(&data[..5000], &big[..]);
-        assert_eq!(&data[8192..8192 + 4096], &other[..], "the second starts at the next 4 KiB boundary");
-        let entries = |t: &[u8]| -> Vec<(String, String)> {
-            fields(t)
-                .unwrap()
-                .iter()
-                .filter(|f| f.number == 13)
-                .map(|f| {
-                    let s = crate::proto::strings(f.payload.unwrap(), 1).unwrap()[0].to_string();
-                    let v = crate::proto::strings(f.payload.unwrap(), 2).unwrap()[0].to_string();
-                    (s, v)
-                })
-                .collect()
-        };
-        assert_eq!(
-            entries(&inits[2]),
-            [("location", "m.onnx.weights"), ("offset", "8192"), ("length", "4096")]
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        );
-        let f = fields(&inits[0]).unwrap();
-        assert!(f.iter().all(|f| f.number != 9), "the raw data left the graph");
-        assert_eq!(f.iter().find(|f| f.number == 14).map(|f| f.value), Some(1));
-        assert_eq!(crate::proto::name_of(&inits[0], 8).unwrap(), "big");
-    }
 
     /// Resident KiB of the mappings of `path` in this process.
     fn resident_kib(path: &Path) -> usize {

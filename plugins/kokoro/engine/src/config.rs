@@ -1,5 +1,6 @@
 //! The backend's JSON configuration and where each asset is looked for.
 
+use crate::error::LoadError;
 use chorus_plugin_api::PluginError;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -96,18 +97,13 @@ impl Config {
 }
 
 /// Check that an asset exists and is a non-empty file, else say how to fix it.
-pub fn require_file(path: &std::path::Path, what: &str) -> Result<(), PluginError> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() && m.len() > 0 => Ok(()),
-        Ok(_) => Err(PluginError::not_configured(format!(
-            "kokoro: the {what} at {} is empty or not a file; {SETUP_HINT}",
-            path.display()
-        ))),
-        Err(e) => Err(PluginError::not_configured(format!(
-            "kokoro: the {what} was not found at {} ({e}); {SETUP_HINT}",
-            path.display()
-        ))),
-    }
+pub fn require_file(path: &std::path::Path, what: &'static str) -> Result<(), LoadError> {
+    let problem = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() > 0 => return Ok(()),
+        Ok(_) => "is empty or not a file:".to_string(),
+        Err(e) => format!("was not found ({e}) at"),
+    };
+    Err(LoadError::Asset { what, path: path.to_path_buf(), problem })
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use ort::AsPointer;
 use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, OperatorInput, OperatorOutput};
 use ort::value::{TensorElementType, TensorRef, TensorRefMut};
 
+use chorus_kokoro_graph::schema::chorus::QCONV;
+
 use crate::ops::{BLOCK, Layout, LayoutInput, Rescale, api_status, kernel};
 
 /// Laid-out bytes per tile of output time steps (at least [`BLOCK`] steps).
@@ -24,7 +26,7 @@ impl Operator for QConv {
     type Kernel<'attr> = BoxedKernel<'attr>;
 
     fn name(&self) -> &str {
-        "QConv"
+        QCONV
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
@@ -43,9 +45,9 @@ impl Operator for QConv {
     }
 
     fn create_kernel<'attr>(&self, info: &KernelContext<'attr>) -> ort::Result<Self::Kernel<'attr>> {
-        let layout = Layout::from_info(info, "QConv")?;
+        let layout = Layout::from_info(info, QCONV)?;
         let product = MatMulInteger::new(info)?;
-        Ok(kernel("QConv", move |ctx: &ComputeContext| compute(layout, &product, ctx)))
+        Ok(kernel(QCONV, move |ctx: &ComputeContext| compute(layout, &product, ctx)))
     }
 }
 
@@ -109,6 +111,7 @@ struct MatMulInteger(*mut ort::sys::OrtOp);
 
 // SAFETY: the kernel is immutable once created; ONNX Runtime runs it from any thread.
 unsafe impl Send for MatMulInteger {}
+// SAFETY: as for `Send`: nothing mutates the op after creation, so shared use is sound.
 unsafe impl Sync for MatMulInteger {}
 
 impl MatMulInteger {

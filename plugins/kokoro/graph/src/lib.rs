@@ -1,0 +1,59 @@
+//! Kokoro's ONNX graph rewritten on the protobuf wire, bytes in and bytes out: cut into a front
+//! and a decoder ([`split`]), the per-token durations exposed ([`durations`]), the integer
+//! convolutions turned into products ([`gemm`]), chains of nodes fused into chorus's own
+//! operators ([`fusion`], [`snake`]), and large weights moved to external data ([`external`]).
+//! Every field is named in one place ([`schema`]). It never runs a model, never touches a file,
+//! the network or another thread, and holds no unsafe code: the operators it writes are run by
+//! `chorus-kokoro-kernels`, and the engine (`chorus-kokoro`) reads and writes the files.
+//!
+//! Each pass copies what it does not understand as it was, so an edit never loses a field, and
+//! each rewrite gives the original's numbers bit for bit (the engine's tests check it on the
+//! real model).
+
+#![forbid(unsafe_code)]
+
+pub mod durations;
+mod error;
+pub mod external;
+pub mod fusion;
+pub mod gemm;
+pub mod schema;
+pub mod snake;
+pub mod split;
+pub mod wire;
+
+pub use error::GraphError;
+
+/// A model's two halves as bytes: the front (tokens → durations and frame features) and the
+/// decoder (frame features → audio).
+pub struct Halves {
+    pub front: Vec<u8>,
+    pub decoder: Vec<u8>,
+}
+
+/// Which rewrites [`derive`] makes. Each keeps the audio bit for bit only where the engine has
+/// checked the runtime at hand computes the same (see [`gemm`], [`snake`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rewrites {
+    /// Integer convolutions as products, then `Requantize` and `QConv` fusions.
+    pub convolutions: bool,
+    /// Snake chains (and the instance norms before them) as one node each, in the decoder.
+    pub snake: bool,
+}
+
+/// `model` rewritten as asked and cut into front and decoder.
+pub fn derive(model: &[u8], rewrites: Rewrites) -> Result<Halves, GraphError> {
+    let rewritten;
+    let model = if rewrites.convolutions {
+        let bytes = gemm::rewrite(model)?.0;
+        let bytes = fusion::requantize(&bytes)?.0;
+        rewritten = fusion::conv(&bytes)?.0;
+        &rewritten[..]
+    } else {
+        model
+    };
+    let front = split::front(model)?;
+    let decoder = split::decoder(model)?;
+    let decoder = if rewrites.snake { snake::rewrite(&decoder)?.0 } else { decoder };
+    Ok(Halves { front, decoder })
+}

@@ -1,0 +1,264 @@
+//! Kokoro's Snake activations, `x + sin(αx)² / α`, each rewritten as one chorus node.
+//!
+//! The vocoder applies Snake before each of its ~50 residual convolutions, exported as five
+//! elementwise nodes over `[1, channels, samples]` tensors: `Mul(α, x)`, `Sin`, `Pow(·, 2)`,
+//! `Mul(1/α, ·)`, `Add(x, ·)`. [`rewrite`] replaces each chain with one
+//! `chorus.Snake(x, α, 1/α)` node — or `chorus.NormSnake`, taking in the instance norm's last
+//! three nodes before it (`gain · (d / divisor) + bias`) when only the chain reads them; the
+//! kernels crate computes it in one pass, bit for bit.
+//!
+//! Only the exact chain is touched: α and 1/α stored as `[1, C, 1]` float tensors, the exponent
+//! a stored 2, every intermediate read by the next node alone. Everything else is copied as it
+//! was. [`chain_model`] is one chain alone, for checking a kernel against the runtime's nodes.
+
+use std::collections::HashMap;
+
+use crate::GraphError;
+use crate::fusion::{Fused, View, apply};
+use crate::schema::chorus::{DOMAIN, NORM_SNAKE, SNAKE};
+use crate::schema::{
+    elem, graph as graph_field, model as model_field, opset, tensor as tensor_field, type_proto, value_info,
+};
+use crate::wire::{
+    Stored as Values, bytes_field, data_type, fields, graph, name_of, node, stored, tensor, varint_field,
+};
+
+/// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
+pub const VERSION: &str = "snake-3";
+
+/// `model` with every Snake chain replaced by one node; the number replaced. Instance norms read
+/// by several chains are first copied, one per chain ([`crate::fusion::unshare_norms`]), so each
+/// chain takes in its own.
+pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
+    let model = &crate::fusion::unshare_norms(model)?.0;
+    let graph_bytes = graph(model)?;
+    let view = View::new(&graph_bytes)?;
+    let mut stored = HashMap::new();
+    for f in view.fields.iter().filter(|f| f.number == graph_field::INITIALIZER) {
+        let payload = f.payload.unwrap_or_default();
+        if let Some(t) = small_float(payload)? {
+            stored.insert(name_of(payload, tensor_field::NAME)?, t);
+        }
+    }
+    let per_channel =
+        |name: &str| stored.get(name).is_some_and(|(dims, _): &Stored| dims.len() == 3 && dims[0] == 1 && dims[2] == 1);
+    let nodes = &view.nodes;
+    let mut fused = Fused::default();
+    for (s, sin) in nodes.iter().enumerate().filter(|(_, n)| n.is("Sin")) {
+        let chain = (|| {
+            let scale = view.producer(sin.inputs.first()?)?;
+            let [a, b] = nodes[scale].inputs.as_slice() else { return None };
+            let (alpha, x) = if per_channel(a) { (a, b) } else { (b, a) };
+            if !nodes[scale].is("Mul") || !per_channel(alpha) || view.only_reader(&nodes[scale].outputs[0], "Sin")? != s
+            {
+                return None;
+            }
+            let pow = view.only_reader(&sin.outputs[0], "Pow")?;
+            let exponent = nodes[pow].inputs.get(1)?;
+            if stored.get(exponent.as_str()).map(|(_, v)| v.as_slice()) != Some(&[2.0]) {
+                return None;
+            }
+            let times = view.only_reader(&nodes[pow].outputs[0], "Mul")?;
+            let inverse = nodes[times].inputs.iter().find(|i| **i != nodes[pow].outputs[0])?;
+            let add = view.only_reader(&nodes[times].outputs[0], "Add")?;
+            let mut add_inputs = nodes[add].inputs.clone();
+            add_inputs.sort();
+            let mut expected = vec![x.clone(), nodes[times].outputs[0].clone()];
+            expected.sort();
+            if !per_channel(inverse) || add_inputs != expected {
+                return None;
+            }
+            let output = &nodes[add].outputs[0];
+            let chain = [scale, s, pow, times];
+            // The instance norm and style before it, `gain · (d / divisor) + bias`, when only the
+            // chain reads it.
+            let norm = (|| {
+                if view.readers(x).iter().any(|r| *r != scale && *r != add) {
+                    return None;
+                }
+                let shift = view.producer(x).filter(|&i| nodes[i].is("Add"))?;
+                let (times, bias) = other_of(&nodes[shift].inputs, |i| {
+                    view.producer(i).is_some_and(|p| nodes[p].is("Mul") && view.only_reader(i, "Add") == Some(shift))
+                })?;
+                let times = view.producer(times)?;
+                let (divided, gain) = other_of(&nodes[times].inputs, |i| {
+                    view.producer(i).is_some_and(|p| nodes[p].is("Div") && view.only_reader(i, "Mul") == Some(times))
+                })?;
+                let divide = view.producer(divided)?;
+                let [d, divisor] = nodes[divide].inputs.as_slice() else { return None };
+                let node = node(NORM_SNAKE, &[d, divisor, gain, bias, alpha, inverse], &[output], &[], DOMAIN);
+                Some(([shift, times, divide], node))
+            })();
+            Some(match norm {
+                Some((more, node)) => (chain.into_iter().chain(more).collect::<Vec<_>>(), add, node),
+                None => (chain.to_vec(), add, node(SNAKE, &[x, alpha, inverse], &[output], &[], DOMAIN)),
+            })
+        })();
+        if let Some((chain, last, node)) = chain {
+            fused.add(chain, last, node);
+        }
+    }
+    Ok((apply(model, &view, &fused)?, fused.len()))
+}
+
+/// Of two inputs, the one `pick` accepts and the other.
+fn other_of(inputs: &[String], pick: impl Fn(&str) -> bool) -> Option<(&str, &str)> {
+    match inputs {
+        [a, b] if pick(a) => Some((a, b)),
+        [a, b] if pick(b) => Some((b, a)),
+        _ => None,
+    }
+}
+
+/// A model of one Snake chain as Kokoro's export writes it: `x` of `shape` in, `y` out.
+pub fn chain_model(alpha: &[f32], inverse: &[f32], shape: [i64; 3]) -> Vec<u8> {
+    let floats = |v: &[f32]| v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>();
+    let per_channel = [1, shape[1], 1];
+    let mut g = Vec::new();
+    for (op, inputs, output) in [
+        ("Mul", ["alpha", "x"], "scaled"),
+        ("Sin", ["scaled", ""], "sin"),
+        ("Pow", ["sin", "two"], "squared"),
+        ("Mul", ["inverse", "squared"], "term"),
+        ("Add", ["x", "term"], "y"),
+    ] {
+        let inputs: Vec<&str> = inputs.into_iter().filter(|i| !i.is_empty()).collect();
+        g.extend(bytes_field(graph_field::NODE, &node(op, &inputs, &[output], &[], "")));
+    }
+    g.extend(bytes_field(graph_field::NAME, b"snake"));
+    let stored = |name: &str, dims: &[i64], values: &[f32]| {
+        bytes_field(graph_field::INITIALIZER, &tensor(name, dims, elem::FLOAT, &floats(values)))
+    };
+    g.extend(stored("alpha", &per_channel, alpha));
+    g.extend(stored("inverse", &per_channel, inverse));
+    g.extend(stored("two", &[], &[2.0]));
+    for (field, name) in [(graph_field::INPUT, "x"), (graph_field::OUTPUT, "y")] {
+        let mut shape_proto = Vec::new();
+        for d in shape {
+            shape_proto.extend(bytes_field(type_proto::DIM, &varint_field(type_proto::DIM_VALUE, d as u64)));
+        }
+        let mut tensor_type = varint_field(type_proto::ELEM_TYPE, elem::FLOAT);
+        tensor_type.extend(bytes_field(type_proto::SHAPE, &shape_proto));
+        let mut info = bytes_field(value_info::NAME, name.as_bytes());
+        info.extend(bytes_field(value_info::TYPE, &bytes_field(type_proto::TENSOR_TYPE, &tensor_type)));
+        g.extend(bytes_field(field, &info));
+    }
+    let mut m = varint_field(model_field::IR_VERSION, 8);
+    m.extend(bytes_field(model_field::OPSET_IMPORT, &varint_field(opset::VERSION, 17)));
+    m.extend(bytes_field(model_field::GRAPH, &g));
+    m
+}
+
+/// A stored tensor's dims and values.
+type Stored = (Vec<u64>, Vec<f32>);
+
+/// A stored float tensor of at most 4096 values (raw or `float_data`): dims and values.
+fn small_float(tensor: &[u8]) -> Result<Option<Stored>, GraphError> {
+    let fs = fields(tensor)?;
+    if data_type(&fs) != elem::FLOAT {
+        return Ok(None);
+    }
+    let (dims, values) = stored(&fs)?;
+    let count: u64 = dims.iter().product();
+    let Values::Raw(bytes) = values else { return Ok(None) };
+    if count > 4096 {
+        return Ok(None);
+    }
+    let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    Ok((values.len() as u64 == count).then_some((dims, values)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fusion::{nodes_of, ops_of};
+
+    fn op(op: &str, inputs: &[&str], output: &str) -> Vec<u8> {
+        crate::wire::build::op(op, inputs, output, &[])
+    }
+
+    fn stored(name: &str, dims: &[i64], values: &[f32]) -> Vec<u8> {
+        let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        bytes_field(graph_field::INITIALIZER, &tensor(name, dims, elem::FLOAT, &raw))
+    }
+
+    /// A Snake chain on `x` (its sum read by `y`), and one whose `Sin` output is also read elsewhere.
+    fn model() -> Vec<u8> {
+        let mut g = Vec::new();
+        for (p, x, extra) in [("a", "x", false), ("b", "z", true)] {
+            let n = |s: &str| format!("{p}{s}");
+            g.extend(op("Mul", &["alpha", x], &n("scaled")));
+            g.extend(op("Sin", &[&n("scaled")], &n("sin")));
+            g.extend(op("Pow", &[&n("sin"), "two"], &n("squared")));
+            g.extend(op("Mul", &["inverse", &n("squared")], &n("term")));
+            g.extend(op("Add", &[x, &n("term")], &n("sum")));
+            if extra {
+                g.extend(op("Relu", &[&n("sin")], &n("also")));
+            }
+        }
+        g.extend(stored("alpha", &[1, 2, 1], &[2.0, 3.0]));
+        g.extend(stored("inverse", &[1, 2, 1], &[0.5, 1.0 / 3.0]));
+        g.extend(stored("two", &[], &[2.0]));
+        crate::wire::build::model(&g)
+    }
+
+    #[test]
+    fn a_snake_chain_becomes_one_node_and_the_rest_stays() {
+        let (out, count) = rewrite(&model()).unwrap();
+        assert_eq!(count, 1);
+        let nodes = nodes_of(&out);
+        assert_eq!(ops_of(&nodes), "Snake Mul Sin Pow Mul Add Relu");
+        assert_eq!((nodes[0].domain.as_str(), nodes[0].inputs.join(" ")), (DOMAIN, "x alpha inverse".into()));
+        assert_eq!(nodes[0].outputs, ["asum"], "the fused node ends in the chain's own output");
+        let g = graph(&out).unwrap();
+        let stored: Vec<String> = fields(&g)
+            .unwrap()
+            .iter()
+            .filter(|f| f.number == graph_field::INITIALIZER)
+            .map(|f| name_of(f.payload.unwrap(), tensor_field::NAME).unwrap())
+            .collect();
+        assert_eq!(stored, ["alpha", "inverse", "two"], "the exponent is kept while the other chain reads it");
+        let opsets: Vec<String> = fields(&out)
+            .unwrap()
+            .iter()
+            .filter(|f| f.number == model_field::OPSET_IMPORT)
+            .map(|f| name_of(f.payload.unwrap(), opset::DOMAIN).unwrap())
+            .collect();
+        assert_eq!(opsets, [DOMAIN], "the model declares the domain");
+    }
+
+    #[test]
+    fn an_instance_norm_read_only_by_the_chain_joins_it() {
+        let mut g = Vec::new();
+        g.extend(op("Div", &["d", "divisor"], "normed"));
+        g.extend(op("Mul", &["gain", "normed"], "scaled_norm"));
+        g.extend(op("Add", &["scaled_norm", "bias"], "x"));
+        g.extend(op("Mul", &["alpha", "x"], "scaled"));
+        g.extend(op("Sin", &["scaled"], "sin"));
+        g.extend(op("Pow", &["sin", "two"], "squared"));
+        g.extend(op("Mul", &["inverse", "squared"], "term"));
+        g.extend(op("Add", &["x", "term"], "sum"));
+        g.extend(stored("alpha", &[1, 2, 1], &[2.0, 3.0]));
+        g.extend(stored("inverse", &[1, 2, 1], &[0.5, 1.0 / 3.0]));
+        g.extend(stored("two", &[], &[2.0]));
+        let (out, count) = rewrite(&bytes_field(model_field::GRAPH, &g)).unwrap();
+        assert_eq!(count, 1);
+        let nodes = nodes_of(&out);
+        assert_eq!(nodes.len(), 1, "one node left");
+        assert_eq!(
+            (nodes[0].op.as_str(), nodes[0].inputs.join(" ")),
+            (NORM_SNAKE, "d divisor gain bias alpha inverse".into())
+        );
+        assert_eq!(nodes[0].outputs, ["sum"]);
+    }
+
+    #[test]
+    fn a_graph_without_snake_chains_is_copied_as_it_was() {
+        let g = op("Sin", &["x"], "y");
+        let model = bytes_field(model_field::GRAPH, &g);
+        let (out, count) = rewrite(&model).unwrap();
+        assert_eq!(count, 0);
+        assert_eq!(out, model);
+        assert!(rewrite(&[0xff]).is_err(), "a broken file is an error");
+    }
+}
