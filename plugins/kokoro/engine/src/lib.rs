@@ -107,6 +107,19 @@ impl KokoroEngine {
     fn from_config(config: &Config) -> Result<Self, PluginError> {
         let paths = config.paths()?;
         let env = model::init_runtime(&paths.ort_library)?;
+        let cache = config.data_dir.as_ref().map(|d| d.join("kokoro/derived"));
+        let durations = config.word_timestamps.unwrap_or(true);
+        Self::with_model(config, |threads| Model::load(env, &paths.model, threads, durations, cache.as_deref()))
+    }
+
+    /// A backend whose model `load` makes (given the thread count), with everything else —
+    /// voices, vocabulary, text front-end, chunking, windows, pauses — from `config` as for ONNX
+    /// Runtime. Another runtime's plugin passes [`Model::from_halves`] here.
+    pub fn with_model(
+        config: &Config,
+        load: impl FnOnce(usize) -> Result<Model, PluginError>,
+    ) -> Result<Self, PluginError> {
+        let paths = config.paths()?;
         config::require_file(&paths.voices, "voice pack")?;
         let voices = VoicePack::load(&paths.voices).map_err(LoadError::Voices)?;
         let vocab = if paths.vocab.as_os_str().is_empty() {
@@ -117,12 +130,10 @@ impl KokoroEngine {
             Vocab::parse(&text).map_err(|reason| LoadError::Vocab { path: paths.vocab.clone(), reason })?
         };
         let threads = config.threads();
-        let cache = config.data_dir.as_ref().map(|d| d.join("kokoro/derived"));
         // misaki's lexicons load on their own thread while the model loads.
         let (model, frontend) = std::thread::scope(|scope| {
             let frontend = scope.spawn(|| front::shared(config.data_dir.as_deref()));
-            let model =
-                Model::load(env, &paths.model, threads, config.word_timestamps.unwrap_or(true), cache.as_deref());
+            let model = load(threads);
             let frontend = frontend
                 .join()
                 .unwrap_or_else(|_| Err(PluginError::internal("kokoro: the text front-end panicked while starting")));
