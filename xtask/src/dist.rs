@@ -11,7 +11,8 @@ pub fn plugin_crates() -> Result<Vec<(String, String)>> {
     for entry in std::fs::read_dir(root().join("plugins"))? {
         let manifest = entry?.path().join("Cargo.toml");
         let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
-        if !text.contains("cdylib") {
+        // kokoro-torch is its own workspace (it needs libtorch): built apart, below.
+        if !text.contains("cdylib") || text.contains("\n[workspace]") {
             continue;
         }
         let name = text
@@ -43,6 +44,16 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     if !args.iter().any(|a| a == "--no-setup") {
         setup::run(&setup::SetupArgs::default())?;
+    }
+    let torch = crate::torch::PLUGIN_LIB;
+    let torch_file = plugin_dir.join(format!("lib{torch}.so"));
+    if crate::torch::libtorch(&setup::data_dir()).is_some() {
+        crate::torch::build_plugin(&setup::data_dir(), true)?;
+        copy(&release.join(format!("lib{torch}.so")), &torch_file)?;
+        eprintln!("xtask: staged the kokoro-torch plugin (libtorch from `cargo xtask torch`)");
+    } else {
+        let _ = std::fs::remove_file(&torch_file);
+        eprintln!("xtask: kokoro-torch not built: libtorch is not installed (`cargo xtask torch` installs it, about 2.6 GB)");
     }
     eprintln!(
         "xtask: staged {} and {} plugins in {}",

@@ -5,7 +5,7 @@
 //! version the `tch` 0.26 crate binds), the `kokoro` package's model code (KModel, without its
 //! G2P dependencies), transformers (ALBERT) and `onnx` (to read the model). PyTorch's wheel on the
 //! package index is built for CUDA and does not import without its CUDA runtime wheels, so they
-//! are installed too (about 3 GB downloaded, 4.1 GB on disk); nothing else is downloaded.
+//! are installed too (about 2.6 GB downloaded: torch 0.53 GB, the CUDA wheels 2.0 GB; 4.2 GB on disk).
 //!
 //! Idempotent: a stamp records the script, the source model, the vocabulary and the package list
 //! the outputs were made from, and `SHA256SUMS` their checksums; anything missing, changed or
@@ -48,14 +48,50 @@ const PACKAGES: &[&str] = &[
     "onnx==1.23.2",
 ];
 
+/// The plugin crate: its own workspace, so the main one never needs libtorch.
+pub const PLUGIN_MANIFEST: &str = "plugins/kokoro-torch/Cargo.toml";
+/// The plugin's library name.
+pub const PLUGIN_LIB: &str = "chorus_plugin_kokoro_torch";
+
 pub fn run(args: &[String]) -> Result<()> {
     let force = args.iter().any(|a| a == "--force");
-    let rest: Vec<String> = args.iter().filter(|a| *a != "--force").cloned().collect();
-    let setup_args = setup::SetupArgs::parse(&rest).context("usage: cargo xtask torch [--force] [--data-dir DIR]")?;
+    let plugin = args.iter().any(|a| a == "--plugin");
+    let rest: Vec<String> = args.iter().filter(|a| *a != "--force" && *a != "--plugin").cloned().collect();
+    let setup_args =
+        setup::SetupArgs::parse(&rest).context("usage: cargo xtask torch [--force] [--plugin] [--data-dir DIR]")?;
     setup::run(&setup_args)?;
     let data = setup_args.data_dir.clone().unwrap_or_else(setup::data_dir);
     let dir = ensure(&data, force)?;
     println!("torch: {} is ready", dir.display());
+    if plugin {
+        build_plugin(&data, false)?;
+        println!("torch: built the kokoro-torch plugin (debug)");
+    }
+    Ok(())
+}
+
+/// libtorch inside the converter's environment (the torch package folder, holding `lib/` and
+/// `include/`), when `cargo xtask torch` installed it.
+pub fn libtorch(data: &Path) -> Option<PathBuf> {
+    let lib = data.join(DIR).join("venv/lib");
+    std::fs::read_dir(lib).ok()?.flatten().map(|e| e.path().join("site-packages/torch")).find(|t| {
+        t.join("lib/libtorch_cpu.so").is_file() && t.join("include/torch").is_dir()
+    })
+}
+
+/// Build the kokoro-torch cdylib against the environment's libtorch (debug, or release).
+pub fn build_plugin(data: &Path, release: bool) -> Result<()> {
+    let Some(libtorch) = libtorch(data) else {
+        bail!("libtorch is not installed in {}: run `cargo xtask torch` first", data.join(DIR).display());
+    };
+    let mut cargo = Command::new(crate::cargo());
+    cargo.current_dir(crate::root()).args(["build", "--manifest-path", PLUGIN_MANIFEST]).env("LIBTORCH", &libtorch);
+    if release {
+        cargo.arg("--release");
+    }
+    if !cargo.status().is_ok_and(|s| s.success()) {
+        bail!("building the kokoro-torch plugin against {} failed (see above)", libtorch.display());
+    }
     Ok(())
 }
 
@@ -68,7 +104,7 @@ pub fn ensure_python(data: &Path) -> Result<PathBuf> {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
         return Ok(python);
     }
-    eprintln!("xtask: building the converter's environment in {} (about 3 GB to download)", venv.display());
+    eprintln!("xtask: building the converter's environment in {} (about 2.6 GB to download)", venv.display());
     if !python.exists() {
         std::fs::create_dir_all(data.join(DIR))?;
         let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
