@@ -75,7 +75,8 @@ fn both_engines_give_the_same_durations_and_speech_the_judge_hears_alike() {
     let (mut tokens, mut equal) = (0, 0);
     for text in &sentences {
         let speak = |b: &Arc<BackendBox>| {
-            let (result, rec) = k::speak_with(b, k::request(text, "jf_alpha", json!({"timing_detail": true})), None, LIMIT);
+            let (result, rec) =
+                k::speak_with(b, k::request(text, "jf_alpha", json!({"timing_detail": true})), None, LIMIT);
             result.unwrap_or_else(|e| panic!("synthesis of {text:?}: {e:?}"));
             rec
         };

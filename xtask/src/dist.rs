@@ -48,12 +48,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let torch = crate::torch::PLUGIN_LIB;
     let torch_file = plugin_dir.join(format!("lib{torch}.so"));
     if crate::torch::libtorch(&setup::data_dir()).is_some() {
-        crate::torch::build_plugin(&setup::data_dir(), true)?;
-        copy(&release.join(format!("lib{torch}.so")), &torch_file)?;
+        let built = crate::torch::build_plugin(&setup::data_dir(), true)?;
+        copy(&built, &torch_file)?;
         eprintln!("xtask: staged the kokoro-torch plugin (libtorch from `cargo xtask torch`)");
     } else {
         let _ = std::fs::remove_file(&torch_file);
-        eprintln!("xtask: kokoro-torch not built: libtorch is not installed (`cargo xtask torch` installs it, about 2.6 GB)");
+        eprintln!(
+            "xtask: kokoro-torch not built: libtorch is not installed (`cargo xtask torch` installs it, about 2.6 GB)"
+        );
     }
     eprintln!(
         "xtask: staged {} and {} plugins in {}",

@@ -74,25 +74,43 @@ pub fn run(args: &[String]) -> Result<()> {
 /// `include/`), when `cargo xtask torch` installed it.
 pub fn libtorch(data: &Path) -> Option<PathBuf> {
     let lib = data.join(DIR).join("venv/lib");
-    std::fs::read_dir(lib).ok()?.flatten().map(|e| e.path().join("site-packages/torch")).find(|t| {
-        t.join("lib/libtorch_cpu.so").is_file() && t.join("include/torch").is_dir()
-    })
+    std::fs::read_dir(lib)
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("site-packages/torch"))
+        .find(|t| t.join("lib/libtorch_cpu.so").is_file() && t.join("include/torch").is_dir())
 }
 
-/// Build the kokoro-torch cdylib against the environment's libtorch (debug, or release).
-pub fn build_plugin(data: &Path, release: bool) -> Result<()> {
+/// Build the kokoro-torch cdylib against the environment's libtorch (debug, or release) in its
+/// own folder `<target>/kokoro-torch` (its own workspace: no lock or feature churn with the main
+/// one), and copy it beside the main workspace's plugins in `<target>/debug` or `<target>/release`;
+/// that copy's path.
+pub fn build_plugin(data: &Path, release: bool) -> Result<PathBuf> {
     let Some(libtorch) = libtorch(data) else {
         bail!("libtorch is not installed in {}: run `cargo xtask torch` first", data.join(DIR).display());
     };
+    let target = crate::dist::target_dir();
+    let own = target.join("kokoro-torch");
     let mut cargo = Command::new(crate::cargo());
-    cargo.current_dir(crate::root()).args(["build", "--manifest-path", PLUGIN_MANIFEST]).env("LIBTORCH", &libtorch);
+    cargo
+        .current_dir(crate::root())
+        .args(["build", "--manifest-path", PLUGIN_MANIFEST, "--target-dir"])
+        .arg(&own)
+        .env("LIBTORCH", &libtorch);
     if release {
         cargo.arg("--release");
     }
     if !cargo.status().is_ok_and(|s| s.success()) {
         bail!("building the kokoro-torch plugin against {} failed (see above)", libtorch.display());
     }
-    Ok(())
+    let profile = if release { "release" } else { "debug" };
+    let file = format!("lib{PLUGIN_LIB}.so");
+    let dest = target.join(profile).join(&file);
+    std::fs::create_dir_all(target.join(profile))?;
+    let _ = std::fs::remove_file(&dest);
+    std::fs::copy(own.join(profile).join(&file), &dest)
+        .with_context(|| format!("copy {file} to {}", dest.display()))?;
+    Ok(dest)
 }
 
 /// The converter's Python, `<data>/kokoro-torch/venv/bin/python`, built once.

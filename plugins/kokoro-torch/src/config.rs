@@ -28,7 +28,9 @@ impl TryFrom<serde_json::Value> for TorchConfig {
             other => return Err(format!("kokoro-torch config: expected a table, got {other}")),
         };
         if let Some(key) = ONNX_ONLY.iter().find(|k| map.contains_key(**k)) {
-            return Err(format!("kokoro-torch config: `{key}` is an ONNX Runtime setting; this engine reads `torch_dir`"));
+            return Err(format!(
+                "kokoro-torch config: `{key}` is an ONNX Runtime setting; this engine reads `torch_dir`"
+            ));
         }
         let cuda = match map.remove("cuda") {
             None => false,

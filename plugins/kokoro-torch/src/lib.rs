@@ -70,12 +70,9 @@ impl Engine for KokoroTorch {
 
     fn info(&self) -> BackendInfo {
         let mut info = self.engine.info();
-        info.models = vec![ModelInfo {
-            id: Self::NAME.into(),
-            description: Self::DESCRIPTION.into(),
-            cost: Default::default(),
-        }]
-        .into();
+        info.models =
+            vec![ModelInfo { id: Self::NAME.into(), description: Self::DESCRIPTION.into(), cost: Default::default() }]
+                .into();
         let mut extra: serde_json::Value = serde_json::from_str(info.extra_json.as_str()).unwrap_or_default();
         extra["device"] = format!("{:?}", self.device).into();
         extra["libtorch"] = "2.13.0".into();
