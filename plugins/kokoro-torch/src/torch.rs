@@ -109,9 +109,7 @@ impl TorchModel {
             .collect();
         inputs.push(IValue::Tensor(Tensor::from_slice(style).view([1, -1]).to_device(self.device)));
         let out = self.decoder.forward_is(&inputs).map_err(run)?;
-        match plain(out, "decoder")? {
-            Plain { data, .. } => Ok(data),
-        }
+        Ok(plain(out, "decoder")?.data)
     }
 }
 
