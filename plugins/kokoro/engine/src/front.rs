@@ -1,7 +1,7 @@
 //! One text front-end per data folder for the whole process, shared by every engine loaded from it.
 //!
 //! misaki's lexicons and taggers take a second and ~90 MiB to build. Built once (with
-//! `lean_memory`, in the file heap, [`file_heap`](crate::file_heap)), they stay for the process:
+//! `lean_memory`, in the file heap, [`crate::file_heap`]), they stay for the process:
 //! a reloaded engine starts without rebuilding them, and nothing frees them at exit, which would
 //! read every page of the heap back in just to let go of it. The first engine to build a data
 //! folder's front-end decides where it lives.
