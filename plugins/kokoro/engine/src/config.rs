@@ -137,6 +137,20 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_or_empty_asset_names_itself_its_path_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("kokoro-v1.0.onnx");
+        let e = PluginError::from(require_file(&missing, "Kokoro model").unwrap_err());
+        assert_eq!(e.kind, chorus_plugin_api::ErrorKind::NOT_CONFIGURED);
+        for part in ["Kokoro model was not found", "kokoro-v1.0.onnx", "cargo xtask setup"] {
+            assert!(e.message.contains(part), "{part}: {}", e.message);
+        }
+        std::fs::write(&missing, b"").unwrap();
+        let e = PluginError::from(require_file(&missing, "Kokoro model").unwrap_err());
+        assert!(e.message.contains("is empty or not a file"), "{}", e.message);
+    }
+
+    #[test]
     fn a_mistyped_value_is_a_clear_error() {
         let e = Config::parse(r#"{"threads": "many"}"#).unwrap_err();
         assert!(e.message.contains("known keys"), "{e}");
