@@ -106,7 +106,7 @@ fn the_fronts_weights_are_mapped_from_their_file_and_the_audio_stays_the_same() 
     let files: Vec<String> =
         std::fs::read_dir(&derived).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(files.iter().any(|f| f.ends_with(".front-optimized.onnx.weights")), "{files:?}");
-    // The front's pages are dropped after every run and read back by the next: the same audio.
+    // The front reads its weights in the mapping, run after run: the same audio.
     let first = speak(&b, "The small boat drifted slowly toward the quiet harbor.", "").audio;
     let again = speak(&b, "The small boat drifted slowly toward the quiet harbor.", "").audio;
     assert!(!first.is_empty());
@@ -132,7 +132,7 @@ impl RawModel {
     fn load(&self, durations: bool, cache: Option<&std::path::Path>) -> chorus_kokoro::model::Model {
         use chorus_kokoro::model;
         let env = model::init_runtime(&self.data.join("onnxruntime/libonnxruntime.so.1.31.1")).expect("ONNX Runtime");
-        model::Model::load(env, &self.data.join("kokoro/kokoro-v1.0.int8.onnx"), 2, durations, cache)
+        model::Model::load(env, &self.data.join("kokoro/kokoro-v1.0.int8.onnx"), 2, durations, cache, true)
             .unwrap_or_else(|e| panic!("model (durations {durations}, cache {cache:?}): {e:?}"))
     }
 

@@ -19,6 +19,7 @@
 
 mod chorus_only;
 mod measure;
+mod memory;
 mod mixed;
 mod mixed_report;
 mod policies;

@@ -24,7 +24,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let data = target_dir().join("test-env/data");
     let user_cache = setup::data_dir().join("cache/wheels");
     setup::run(&setup::SetupArgs {
-        data_dir: Some(data),
+        data_dir: Some(data.clone()),
         cache_dir: user_cache.is_dir().then_some(user_cache),
         ..Default::default()
     })?;
@@ -32,6 +32,10 @@ pub fn run(args: &[String]) -> Result<()> {
     // SAFETY: single-threaded at this point; children inherit the variable.
     unsafe { std::env::set_var("CHORUS_TEST_PYTHON", &python) };
     sh(&cargo(), &["build", "--workspace"])?;
+    // kokoro-torch's tests find libtorch, the converted model and the plugin here, so no test
+    // downloads anything.
+    crate::torch::ensure(&data, false)?;
+    crate::torch::build_plugin(&data, false)?;
     // SAFETY: as above. Tells the tests' support code that every plugin and binary is built.
     unsafe { std::env::set_var("CHORUS_TESTS_PREBUILT", "1") };
     let hermetic = hermetic(args);

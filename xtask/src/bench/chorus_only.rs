@@ -79,6 +79,12 @@ pub fn markdown(r: &Results, skipped: &str) -> String {
         median(&r.cold_chorus.0)
     ));
     rows.push(format!("| peak RSS, speaking the sentences (library process) | {} |", mib(r.library_dev.peak_rss_kib)));
+    let peak = |pick: fn(&super::memory::Peaks) -> u64| mib(r.library_dev.peaks.as_ref().map(pick));
+    rows.push(format!(
+        "| peak anonymous + dirty, speaking the sentences (library process) | {} |",
+        peak(|p| p.private_kib)
+    ));
+    rows.push(format!("| peak PSS, speaking the sentences (library process) | {} |", peak(|p| p.pss_kib)));
     rows.push(format!("| peak RSS, cold start (`chorus speak`, one sentence) | {} |", mib(r.cold_chorus.1)));
     rows.push(format!("| word error rate (judge) | {:.3} |", r.wer_chorus.0));
     let _ = writeln!(md, "{}\n", rows.join("\n"));
@@ -134,6 +140,7 @@ mod tests {
             audio_s: vec![2.0; 3],
             chunks: vec![2.0; 3],
             peak_rss_kib: Some(200 * 1024),
+            peaks: Some(crate::bench::memory::Peaks { private_kib: 150 * 1024, pss_kib: 180 * 1024 }),
             load: (1.0, 1.0),
         }
     }

@@ -1,30 +1,44 @@
 //! Running the measured processes: the peer's benchmark script, chorus's in-process library
-//! benchmark, cold starts of both, the judge; each under `/usr/bin/time -v` for peak memory.
+//! benchmark, cold starts of both, the judge; each under `/usr/bin/time -v` for peak RSS, and
+//! sampled for the memory a user would run out of ([`super::memory`]).
 
+use super::memory::{self, Peaks};
 use super::stats::{Series, load_average};
 use anyhow::{Context, Result, bail};
 use std::{
     path::Path,
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
     time::Instant,
 };
 
-/// A finished process: its output, wall time and peak resident memory.
+/// A finished process: its output, wall time, peak resident memory and peak private memory and PSS.
 pub struct Timed {
     pub output: Output,
     pub wall_s: f64,
     pub peak_rss_kib: Option<u64>,
+    pub peaks: Option<Peaks>,
 }
 
 /// Run `cmd` under `/usr/bin/time -v`, failing with its stderr when it fails.
 pub fn timed(program: &Path, args: &[&str], scratch: &Path) -> Result<Timed> {
     let report = scratch.join("time-v.txt");
     let started = Instant::now();
-    let output =
-        Command::new("/usr/bin/time").arg("-v").arg("-o").arg(&report).arg(program).args(args).output().with_context(
-            || format!("cannot run /usr/bin/time {} (is the `time` package installed?)", program.display()),
-        )?;
+    let child = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg("-o")
+        .arg(&report)
+        .arg(program)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| {
+            format!("cannot run /usr/bin/time {} (is the `time` package installed?)", program.display())
+        })?;
+    let sampler = memory::sample(child.id(), true);
+    let output = child.wait_with_output().context("wait for the measured process")?;
     let wall_s = started.elapsed().as_secs_f64();
+    let peaks = sampler.finish();
     if !output.status.success() {
         bail!(
             "`{} {}` failed ({}):\n{}",
@@ -39,7 +53,7 @@ pub fn timed(program: &Path, args: &[&str], scratch: &Path) -> Result<Timed> {
             .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
             .and_then(|v| v.trim().parse().ok())
     });
-    Ok(Timed { output, wall_s, peak_rss_kib })
+    Ok(Timed { output, wall_s, peak_rss_kib, peaks })
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -67,7 +81,7 @@ pub fn peer(peer: &Peer, voice: &str, sentences: &Path, outdir: &Path, scratch: 
     let args = [p(peer.script), p(peer.model), p(peer.voices), voice.to_string(), p(sentences), p(outdir)];
     let run = timed(peer.python, &args.each_ref().map(String::as_str), scratch)?;
     let stdout = String::from_utf8_lossy(&run.output.stdout);
-    let mut s = Series { peak_rss_kib: run.peak_rss_kib, load: (load_start, load_average()), ..Default::default() };
+    let mut s = Series::measured(&run, (load_start, load_average()));
     for line in stdout.lines().filter(|l| !l.starts_with("TOTAL")) {
         if let (Some(first), Some(wall), Some(audio)) =
             (field(line, "first="), field(line, "wall="), field(line, "audio="))
@@ -104,7 +118,7 @@ pub fn library(
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = timed(exe, &args, scratch)?;
     let stdout = String::from_utf8_lossy(&run.output.stdout);
-    let mut s = Series { peak_rss_kib: run.peak_rss_kib, load: (load_start, load_average()), ..Default::default() };
+    let mut s = Series::measured(&run, (load_start, load_average()));
     for line in stdout.lines() {
         if let (Some(first), Some(wall), Some(audio)) =
             (json_number(line, "first_audio_ms"), json_number(line, "wall_ms"), json_number(line, "audio_seconds"))

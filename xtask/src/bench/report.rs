@@ -5,6 +5,7 @@
 //! and the plugin overhead are shared with the chorus-only report ([`super::chorus_only`]).
 
 use super::Results;
+use super::memory::Peaks;
 use super::stats::{Series, array, median};
 use std::fmt::Write;
 
@@ -13,6 +14,20 @@ const NOTES: &str = include_str!("notes.md");
 
 pub(super) fn mib(kib: Option<u64>) -> String {
     kib.map_or("–".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+}
+
+/// Rows for the memory a user would run out of, beside a peak RSS row: peak anonymous + dirty
+/// memory and peak PSS of chorus (`c`) and the peer (`p`), with their ratio (no target).
+pub(super) fn memory_rows(name: &str, c: Option<Peaks>, p: Option<Peaks>) -> [String; 2] {
+    let row = |what: &str, pick: fn(&Peaks) -> u64| {
+        let (c, p) = (c.as_ref().map(pick), p.as_ref().map(pick));
+        let r = match (c, p) {
+            (Some(c), Some(p)) if p > 0 => format!("{:.2}×", c as f64 / p as f64),
+            _ => "–".into(),
+        };
+        format!("| {what}, {name} | {} | {} | {r} | – | – |", mib(c), mib(p))
+    };
+    [row("peak anonymous + dirty", |p| p.private_kib), row("peak PSS", |p| p.pss_kib)]
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -111,6 +126,9 @@ pub fn markdown(r: &Results) -> String {
         "{}",
         rss("speaking the dev set (library process vs peer_bench.py)", r.library_dev.peak_rss_kib, peer.peak_rss_kib)
     );
+    for row in memory_rows("speaking the dev set", r.library_dev.peaks, peer.peaks) {
+        let _ = writeln!(md, "{row}");
+    }
     let _ = writeln!(
         md,
         "{}",
@@ -118,6 +136,9 @@ pub fn markdown(r: &Results) -> String {
     );
     if let (Some(c), Some(p)) = (&r.library_long, &r.peer_long) {
         let _ = writeln!(md, "{}", rss("long passage", c.peak_rss_kib, p.peak_rss_kib));
+        for row in memory_rows("long passage", c.peaks, p.peaks) {
+            let _ = writeln!(md, "{row}");
+        }
     }
     let _ = writeln!(
         md,
@@ -133,7 +154,9 @@ pub fn markdown(r: &Results) -> String {
          (`response_format=pcm`) to the first body byte, on a warm server; chorus library from `synthesize` to the first \
          audio event; the peer is peer_bench.py's first chunk of `create_stream`. Each system speaks `Warm up.` first. \
          Cold start: `chorus speak -o cold.wav` against `python -c` with kokoro-onnx writing the same WAV, alternated. \
-         Peak RSS from `/usr/bin/time -v`.\n"
+         Peak RSS from `/usr/bin/time -v`; peak anonymous + dirty memory (`Anonymous` + `Shared_Dirty`: what only swap or \
+         a write-back can take away, the memory a user runs out of) and peak PSS sampled from `/proc/PID/smaps_rollup` \
+         every 50 ms.\n"
     );
 
     let _ =
@@ -323,6 +346,7 @@ mod tests {
             audio_s: vec![audio; 3],
             chunks: vec![2.0; 3],
             peak_rss_kib: Some(rss),
+            peaks: Some(Peaks { private_kib: rss / 2, pss_kib: rss - 1 }),
             load: (1.0, 1.0),
         }
     }

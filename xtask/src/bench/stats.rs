@@ -14,11 +14,18 @@ pub struct Series {
     pub chunks: Vec<f64>,
     /// Peak resident memory of the process that did the work, KiB.
     pub peak_rss_kib: Option<u64>,
+    /// Peak anonymous + dirty shared memory, and peak PSS, of that process ([`super::memory`]).
+    pub peaks: Option<super::memory::Peaks>,
     /// 1-minute load average when the run started and when it ended.
     pub load: (f64, f64),
 }
 
 impl Series {
+    /// A run's memory and load, its per-text numbers still to be added.
+    pub fn measured(run: &super::measure::Timed, load: (f64, f64)) -> Self {
+        Self { peak_rss_kib: run.peak_rss_kib, peaks: run.peaks, load, ..Default::default() }
+    }
+
     pub fn median_first(&self) -> f64 {
         percentile(&self.first_ms, 0.5)
     }
@@ -44,11 +51,13 @@ impl Series {
 
     pub fn json(&self) -> String {
         format!(
-            "{{\"first_ms\":{},\"wall_ms\":{},\"audio_s\":{},\"peak_rss_kib\":{},\"load\":[{:.2},{:.2}],\"median_first_ms\":{:.1},\"p90_first_ms\":{:.1},\"x_realtime\":{:.3}}}",
+            "{{\"first_ms\":{},\"wall_ms\":{},\"audio_s\":{},\"peak_rss_kib\":{},\"peak_private_kib\":{},\"peak_pss_kib\":{},\"load\":[{:.2},{:.2}],\"median_first_ms\":{:.1},\"p90_first_ms\":{:.1},\"x_realtime\":{:.3}}}",
             array(&self.first_ms),
             array(&self.wall_ms),
             array(&self.audio_s),
             self.peak_rss_kib.map_or("null".into(), |v| v.to_string()),
+            self.peaks.map_or("null".into(), |p| p.private_kib.to_string()),
+            self.peaks.map_or("null".into(), |p| p.pss_kib.to_string()),
             self.load.0,
             self.load.1,
             self.median_first(),

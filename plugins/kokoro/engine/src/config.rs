@@ -45,6 +45,9 @@ pub struct Config {
     pub clause_pause: Option<f32>,
     /// Expose the word-duration output of the graph (on by default; off gives plain audio only).
     pub word_timestamps: Option<bool>,
+    /// The memory switch: the file heap, mapped weights and the shared arena (on by default;
+    /// off is the plain path, more memory, the same audio).
+    pub lean_memory: Option<bool>,
 }
 
 /// Every asset path, resolved.
@@ -63,7 +66,7 @@ impl Config {
         serde_json::from_str(json).map_err(|e| {
             PluginError::bad_request(format!(
                 "kokoro config: {e} (known keys: data_dir, model, voices, vocab, ort_library, threads, default_voice, \
-                 first_max_tokens, max_tokens, first_cut_at_word, lookahead_words, first_window, first_context, window, window_context, sentence_pause, clause_pause, word_timestamps)"
+                 first_max_tokens, max_tokens, first_cut_at_word, lookahead_words, first_window, first_context, window, window_context, sentence_pause, clause_pause, word_timestamps, lean_memory)"
             ))
         })
     }
@@ -131,6 +134,20 @@ mod tests {
         let e = Config::parse("{}").unwrap().paths().unwrap_err();
         assert_eq!(e.kind, chorus_plugin_api::ErrorKind::NOT_CONFIGURED);
         assert!(e.message.contains("cargo xtask setup"));
+    }
+
+    #[test]
+    fn a_missing_or_empty_asset_names_itself_its_path_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("kokoro-v1.0.onnx");
+        let e = PluginError::from(require_file(&missing, "Kokoro model").unwrap_err());
+        assert_eq!(e.kind, chorus_plugin_api::ErrorKind::NOT_CONFIGURED);
+        for part in ["Kokoro model was not found", "kokoro-v1.0.onnx", "cargo xtask setup"] {
+            assert!(e.message.contains(part), "{part}: {}", e.message);
+        }
+        std::fs::write(&missing, b"").unwrap();
+        let e = PluginError::from(require_file(&missing, "Kokoro model").unwrap_err());
+        assert!(e.message.contains("is empty or not a file"), "{}", e.message);
     }
 
     #[test]

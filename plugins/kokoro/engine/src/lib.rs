@@ -46,6 +46,9 @@
 //!   window's words are heard less clearly (docs/BENCHMARKS.md).
 //! - `sentence_pause`, `clause_pause`: seconds of silence added where chunks join (0.25, 0.1).
 //! - `word_timestamps`: `false` runs the unmodified graph and pushes no word timestamps.
+//! - `lean_memory`: `false` takes the plain path for memory: the text front-end in ordinary
+//!   memory, the saved graphs' weights copied into it, one ONNX Runtime arena per session (more
+//!   memory, the same audio; plugins/kokoro/ARCHITECTURE.md, "Memory").
 //!
 //! # Profiling
 //! `CHORUS_KOKORO_PROFILE=/tmp/prof` makes every ONNX Runtime session write its per-node profile
@@ -66,7 +69,6 @@ pub mod error;
 pub mod file_heap;
 pub mod front;
 pub mod halves;
-pub mod memory;
 pub mod model;
 pub mod npy;
 pub mod prepare;
@@ -95,6 +97,8 @@ pub struct KokoroEngine {
     vocab: Vocab,
     frontend: std::sync::Arc<Frontend>,
     data_dir: Option<std::path::PathBuf>,
+    /// The `lean_memory` switch (see plugins/kokoro/ARCHITECTURE.md, "Memory").
+    lean: bool,
     policy: ChunkPolicy,
     default_voice: String,
     sentence_pause: f32,
@@ -109,7 +113,8 @@ impl KokoroEngine {
         let env = model::init_runtime(&paths.ort_library)?;
         let cache = config.data_dir.as_ref().map(|d| d.join("kokoro/derived"));
         let durations = config.word_timestamps.unwrap_or(true);
-        Self::with_model(config, |threads| Model::load(env, &paths.model, threads, durations, cache.as_deref()))
+        let lean = config.lean_memory.unwrap_or(true);
+        Self::with_model(config, |threads| Model::load(env, &paths.model, threads, durations, cache.as_deref(), lean))
     }
 
     /// A backend whose model `load` makes (given the thread count), with everything else —
@@ -130,9 +135,10 @@ impl KokoroEngine {
             Vocab::parse(&text).map_err(|reason| LoadError::Vocab { path: paths.vocab.clone(), reason })?
         };
         let threads = config.threads();
+        let lean = config.lean_memory.unwrap_or(true);
         // misaki's lexicons load on their own thread while the model loads.
         let (model, frontend) = std::thread::scope(|scope| {
-            let frontend = scope.spawn(|| front::shared(config.data_dir.as_deref()));
+            let frontend = scope.spawn(|| front::shared(config.data_dir.as_deref(), lean));
             let model = load(threads);
             let frontend = frontend
                 .join()
@@ -140,7 +146,6 @@ impl KokoroEngine {
             (model, frontend)
         });
         let (model, frontend) = (model?, frontend?);
-        memory::release_after_load();
         let mut policy = ChunkPolicy::default();
         if let Some(n) = config.first_max_tokens {
             policy.first_max_tokens = n.clamp(1, prepare::MAX_TOKENS);
@@ -177,6 +182,7 @@ impl KokoroEngine {
             vocab,
             frontend,
             data_dir: config.data_dir.clone(),
+            lean,
             policy,
             default_voice,
             sentence_pause: pause(config.sentence_pause, 0.25, "sentence_pause")?,
@@ -262,14 +268,17 @@ impl Engine for KokoroEngine {
                     Ok(()) => serde_json::Value::Bool(true),
                     Err(why) => why.into(),
                 },
-                "shared_arena": chorus_kokoro_kernels::arena::shared(),
+                "lean_memory": self.lean,
+                "shared_arena": self.lean && chorus_kokoro_kernels::arena::shared(),
                 // true, or why the front-end's data is in ordinary memory.
-                "file_heap": if file_heap::in_use() {
+                "file_heap": if !self.lean {
+                    "lean_memory is off".into()
+                } else if file_heap::in_use() {
                     serde_json::Value::Bool(true)
                 } else {
                     file_heap::unused_because().unwrap_or_else(|| "not built yet".into()).into()
                 },
-                // true, or why the front's weights stay resident while the decoder runs.
+                // true, or why the front's weights are in ordinary memory.
                 "front_weights_mapped": match self.model.front_weights() {
                     Ok(()) => serde_json::Value::Bool(true),
                     Err(why) => why.into(),
@@ -294,7 +303,7 @@ impl Engine for KokoroEngine {
             text => serde_json::from_str(text)
                 .map_err(|e| PluginError::bad_request(format!("kokoro: options_json is not JSON: {e}")))?,
         };
-        front::load_language(&self.frontend, self.data_dir.as_deref(), lang);
+        front::load_language(&self.frontend, self.data_dir.as_deref().filter(|_| self.lean), lang);
         let job = synth::Job {
             model: &self.model,
             voices: &self.voices,

@@ -48,8 +48,6 @@ fn load_optimized(
             b = b.with_config_entry("session.disable_prepacking", "1")?;
         }
         let mapped = store != Store::Inline;
-        // With its weights mapped, ONNX Runtime maps the weights file's pieces now (see `weights::lock`).
-        let _mappings = mapped.then(weights::lock);
         let session = b.commit_from_file(saved)?;
         Ok((session, mapped.then(|| weights::sidecar(saved))))
     };
@@ -94,12 +92,12 @@ fn load_optimized(
 enum Store {
     /// Inside the graph file: ONNX Runtime copies them into ordinary memory.
     Inline,
-    /// In their own file, mapped, read there by every kernel (prepacking off): pages that can be
-    /// dropped while the session is idle.
+    /// In their own file, mapped, read there by every kernel (prepacking off): clean file pages,
+    /// never anonymous memory.
     Mapped,
     /// In their own file, mapped; kernels that pack their weights copy them into ordinary memory
-    /// at load (the mapped originals are dropped then), the rest read them in the mapping. Loading
-    /// no longer holds the parsed file and the weights copied from it at once.
+    /// at load, the rest read them in the mapping. Loading no longer holds the parsed file and
+    /// the weights copied from it at once.
     MappedPacked,
 }
 
@@ -159,7 +157,7 @@ pub struct Model {
     engine: Engine,
     /// Why the model runs whole (`Ok` when it is cut).
     split: Result<(), String>,
-    /// Whether the front's weights are mapped and dropped after each run, or why not.
+    /// Whether the front's weights are mapped from their file, or why not.
     front_weights: Result<(), String>,
 }
 
@@ -172,39 +170,12 @@ enum Engine {
 
 /// ONNX Runtime's two sessions for a model cut in two.
 struct OnnxHalves {
-    front: Locked,
-    decoder: Locked,
-    /// The front's weights file, mapped by its session, whose pages are dropped after every
-    /// front run (so they do not count while the decoder runs); or why they stay resident.
-    front_weights: Result<PathBuf, String>,
+    front: Mutex<Session>,
+    decoder: Mutex<Session>,
 }
 
 /// How sessions are built: level of graph optimization in, builder out.
 type Builder<'a> = dyn Fn(GraphOptimizationLevel) -> Result<SessionBuilder, LoadError> + Sync + 'a;
-
-/// A session dropped under [`weights::lock`]: ONNX Runtime unmaps its mapped weights then.
-struct Locked(std::mem::ManuallyDrop<Mutex<Session>>);
-
-impl Locked {
-    fn new(session: Session) -> Self {
-        Self(std::mem::ManuallyDrop::new(Mutex::new(session)))
-    }
-}
-
-impl std::ops::Deref for Locked {
-    type Target = Mutex<Session>;
-    fn deref(&self) -> &Mutex<Session> {
-        &self.0
-    }
-}
-
-impl Drop for Locked {
-    fn drop(&mut self) {
-        let _mappings = weights::lock();
-        // SAFETY: dropped once, here; nothing uses the session after its owner is dropped.
-        unsafe { std::mem::ManuallyDrop::drop(&mut self.0) };
-    }
-}
 
 /// A session and, when its weights are mapped from their own file, that file.
 type Loaded = (Session, Option<PathBuf>);
@@ -294,13 +265,15 @@ impl Model {
     /// Load the model. With `durations`, the graph is cut into front and decoder
     /// (`chorus_kokoro_graph::split`); a graph that cannot be cut there (another export) runs
     /// whole, patched to also return per-token durations, and [`Model::split`] says why. Without,
-    /// the unmodified graph runs whole.
+    /// the unmodified graph runs whole. With `lean` (the `lean_memory` switch), the saved graphs'
+    /// weights are mapped from their own files and the sessions share one arena.
     pub fn load(
         env: &ort::environment::Environment,
         path: &Path,
         threads: usize,
         durations: bool,
         cache: Option<&Path>,
+        lean: bool,
     ) -> Result<Self, PluginError> {
         crate::config::require_file(path, "Kokoro model")?;
         let builder = |level: GraphOptimizationLevel| -> Result<SessionBuilder, LoadError> {
@@ -315,7 +288,7 @@ impl Model {
                 .with_memory_pattern(false)?
                 .with_config_entry(
                     "session.use_env_allocators",
-                    if chorus_kokoro_kernels::arena::shared() { "1" } else { "0" },
+                    if lean && chorus_kokoro_kernels::arena::shared() { "1" } else { "0" },
                 )?
                 // chorus's own nodes in a derived graph.
                 .with_operators(chorus_kokoro_kernels::domain()?)?;
@@ -325,7 +298,7 @@ impl Model {
             })
         };
         let split = if durations {
-            match Self::load_split(&builder, path, cache) {
+            match Self::load_split(&builder, path, cache, lean) {
                 Ok((halves, front_weights)) => {
                     return Ok(Self { engine: Engine::Halves(Box::new(halves)), split: Ok(()), front_weights });
                 }
@@ -361,6 +334,7 @@ impl Model {
         builder: &Builder,
         path: &Path,
         cache: Option<&Path>,
+        lean: bool,
     ) -> Result<(OnnxHalves, Result<(), String>), LoadError> {
         // Fusing the Snake chains keeps the audio bit for bit only where the runtime's sine is
         // the one the kernel reproduces: a small run decides (~8 ms).
@@ -382,20 +356,24 @@ impl Model {
         };
         // Building a session is mostly one thread's work (ONNX Runtime's memory planning): the two
         // load side by side.
+        let (front_store, decoder_store) =
+            if lean { (Store::Mapped, Store::MappedPacked) } else { (Store::Inline, Store::Inline) };
         let (front, decoder) = std::thread::scope(|scope| {
-            let front = scope.spawn(|| load(builder, &front, "front-optimized", Store::Mapped));
-            let decoder = load(&decoder_builder, &decoder, "decoder-optimized", Store::MappedPacked);
+            let front = scope.spawn(|| load(builder, &front, "front-optimized", front_store));
+            let decoder = load(&decoder_builder, &decoder, "decoder-optimized", decoder_store);
             let front =
                 front.join().unwrap_or_else(|_| Err(LoadError::Shape("loading the front panicked".to_string())));
             (front, decoder)
         });
-        let ((front, front_weights), (decoder, decoder_weights)) = (front?, decoder?);
-        let (front, decoder) = (Locked::new(front), Locked::new(decoder));
-        let front_weights = front_weights
-            .ok_or_else(|| "the front is not loaded from a saved graph".to_string())
-            .and_then(|w| weights::check(&w).map(|()| w));
-        let status = front_weights.as_ref().map(|_| ()).map_err(Clone::clone);
-        let halves = OnnxHalves { front, decoder, front_weights };
+        let ((front, front_weights), (decoder, _)) = (front?, decoder?);
+        let status = match (lean, front_weights) {
+            (false, _) => Err("lean_memory is off".to_string()),
+            (true, None) => {
+                Err("the front is not loaded from a saved graph (no data folder to save it in)".to_string())
+            }
+            (true, Some(_)) => Ok(()),
+        };
+        let halves = OnnxHalves { front: Mutex::new(front), decoder: Mutex::new(decoder) };
         // Another export may have tensors of the same names laid out otherwise: one short run
         // through both halves checks the shapes now, so such a model runs whole instead of
         // failing every request.
@@ -403,11 +381,6 @@ impl Model {
         let style = vec![0.0f32; 256];
         let frames = halves.front(&ids, &style, 1.0).map_err(|e| LoadError::Shape(e.message.to_string()))?;
         halves.decode(&frames, &style, 0..frames.len(), (0, 0)).map_err(|e| LoadError::Shape(e.message.to_string()))?;
-        // Whatever loading and the probe read of the decoder's mapped weights (the originals of
-        // packed ones, which no run reads again) is dropped; requests read back what they use.
-        if let Some(w) = decoder_weights.filter(|w| weights::check(w).is_ok()) {
-            weights::release(&w);
-        }
         Ok((halves, status))
     }
 
@@ -465,7 +438,7 @@ impl Model {
         self.split.as_ref().map(|_| ()).map_err(String::as_str)
     }
 
-    /// Whether the front's weights are mapped from their file and dropped after each run, or why not.
+    /// Whether the front's weights are mapped from their file, or why not.
     pub fn front_weights(&self) -> Result<(), String> {
         self.front_weights.clone()
     }
@@ -497,11 +470,7 @@ impl Model {
 impl Halves for OnnxHalves {
     fn front(&self, ids: &[i64], style: &[f32], speed: f32) -> Result<Frames, PluginError> {
         let mut session = self.front.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = run_tokens(&mut session, ids, style, speed);
-        if let Ok(w) = &self.front_weights {
-            weights::release(w);
-        }
-        let outputs = outputs?;
+        let outputs = run_tokens(&mut session, ids, style, speed)?;
         let (_, d) = outputs[DURATIONS].try_extract_tensor::<i64>().map_err(fail)?;
         let mut features = Vec::with_capacity(FEATURES.len());
         for feature in FEATURES {

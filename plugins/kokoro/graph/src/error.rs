@@ -17,7 +17,12 @@ pub enum GraphError {
     NoGraph,
     /// The cut asked for goes through the middle of a node.
     #[error("cannot cut the graph at {cut}: its node also makes {other} (not a Kokoro v1.0 export?)")]
-    CutInsideNode { cut: String, other: String },
+    CutInsideNode {
+        /// The tensor the cut was asked at.
+        cut: String,
+        /// Another output of the node that makes it.
+        other: String,
+    },
     /// An input of the cut is not read by what the cut computes.
     #[error("the graph does not read {0} where it is cut (not a Kokoro v1.0 export?)")]
     UnusedInput(String),

@@ -27,12 +27,11 @@ use crate::fusion::declare;
 use crate::schema::chorus::{self, DOMAIN};
 use crate::schema::{attribute, elem, graph as graph_field, node as node_field, tensor as tensor_field};
 use crate::wire::{
-    Stored, bytes_field, data_type, fields, graph, int_attr, ints, ints_attr, name_of, node, stored, strings, tensor,
+    Stored, bytes_field, fields, graph, int_attr, ints, ints_attr, name_of, node, stored_as, strings, tensor,
     with_graph,
 };
 
-/// Names the rewrite and the [`requantize`](crate::fusion::requantize) and
-/// [`conv`](crate::fusion::conv) passes made after it (part of the derived files' names, so a
+/// Names the rewrite and the `requantize` and `conv` fusions made after it (part of the derived files' names, so a
 /// changed rewrite writes new files).
 pub const VERSION: &str = "gemm-5";
 
@@ -209,11 +208,7 @@ type Uint8Tensor = (Vec<usize>, Vec<u8>);
 /// A stored uint8 tensor's dims and data (`raw_data`, or `int32_data` for small ones); `None`
 /// for another element type.
 fn uint8_tensor(tensor: &[u8]) -> Result<Option<Uint8Tensor>, GraphError> {
-    let fs = fields(tensor)?;
-    if data_type(&fs) != elem::UINT8 {
-        return Ok(None);
-    }
-    let (dims, data) = stored(&fs)?;
+    let Some((dims, data)) = stored_as(tensor, elem::UINT8)? else { return Ok(None) };
     let dims: Vec<usize> = dims.into_iter().map(|d| d as usize).collect();
     let count: usize = dims.iter().product();
     let data = match data {

@@ -1,7 +1,8 @@
 //! Kokoro's ONNX graph rewritten on the protobuf wire, bytes in and bytes out: cut into a front
 //! and a decoder ([`split`]), the per-token durations exposed ([`durations`]), the integer
-//! convolutions turned into products ([`gemm`]), chains of nodes fused into chorus's own
-//! operators ([`fusion`], [`snake`]), and large weights moved to external data ([`external`]).
+//! convolutions turned into products ([`gemm`], then its chains fused into chorus's own
+//! operators), the Snake activations fused ([`snake`]), and large weights moved to external data
+//! ([`external`]): [`derive()`] makes the engine's two halves in one call.
 //! Every field is named in one place ([`schema`]). It never runs a model, never touches a file,
 //! the network or another thread, and holds no unsafe code: the operators it writes are run by
 //! `chorus-kokoro-kernels`, and the engine (`chorus-kokoro`) reads and writes the files.
@@ -11,27 +12,30 @@
 //! real model).
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod durations;
 mod error;
 pub mod external;
-pub mod fusion;
+mod fusion;
 pub mod gemm;
 pub mod schema;
 pub mod snake;
 pub mod split;
-pub mod wire;
+mod wire;
 
 pub use error::GraphError;
 
 /// A model's two halves as bytes: the front (tokens → durations and frame features) and the
 /// decoder (frame features → audio).
 pub struct Halves {
+    /// Tokens, style, speed → durations and the decoder's features.
     pub front: Vec<u8>,
+    /// The decoder's features (any number of frames) and style → audio.
     pub decoder: Vec<u8>,
 }
 
-/// Which rewrites [`derive`] makes. Each keeps the audio bit for bit only where the engine has
+/// Which rewrites [`derive()`] makes. Each keeps the audio bit for bit only where the engine has
 /// checked the runtime at hand computes the same (see [`gemm`], [`snake`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rewrites {

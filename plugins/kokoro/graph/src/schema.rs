@@ -1,7 +1,10 @@
 //! The ONNX schema as far as chorus reads and writes it: field numbers of the protobuf messages
 //! (from `onnx.proto`), element types, and the operators chorus adds in its own domain.
 //!
-//! Every rewrite names fields through these constants, never by bare number.
+//! Every rewrite names fields through these constants, never by bare number. Each constant is
+//! the field of the same name in `onnx.proto`.
+
+#![allow(missing_docs, reason = "each constant names the onnx.proto field of the same name")]
 
 /// `ModelProto`.
 pub mod model {

@@ -19,15 +19,13 @@ use crate::schema::chorus::{DOMAIN, NORM_SNAKE, SNAKE};
 use crate::schema::{
     elem, graph as graph_field, model as model_field, opset, tensor as tensor_field, type_proto, value_info,
 };
-use crate::wire::{
-    Stored as Values, bytes_field, data_type, fields, graph, name_of, node, stored, tensor, varint_field,
-};
+use crate::wire::{Stored as Values, bytes_field, graph, name_of, node, stored_as, tensor, varint_field};
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
 pub const VERSION: &str = "snake-3";
 
 /// `model` with every Snake chain replaced by one node; the number replaced. Instance norms read
-/// by several chains are first copied, one per chain ([`crate::fusion::unshare_norms`]), so each
+/// by several chains are first copied, one per chain (`unshare_norms`), so each
 /// chain takes in its own.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     let model = &crate::fusion::unshare_norms(model)?.0;
@@ -154,13 +152,8 @@ type Stored = (Vec<u64>, Vec<f32>);
 
 /// A stored float tensor of at most 4096 values (raw or `float_data`): dims and values.
 fn small_float(tensor: &[u8]) -> Result<Option<Stored>, GraphError> {
-    let fs = fields(tensor)?;
-    if data_type(&fs) != elem::FLOAT {
-        return Ok(None);
-    }
-    let (dims, values) = stored(&fs)?;
+    let Some((dims, Values::Raw(bytes))) = stored_as(tensor, elem::FLOAT)? else { return Ok(None) };
     let count: u64 = dims.iter().product();
-    let Values::Raw(bytes) = values else { return Ok(None) };
     if count > 4096 {
         return Ok(None);
     }
@@ -172,6 +165,7 @@ fn small_float(tensor: &[u8]) -> Result<Option<Stored>, GraphError> {
 mod tests {
     use super::*;
     use crate::fusion::{nodes_of, ops_of};
+    use crate::wire::fields;
 
     fn op(op: &str, inputs: &[&str], output: &str) -> Vec<u8> {
         crate::wire::build::op(op, inputs, output, &[])

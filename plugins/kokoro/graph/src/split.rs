@@ -32,8 +32,11 @@ pub const FEATURES: [Feature; 4] = [
 /// One decoder input: a float tensor of frame-rate features.
 #[derive(Debug, Clone, Copy)]
 pub struct Feature {
+    /// The tensor's name in Kokoro's graph.
     pub name: &'static str,
+    /// The axis that runs along time.
     pub axis: usize,
+    /// Steps along that axis per frame.
     pub per_frame: usize,
 }
 

@@ -213,6 +213,15 @@ pub fn data_type(fs: &[Field]) -> u64 {
     fs.iter().find(|f| f.number == tensor_field::DATA_TYPE).map_or(0, |f| f.value)
 }
 
+/// A stored tensor of element type `elem`: its dims and values, or `None` for another type.
+pub fn stored_as(tensor: &[u8], elem: u64) -> Result<Option<(Vec<u64>, Stored)>, GraphError> {
+    let fs = fields(tensor)?;
+    if data_type(&fs) != elem {
+        return Ok(None);
+    }
+    stored(&fs).map(Some)
+}
+
 /// A stored tensor's dims and `raw_data` bytes, or its `typed` field's values (`float_data`,
 /// `int32_data`) when it has no raw data: packed bytes of 4-byte floats, or integers.
 pub fn stored(fs: &[Field]) -> Result<(Vec<u64>, Stored), GraphError> {

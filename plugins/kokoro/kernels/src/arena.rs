@@ -23,7 +23,7 @@ static SHARED: AtomicBool = AtomicBool::new(false);
 const FIRST_REGION: usize = 48 << 20;
 
 /// Registers the shared arena on `env` (once per process; ONNX Runtime's default arena settings
-/// but for the first region, [`FIRST_REGION`]). On failure sessions keep their own arenas: more
+/// but for the first region, `FIRST_REGION`). On failure sessions keep their own arenas: more
 /// memory, same results.
 pub fn share(env: &ort::environment::Environment) -> Result<(), String> {
     let api = ort::api();

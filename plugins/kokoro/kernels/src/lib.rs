@@ -1,7 +1,7 @@
 //! chorus's own ONNX Runtime operators for Kokoro's derived graph, domain `chorus`: the fused
-//! Snake activation ([`snake`]), a convolution's input layout and its way back to float
-//! ([`ops`]), and a whole integer convolution a block at a time ([`qconv`]); plus the CPU arena
-//! all of the engine's sessions share ([`arena`]). This is where chorus's SIMD and its unsafe
+//! Snake activation ([`snake`]), a convolution's input layout and its way back to float (`ops`),
+//! and a whole integer convolution a block at a time (`qconv`), all registered by [`domain`];
+//! plus the CPU arena all of the engine's sessions share ([`arena`]). This is where chorus's SIMD and its unsafe
 //! calls into ONNX Runtime's C API live, each with the reason it is sound.
 //!
 //! Every kernel computes what the nodes it replaces compute, bit for bit, and never unwinds into
@@ -9,10 +9,11 @@
 //! (the graph crate writes the nodes these kernels run, named in its `schema::chorus`).
 
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
 
 pub mod arena;
-pub mod ops;
-pub mod qconv;
+mod ops;
+mod qconv;
 pub mod snake;
 
 use chorus_kokoro_graph::schema::chorus::DOMAIN;
