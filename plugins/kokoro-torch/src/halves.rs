@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use chorus_kokoro::halves::{Feature, Frames, Halves, SAMPLES_PER_FRAME};
+use chorus_kokoro::halves::{Feature, Frames, Halves, cut_to};
 use chorus_plugin_api::PluginError;
 
 use crate::torch::{FEATURE_AXES, Plain, TorchError, TorchModel};
@@ -25,11 +25,7 @@ impl Halves for TorchHalves {
             .zip(FEATURE_AXES)
             .map(|(Plain { shape, data }, (axis, per_frame))| Feature { shape, data, axis, per_frame })
             .collect();
-        let frames = Frames { durations, features };
-        if !frames.agree(ids.len()) {
-            return Err(PluginError::internal("kokoro-torch: the front's outputs do not have the expected shapes"));
-        }
-        Ok(frames)
+        Frames { durations, features }.checked(ids.len(), "kokoro-torch")
     }
 
     fn decode(
@@ -39,7 +35,7 @@ impl Halves for TorchHalves {
         range: Range<usize>,
         context: (usize, usize),
     ) -> Result<Vec<f32>, PluginError> {
-        let span = range.start.saturating_sub(context.0)..(range.end + context.1).min(frames.len());
+        let span = frames.span(&range, context);
         let window: Vec<Plain> = frames
             .features
             .iter()
@@ -49,8 +45,6 @@ impl Halves for TorchHalves {
             })
             .collect();
         let audio = self.0.decode(&window, style).map_err(fail)?;
-        let from = (range.start - span.start) * SAMPLES_PER_FRAME;
-        let to = ((range.end - span.start) * SAMPLES_PER_FRAME).min(audio.len());
-        Ok(audio.get(from..to).unwrap_or_default().to_vec())
+        Ok(cut_to(&audio, &span, &range))
     }
 }

@@ -61,6 +61,29 @@ impl Frames {
         self.durations.len() == ids
             && self.features.iter().all(|f| f.shape.len() > f.axis && f.shape[f.axis] == frames * f.per_frame)
     }
+
+    /// These frames, if they [agree](Frames::agree) with a chunk of `ids` ids; else an error
+    /// naming `engine`.
+    pub fn checked(self, ids: usize, engine: &str) -> Result<Self, PluginError> {
+        if self.agree(ids) {
+            Ok(self)
+        } else {
+            Err(PluginError::internal(format!("{engine}: the front's outputs do not have the expected shapes")))
+        }
+    }
+
+    /// The frames a window decodes: `range`, with `context` frames before and after it where the
+    /// chunk has them.
+    pub fn span(&self, range: &Range<usize>, context: (usize, usize)) -> Range<usize> {
+        range.start.saturating_sub(context.0)..(range.end + context.1).min(self.len())
+    }
+}
+
+/// The samples of `range` in `audio`, which was decoded for the frames of `span`.
+pub fn cut_to(audio: &[f32], span: &Range<usize>, range: &Range<usize>) -> Vec<f32> {
+    let from = (range.start - span.start) * SAMPLES_PER_FRAME;
+    let to = ((range.end - span.start) * SAMPLES_PER_FRAME).min(audio.len());
+    audio.get(from..to).unwrap_or_default().to_vec()
 }
 
 impl Feature {

@@ -4,7 +4,7 @@
 
 use crate::derived;
 use crate::error::LoadError;
-use crate::halves::{Feature, Frames, Halves, SAMPLES_PER_FRAME};
+use crate::halves::{Feature, Frames, Halves, cut_to};
 use crate::weights;
 use chorus_kokoro_graph::{Rewrites, durations::DURATIONS, split::FEATURES};
 use chorus_plugin_api::PluginError;
@@ -478,11 +478,7 @@ impl Halves for OnnxHalves {
             let shape: Vec<usize> = shape.iter().map(|&n| n.max(0) as usize).collect();
             features.push(Feature { shape, data: data.to_vec(), axis: feature.axis, per_frame: feature.per_frame });
         }
-        let frames = Frames { durations: d.to_vec(), features };
-        if !frames.agree(ids.len()) {
-            return Err(PluginError::internal("kokoro: the front's outputs do not have the expected shapes"));
-        }
-        Ok(frames)
+        Frames { durations: d.to_vec(), features }.checked(ids.len(), "kokoro")
     }
 
     fn decode(
@@ -492,7 +488,7 @@ impl Halves for OnnxHalves {
         range: Range<usize>,
         context: (usize, usize),
     ) -> Result<Vec<f32>, PluginError> {
-        let span = range.start.saturating_sub(context.0)..(range.end + context.1).min(frames.len());
+        let span = frames.span(&range, context);
         let feed = |i: usize| Tensor::from_array(frames.features[i].window(&span)).map_err(fail);
         let mut session = self.decoder.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session
@@ -505,9 +501,7 @@ impl Halves for OnnxHalves {
             ])
             .map_err(fail)?;
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
-        let from = (range.start - span.start) * SAMPLES_PER_FRAME;
-        let to = ((range.end - span.start) * SAMPLES_PER_FRAME).min(audio.len());
-        Ok(audio.get(from..to).unwrap_or_default().to_vec())
+        Ok(cut_to(audio, &span, &range))
     }
 }
 
