@@ -69,6 +69,29 @@ fn plugins_lists_a_plugin_with_an_invalid_glob_as_rejected_with_the_reason() {
 }
 
 #[test]
+fn a_plugin_not_built_here_is_named_with_why_by_plugins_and_by_the_unknown_model_error() {
+    let env = env(&["chorus_plugin_example"]);
+    let why = "libtorch is not installed: `cargo xtask torch` installs it";
+    std::fs::write(env.plugins.path().join("kokoro-torch.absent"), format!("{why}\n")).unwrap();
+
+    let text = run(env.chorus().arg("plugins"));
+    assert!(text.status.success(), "{}", stderr(&text));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains(&format!("not built here: kokoro-torch: {why}")), "{stdout}");
+    assert!(!stdout.contains("rejected"), "a note is not a rejected library: {stdout}");
+
+    let out = run(env.chorus().args(["plugins", "--json"]));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["absent"][0]["name"], "kokoro-torch");
+    assert_eq!(json["absent"][0]["reason"], why);
+    assert_eq!(json["loaded"][0]["name"], "example");
+
+    let out = run(env.chorus().args(["speak", "hi", "--model", "kokoro-torch", "-o"]).arg(env.path("x.wav")));
+    fails_with(out, &format!("kokoro-torch is not built here: {why}"));
+    assert!(!env.path("x.wav").exists());
+}
+
+#[test]
 fn voices_json_lists_the_backend_voices() {
     let env = env(&["chorus_plugin_example"]);
     let out = run(env.chorus().args(["voices", "--model", "example", "--json"]));

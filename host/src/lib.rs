@@ -29,7 +29,7 @@ pub use stream::{AudioChunk, Event, ProgressUpdate, Report, SynthesisStream, Wor
 
 use abi_stable::{sabi_trait::TD_Opaque, std_types::RResult};
 use chorus_plugin_api::{FfiSink_TO, Voice};
-use plugin::{LoadedPlugin, Rejected};
+use plugin::{Absent, LoadedPlugin, Rejected};
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex, atomic::AtomicBool},
@@ -86,10 +86,13 @@ impl Chorus {
     /// A host over `config` with plugins from exactly `plugin_dirs`.
     pub fn with_config(config: Config, plugin_dirs: &[PathBuf]) -> Self {
         let (loaded, rejected) = plugin::discover(plugin_dirs);
+        // A note for a plugin that did load is stale (built since): not worth a word.
+        let absent: Vec<_> =
+            plugin::absent(plugin_dirs).into_iter().filter(|a| !loaded.iter().any(|p| p.info.name == a.name)).collect();
         let data_dir = paths::data_dir(config.data_dir.as_deref());
         let ledger = Arc::new(ledger::Writer::new(ledger::Ledger::path_in(&data_dir)));
         Self {
-            registry: Registry::new(loaded, &config),
+            registry: Registry::new(loaded, &config).with_absent(absent),
             manager: Manager::new(config.clone(), data_dir.clone()),
             config,
             config_file: None,
@@ -118,6 +121,10 @@ impl Chorus {
     }
     pub fn rejected(&self) -> &[Rejected] {
         &self.rejected
+    }
+    /// Plugins a packager could not build here (`NAME.absent` notes), with why.
+    pub fn absent(&self) -> &[Absent] {
+        self.registry.absent()
     }
     pub fn registry(&self) -> &Registry {
         &self.registry

@@ -10,7 +10,11 @@
 //!
 //! A pattern that is not a valid glob never gets here: the loader rejects its plugin.
 
-use crate::{config::Config, error::Error, plugin::LoadedPlugin};
+use crate::{
+    config::Config,
+    error::Error,
+    plugin::{Absent, LoadedPlugin},
+};
 use globset::{Glob, GlobMatcher};
 use std::sync::Arc;
 
@@ -68,6 +72,7 @@ pub struct Registry {
     aliases: Vec<(String, String)>,
     prefix_aliases: Vec<(String, String)>,
     default_model: String,
+    absent: Vec<Absent>,
 }
 
 /// A resolved request target.
@@ -98,7 +103,18 @@ impl Registry {
             aliases: config.aliases.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
             prefix_aliases,
             default_model: config.default_model.clone(),
+            absent: Vec::new(),
         }
+    }
+
+    /// The same routing, told which plugins were not built here (named in an unknown model's error).
+    pub fn with_absent(mut self, absent: Vec<Absent>) -> Self {
+        self.absent = absent;
+        self
+    }
+
+    pub fn absent(&self) -> &[Absent] {
+        &self.absent
     }
 
     pub fn plugins(&self) -> &[Arc<LoadedPlugin>] {
@@ -130,15 +146,23 @@ impl Registry {
         }
     }
 
-    /// "pattern (plugin), ..." for error messages.
+    /// "pattern (plugin), ..." for error messages, then the plugins not built here and why.
     pub fn known(&self) -> String {
-        if self.entries.is_empty() {
-            return "none (no plugins loaded; see `chorus plugins`)".into();
+        let mut known = if self.entries.is_empty() {
+            "none (no plugins loaded; see `chorus plugins`)".to_string()
+        } else {
+            let mut names: Vec<String> = self
+                .entries
+                .iter()
+                .map(|e| format!("{} ({})", e.pattern.text, self.plugins[e.plugin].info.name))
+                .collect();
+            names.extend(self.aliases.iter().map(|(a, b)| format!("{a} → {b}")));
+            names.join(", ")
+        };
+        for a in &self.absent {
+            known.push_str(&format!("; {} is not built here: {}", a.name, a.reason));
         }
-        let mut names: Vec<String> =
-            self.entries.iter().map(|e| format!("{} ({})", e.pattern.text, self.plugins[e.plugin].info.name)).collect();
-        names.extend(self.aliases.iter().map(|(a, b)| format!("{a} → {b}")));
-        names.join(", ")
+        known
     }
 }
 

@@ -47,15 +47,20 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let torch = crate::torch::PLUGIN_LIB;
     let torch_file = plugin_dir.join(format!("lib{torch}.so"));
+    // Where it is not built, a note in its place: `chorus plugins` shows it, and so does the error
+    // for a `kokoro-torch` model.
+    let torch_note = plugin_dir.join("kokoro-torch.absent");
     if crate::torch::libtorch(&setup::data_dir()).is_some() {
         let built = crate::torch::build_plugin(&setup::data_dir(), true)?;
         copy(&built, &torch_file)?;
+        let _ = std::fs::remove_file(&torch_note);
         eprintln!("xtask: staged the kokoro-torch plugin (libtorch from `cargo xtask torch`)");
     } else {
         let _ = std::fs::remove_file(&torch_file);
-        eprintln!(
-            "xtask: kokoro-torch not built: libtorch is not installed (`cargo xtask torch` installs it, about 2.6 GB)"
-        );
+        let why = "libtorch is not installed: `cargo xtask torch` installs it (about 2.6 GB to download, \
+                   4.2 GB on disk), then `cargo xtask dist` builds this plugin";
+        std::fs::write(&torch_note, format!("{why}\n")).with_context(|| format!("write {}", torch_note.display()))?;
+        eprintln!("xtask: kokoro-torch not built: {why}");
     }
     eprintln!(
         "xtask: staged {} and {} plugins in {}",

@@ -1,11 +1,12 @@
-//! `chorus plugins`: what loaded (name, version, patterns, capabilities) and what was rejected, and why.
+//! `chorus plugins`: what loaded (name, version, patterns, capabilities), what was rejected and
+//! what was not built here (a packager's `NAME.absent` note), each with why.
 
 use crate::Chorus;
 use serde_json::json;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Print {"loaded":[...],"rejected":[...]} as JSON.
+    /// Print {"loaded":[...],"rejected":[...],"absent":[...]} as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -33,7 +34,15 @@ pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
             .iter()
             .map(|r| json!({"file": r.file.display().to_string(), "reason": r.reason}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"loaded": loaded, "rejected": rejected}))?);
+        let absent: Vec<_> = chorus
+            .absent()
+            .iter()
+            .map(|a| json!({"name": a.name, "file": a.file.display().to_string(), "reason": a.reason}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"loaded": loaded, "rejected": rejected, "absent": absent}))?
+        );
         return Ok(());
     }
     let dirs: Vec<String> = chorus.plugin_dirs().iter().map(|d| d.display().to_string()).collect();
@@ -53,6 +62,9 @@ pub fn run(chorus: &Chorus, args: &Args) -> anyhow::Result<()> {
     }
     for r in chorus.rejected() {
         println!("rejected {}: {}", r.file.display(), r.reason);
+    }
+    for a in chorus.absent() {
+        println!("not built here: {}: {}", a.name, a.reason);
     }
     Ok(())
 }

@@ -3,8 +3,13 @@
 //! with the suffix that is a dangling symbolic link, a link loop, a file that cannot be read or no
 //! file at all, is listed as rejected with its reason. Only a missing folder is passed over (the
 //! default folders need not exist).
+//!
+//! A packager that could not build a plugin here leaves a note in its place, `NAME.absent`, whose
+//! text says why and how to build it (`cargo xtask dist` writes `kokoro-torch.absent` when
+//! libtorch is not installed); [`absent`] reads those, so `chorus plugins` and an unknown model's
+//! error can say why a plugin is missing instead of only that it is.
 
-use super::{LoadedPlugin, Rejected, load};
+use super::{Absent, LoadedPlugin, Rejected, load};
 use std::{
     io::ErrorKind,
     path::{Path, PathBuf},
@@ -74,6 +79,40 @@ const LINK_LOOP: i32 = 40;
 #[cfg(not(target_os = "linux"))]
 const LINK_LOOP: i32 = 62;
 
+/// The suffix of a packager's note that a plugin was not built here.
+pub const ABSENT_SUFFIX: &str = ".absent";
+/// The most of a note that is read: a reason, not a file.
+const ABSENT_NOTE_MAX: u64 = 1024;
+
+/// The `NAME.absent` notes in `dirs` (each folder's sorted by name): the plugins a packager could
+/// not build here, each with the note's text as the reason. A note that cannot be read says so.
+pub fn absent(dirs: &[PathBuf]) -> Vec<Absent> {
+    use std::io::Read;
+    let mut notes = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let mut here: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(ABSENT_SUFFIX)))
+            .collect();
+        here.sort();
+        for file in here {
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = name.strip_suffix(ABSENT_SUFFIX).unwrap_or(name).to_string();
+            let mut text = String::new();
+            let read = std::fs::File::open(&file).and_then(|f| f.take(ABSENT_NOTE_MAX).read_to_string(&mut text));
+            let reason = match read {
+                Ok(_) if !text.trim().is_empty() => text.split_whitespace().collect::<Vec<_>>().join(" "),
+                Ok(_) => "not built here (its note gives no reason)".into(),
+                Err(e) => format!("not built here (its note cannot be read: {e})"),
+            };
+            notes.push(Absent { name, file, reason });
+        }
+    }
+    notes
+}
+
 /// Load every library in `dirs`. One bad file never stops the others; a second file offering a
 /// plugin name already loaded is rejected as a duplicate.
 pub fn discover(dirs: &[PathBuf]) -> (Vec<LoadedPlugin>, Vec<Rejected>) {
@@ -124,5 +163,26 @@ mod tests {
         assert!(reason("loop_b").unwrap().contains("loop"), "{rejected:?}");
         assert!(reason("folder").unwrap().contains("folder"), "{rejected:?}");
         assert_eq!(rejected.len(), 4, "{rejected:?}");
+    }
+
+    #[test]
+    fn a_packagers_note_names_the_missing_plugin_and_why() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("kokoro-torch.absent"),
+            "libtorch is not installed:\n  run `cargo xtask torch`\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("empty.absent"), "").unwrap();
+        let notes = absent(&[dir.path().to_path_buf(), dir.path().join("missing")]);
+        let found: Vec<(&str, &str)> = notes.iter().map(|n| (n.name.as_str(), n.reason.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("empty", "not built here (its note gives no reason)"),
+                ("kokoro-torch", "libtorch is not installed: run `cargo xtask torch`")
+            ]
+        );
+        assert!(scan(&[dir.path().to_path_buf()]).1.is_empty(), "a note is not a rejected library");
     }
 }

@@ -36,6 +36,16 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// A plugin its packager could not build here, from a `NAME.absent` note in a plugin folder.
+#[derive(Debug, Clone)]
+pub struct Absent {
+    /// The plugin's name: the note's file name without `.absent`.
+    pub name: String,
+    pub file: PathBuf,
+    /// The note's text, whitespace folded: why it is missing and how to build it.
+    pub reason: String,
+}
+
 /// Modules already initialised, by canonical path: a library is never unloaded, and loading the
 /// same file twice must give the same module.
 fn cache() -> &'static Mutex<HashMap<PathBuf, Result<PluginModuleRef, String>>> {

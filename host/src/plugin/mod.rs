@@ -3,5 +3,5 @@
 mod discovery;
 mod loader;
 
-pub use discovery::{discover, library_files, scan};
-pub use loader::{LoadedPlugin, PluginInfo, Rejected, load};
+pub use discovery::{ABSENT_SUFFIX, absent, discover, library_files, scan};
+pub use loader::{Absent, LoadedPlugin, PluginInfo, Rejected, load};
