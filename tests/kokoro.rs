@@ -279,7 +279,7 @@ fn the_derived_model_matches_the_original_on_the_test_sentences() {
 
 /// With `first_window`, a chunk's audio leaves in decoder windows: the first push is the first
 /// window, at least its frames long and ending where a word starts (no seam inside a word), the
-/// rest follows, and windowing moves neither the length nor a word.
+/// rest follows, and windowing moves no word (and the length only by the tail cut's 10 ms step).
 #[test]
 #[ignore = "needs the Kokoro model and the judge: `cargo xtask test` runs it"]
 fn audio_starts_after_the_first_decoder_window() {
@@ -303,7 +303,16 @@ fn audio_starts_after_the_first_decoder_window() {
         "the window ends at a word's start ({at:.3} s)"
     );
     assert_eq!(whole.sizes.len(), 1, "one window, one push: {:?}", whole.sizes);
-    assert_eq!(windowed.audio.len(), whole.audio.len(), "the same length either way");
+    // The closing silence is cut where the last window's audio falls quiet (`trim_tail`, in 10 ms
+    // steps); decoded with its own context rather than the whole sentence's, that window's last
+    // sound may end one step earlier or later. Every word keeps its time exactly.
+    let step = 240;
+    assert!(
+        windowed.audio.len().abs_diff(whole.audio.len()) <= step,
+        "the same length either way, within one 10 ms step of the tail cut: {} against {}",
+        windowed.audio.len(),
+        whole.audio.len()
+    );
     assert_eq!(windowed.words, whole.words, "the same word times either way");
     let peak = |a: &[f32]| a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     assert!(peak(&windowed.audio) > 0.1 && windowed.audio.iter().all(|x| x.is_finite()), "audible, finite audio");

@@ -51,6 +51,9 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// `cargo xtask hermetic [ARGS]`: run plain `cargo test --workspace` isolated (tier 1 above).
 pub fn hermetic(args: &[String]) -> Result<()> {
+    // The tier runs offline: every crate it compiles, dev-dependencies included (which `cargo
+    // build` never fetches), must be downloaded first.
+    sh(&cargo(), &["fetch"]).context("downloading the crates the tests need, before going offline")?;
     let scratch = tempfile::Builder::new().prefix("chorus-hermetic-").tempdir().context("temporary folder")?;
     let (home, tmp) = (scratch.path().join("home"), scratch.path().join("tmp"));
     std::fs::create_dir_all(&home)?;
