@@ -6,7 +6,8 @@
 //! peer_bench.py), the same on a long passage, throughput, cold start (process start to WAV
 //! written), peak RSS, word error rate by the judge, bounded loopback load runs, a mixed run of
 //! normal clients beside stalled readers and slowloris sockets ([`mixed`]), and the host's own
-//! overhead with a synthetic plugin.
+//! overhead with a synthetic plugin. One unmeasured request comes first, so that deriving Kokoro's
+//! graphs on a fresh data folder (once per model) is in no measured process.
 //!
 //! Without the team's evaluation folder (`../shared/eval`, or `$CHORUS_EVAL_DIR`; a missing folder
 //! means absent) it says what it skips ([`chorus_only::skipped`]), measures chorus alone on the
