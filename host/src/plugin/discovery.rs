@@ -100,8 +100,10 @@ pub fn absent(dirs: &[PathBuf]) -> Vec<Absent> {
         for file in here {
             let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             let name = name.strip_suffix(ABSENT_SUFFIX).unwrap_or(name).to_string();
-            let mut text = String::new();
-            let read = std::fs::File::open(&file).and_then(|f| f.take(ABSENT_NOTE_MAX).read_to_string(&mut text));
+            let mut bytes = Vec::new();
+            let read = std::fs::File::open(&file).and_then(|f| f.take(ABSENT_NOTE_MAX).read_to_end(&mut bytes));
+            // Lossy: the cut at ABSENT_NOTE_MAX may fall inside a character.
+            let text = String::from_utf8_lossy(&bytes);
             let reason = match read {
                 Ok(_) if !text.trim().is_empty() => text.split_whitespace().collect::<Vec<_>>().join(" "),
                 Ok(_) => "not built here (its note gives no reason)".into(),
