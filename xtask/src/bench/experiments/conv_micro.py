@@ -1,6 +1,7 @@
 """Micro-benchmark (session 5): one of the decoder's largest convolutions (128 channels, 11 taps,
 21601 steps) as ConvInteger with uint8 weights, against im2col (Transpose, Pad, a Slice per tap,
-Concat) and MatMulInteger with int8 weights, and MatMulInteger alone; checks the two agree.
+Concat) and MatMulInteger with int8 weights, and MatMulInteger alone with int8 and with uint8 weights
+(session 15); checks they agree.
 Results in docs/BENCHMARKS.md. usage (evaluation venv): conv_micro.py [DILATION]
 """
 import onnx, numpy as np, onnxruntime as ort, time
@@ -44,6 +45,10 @@ t2,r2=tm(sess(m),{"x":x,"xzp":xzp}); print("im2col+MatMulInteger u8s8",t2, "equa
 col=np.ascontiguousarray(np.concatenate([np.pad(x[0].T,((pad,pad),(0,0)),constant_values=127)[i*dil:i*dil+L] for i in range(K)],axis=1))[None]
 g=h.make_graph([h.make_node("MatMulInteger",["col","wcol","xzp","wzps"],["y"])],"g",[h.make_tensor_value_info("col",TP.UINT8,[1,L,K*C]),h.make_tensor_value_info("xzp",TP.UINT8,[])],[h.make_tensor_value_info("y",TP.INT32,None)],inits[:2])
 t3,_=tm(sess(h.make_model(g,opset_imports=[h.make_opsetid("",17)],ir_version=9)),{"col":col,"xzp":xzp}); print("MatMulInteger only",t3)
+# 3b the same with the uint8 weights as they are (u8×u8: no VNNI kernel, but no saturation either)
+Wcolu=np.ascontiguousarray(W.transpose(2,1,0).reshape(K*C,C))
+g=h.make_graph([h.make_node("MatMulInteger",["col","wcolu","xzp","wzp"],["y"])],"g",[h.make_tensor_value_info("col",TP.UINT8,[1,L,K*C]),h.make_tensor_value_info("xzp",TP.UINT8,[])],[h.make_tensor_value_info("y",TP.INT32,None)],[nh.from_array(Wcolu,"wcolu"),nh.from_array(np.array(wzp),"wzp")])
+t3b,r3b=tm(sess(h.make_model(g,opset_imports=[h.make_opsetid("",17)],ir_version=9)),{"col":col,"xzp":xzp}); print("MatMulInteger only, u8 weights",t3b, np.array_equal(r1,r3b[0].T[None]))
 # variant B: slices on [1,C,L] concat axis1, one transpose of col
 nodes=[h.make_node("Pad",["x","padsB","xzp"],["xp"],mode="constant")]
 outs=[]
