@@ -1,10 +1,8 @@
 //! [`TorchModel`] as the Kokoro engine's [`Halves`]: the front's outputs become the engine's
-//! [`Frames`], and a decoder window is cut from them with its context frames, decoded by libtorch
+//! [`Frames`], and a decoder window is cut from them with its context frames and probes, decoded by libtorch
 //! and trimmed back to the window, as the ONNX Runtime halves do.
 
-use std::ops::Range;
-
-use chorus_kokoro::halves::{Feature, Frames, Halves, cut_to};
+use chorus_kokoro::halves::{Feature, Feed, Frames, Halves};
 use chorus_plugin_api::PluginError;
 
 use crate::torch::{FEATURE_AXES, Plain, TorchError, TorchModel};
@@ -28,23 +26,16 @@ impl Halves for TorchHalves {
         Frames { durations, features }.checked(ids.len(), "kokoro-torch")
     }
 
-    fn decode(
-        &self,
-        frames: &Frames,
-        style: &[f32],
-        range: Range<usize>,
-        context: (usize, usize),
-    ) -> Result<Vec<f32>, PluginError> {
-        let span = frames.span(&range, context);
+    fn decode(&self, frames: &Frames, style: &[f32], feed: &Feed) -> Result<Vec<f32>, PluginError> {
         let window: Vec<Plain> = frames
             .features
             .iter()
             .map(|f| {
-                let (shape, data) = f.window(&span);
+                let (shape, data) = f.gather(feed);
                 Plain { shape, data }
             })
             .collect();
         let audio = self.0.decode(&window, style).map_err(fail)?;
-        Ok(cut_to(&audio, &span, &range))
+        Ok(feed.cut(&audio))
     }
 }

@@ -15,11 +15,24 @@ struct Collect {
     audio: Vec<f32>,
     words: Vec<WordTimestamp>,
     first: Option<Instant>,
+    /// When the audio received so far ends, played in real time from its first sample.
+    plays_until: Option<Instant>,
+    /// Seconds a real-time player would have waited for audio after it started (underruns).
+    stall: f64,
 }
 
 impl FfiSink for Collect {
     fn audio(&mut self, samples: RSlice<'_, f32>, _rate: u32, _channels: u16) -> Flow {
-        self.first.get_or_insert_with(Instant::now);
+        let now = Instant::now();
+        self.first.get_or_insert(now);
+        let until = self.plays_until.unwrap_or(now);
+        let resumes = if now > until {
+            self.stall += (now - until).as_secs_f64();
+            now
+        } else {
+            until
+        };
+        self.plays_until = Some(resumes + std::time::Duration::from_secs_f64(samples.len() as f64 / 24_000.0));
         self.audio.extend_from_slice(samples.as_slice());
         Flow::Continue
     }
@@ -51,17 +64,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut warm = Sink::new(FfiSink_TO::from_value(Collect::default(), TD_Opaque));
     engine.synthesize(&SynthesisRequest::new("kokoro", "Warm up."), &mut warm)?;
     let text = std::fs::read_to_string(file)?;
-    let (mut audio_total, mut wall_total, mut firsts) = (0.0, 0.0, Vec::new());
+    let (mut audio_total, mut wall_total, mut firsts, mut stalls) = (0.0, 0.0, Vec::new(), Vec::new());
     for (n, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
         let mut request = SynthesisRequest::new("kokoro", line);
         request.voice = voice.as_str().into();
         request.options_json = r#"{"timing_detail": true}"#.into();
         let (collect_tx, collect_rx) = std::sync::mpsc::channel();
-        struct Out(Collect, std::sync::mpsc::Sender<(Vec<f32>, Vec<WordTimestamp>, Option<Instant>)>);
+        struct Out(Collect, std::sync::mpsc::Sender<(Vec<f32>, Vec<WordTimestamp>, Option<Instant>, f64)>);
         impl Drop for Out {
             fn drop(&mut self) {
                 let c = std::mem::take(&mut self.0);
-                let _ = self.1.send((c.audio, c.words, c.first));
+                let _ = self.1.send((c.audio, c.words, c.first, c.stall));
             }
         }
         impl FfiSink for Out {
@@ -81,7 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             engine.synthesize(&request, &mut sink)?;
         }
         let wall = start.elapsed().as_secs_f64();
-        let (audio, words, first) = collect_rx.recv()?;
+        let (audio, words, first, stall) = collect_rx.recv()?;
+        stalls.push(stall);
         let first = first.map_or(wall, |f| (f - start).as_secs_f64());
         let seconds = audio.len() as f64 / 24_000.0;
         audio_total += seconds;
@@ -103,13 +117,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|w| serde_json::json!({"word": w.word.as_str(), "start": w.start, "end": w.end, "start_byte": w.start_byte, "end_byte": w.end_byte}))
             .collect();
         std::fs::write(format!("{outdir}/{n:02}.words.json"), serde_json::to_string(&words_json)?)?;
-        println!("{n:02} first={first:.3}s wall={wall:.3}s audio={seconds:.2}s words={} | {line}", words.len());
+        println!(
+            "{n:02} first={first:.3}s stall={stall:.3}s wall={wall:.3}s audio={seconds:.2}s words={} | {line}",
+            words.len()
+        );
     }
     firsts.sort_by(f64::total_cmp);
     let median = firsts.get(firsts.len() / 2).copied().unwrap_or(0.0);
+    let stalled = stalls.iter().filter(|&&s| s > 0.0).count();
+    let stall_total: f64 = stalls.iter().sum();
     println!(
-        "TOTAL audio={audio_total:.1}s wall={wall_total:.1}s x_real_time={:.2} median_first_audio={median:.3}s",
-        audio_total / wall_total.max(1e-9)
+        "TOTAL audio={audio_total:.1}s wall={wall_total:.1}s x_real_time={:.2} median_first_audio={median:.3}s \
+         stalled={stalled}/{} stall_total={stall_total:.2}s",
+        audio_total / wall_total.max(1e-9),
+        stalls.len()
     );
     Ok(())
 }

@@ -28,8 +28,13 @@ pub const POLICIES: &[Policy] = &[
     Policy { name: "default", keys: "", about: "the plugin's defaults" },
     Policy {
         name: "first-window",
-        keys: "first_window = 16\nfirst_context = 8\n",
-        about: "the defaults, with the first 16 frames (0.4 s, to the next word's start) decoded first, 8 frames after them for context",
+        keys: "first_window = 16\n",
+        about: "the first 16 frames or more (0.4 s, to the next word's start; more when the decoder is slow) decoded first, with 8 probes of 6 frames spread over the sentence for its statistics; the rest decoded from the sentence's start",
+    },
+    Policy {
+        name: "no-probes",
+        keys: "first_window = 16\nprobes = 0\n",
+        about: "the same first window without probes",
     },
     Policy {
         name: "cut-16",

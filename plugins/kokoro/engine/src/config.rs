@@ -38,6 +38,10 @@ pub struct Config {
     /// most frames of any later window, and the context decoded on each side of one.
     pub first_window: Option<usize>,
     pub first_context: Option<usize>,
+    /// Stretches of the chunk's other frames decoded with a short window for its statistics:
+    /// how many, and frames each.
+    pub probes: Option<usize>,
+    pub probe_frames: Option<usize>,
     pub window: Option<usize>,
     pub window_context: Option<usize>,
     /// Seconds of silence after a sentence and after a clause when chunks are joined.
@@ -66,7 +70,7 @@ impl Config {
         serde_json::from_str(json).map_err(|e| {
             PluginError::bad_request(format!(
                 "kokoro config: {e} (known keys: data_dir, model, voices, vocab, ort_library, threads, default_voice, \
-                 first_max_tokens, max_tokens, first_cut_at_word, lookahead_words, first_window, first_context, window, window_context, sentence_pause, clause_pause, word_timestamps, lean_memory)"
+                 first_max_tokens, max_tokens, first_cut_at_word, lookahead_words, first_window, first_context, probes, probe_frames, window, window_context, sentence_pause, clause_pause, word_timestamps, lean_memory)"
             ))
         })
     }

@@ -37,13 +37,18 @@
 //!   whole sentences (a sentence over `max_tokens`, default 150, at most 510, is cut at clause
 //!   marks), so the front decides each sentence's prosody from all of it; `first_max_tokens = 16`
 //!   with `first_cut_at_word = true` is the old short first chunk, cut inside a clause.
-//! - `first_window`, `first_context`, `window`, `window_context`: decoder windows, in frames of
-//!   25 ms. `first_window` (0: off, the default) decodes the start of a request's first chunk
-//!   before the rest, so audio starts sooner, ending where a word starts; `first_context` frames
-//!   after it are decoded for its norms and cut off. `window` caps every later window (0: the
-//!   rest of a chunk at once). `window_context` (8) frames are decoded on each side of a window and
-//!   cut off. The decoder's instance norms take their statistics over the window, so a first
-//!   window's words are heard less clearly (docs/BENCHMARKS.md).
+//! - `first_window`, `first_context`, `probes`, `probe_frames`, `window`, `window_context`:
+//!   decoder windows, in frames of 25 ms. `first_window` (0: off, the default) decodes the start of a
+//!   request's first chunk before the rest, so audio starts sooner: at least that many frames,
+//!   more when the decoder's measured speed needs more playing time to decode the rest, ending
+//!   where a word starts; `first_context` (8) frames after it are decoded and cut off. The
+//!   decoder's instance norms and dynamic quantizations take their statistics over what they are
+//!   given, so a window that sees less than half its chunk is decoded with `probes` (8)
+//!   stretches of `probe_frames` (6) frames spread over the rest of the chunk, cut off again:
+//!   alone, its words are heard less clearly (docs/BENCHMARKS.md). The rest of the chunk is then
+//!   decoded from the chunk's start, so after the first window the audio is the whole
+//!   sentence's exactly. `window` caps later windows (0: no cap), each with `window_context` (8)
+//!   frames decoded on each side.
 //! - `sentence_pause`, `clause_pause`: seconds of silence added where chunks join (0.25, 0.1).
 //! - `word_timestamps`: `false` runs the unmodified graph and pushes no word timestamps.
 //! - `lean_memory`: `false` takes the plain path for memory: the text front-end in ordinary
@@ -75,6 +80,7 @@ pub mod prepare;
 pub mod synth;
 pub mod voices;
 pub mod weights;
+pub mod windows;
 
 use chorus_kokoro_text::{ChunkPolicy, Frontend, Lang};
 use chorus_plugin_api::{
@@ -103,7 +109,8 @@ pub struct KokoroEngine {
     default_voice: String,
     sentence_pause: f32,
     clause_pause: f32,
-    windows: synth::Windows,
+    windows: windows::Windows,
+    rate: windows::Rate,
     threads: usize,
 }
 
@@ -188,16 +195,21 @@ impl KokoroEngine {
             sentence_pause: pause(config.sentence_pause, 0.25, "sentence_pause")?,
             clause_pause: pause(config.clause_pause, 0.1, "clause_pause")?,
             windows: {
-                let d = synth::Windows::default();
+                let d = windows::Windows::default();
                 // At most a minute of frames: beyond that every chunk is decoded whole anyway.
                 let frames = |v: Option<usize>, d: usize| v.unwrap_or(d).min(2400);
-                synth::Windows {
+                windows::Windows {
                     first: frames(config.first_window, d.first),
                     first_context: frames(config.first_context, d.first_context),
+                    probes: halves::Probes {
+                        count: config.probes.unwrap_or(d.probes.count).min(64),
+                        frames: frames(config.probe_frames, d.probes.frames),
+                    },
                     max: frames(config.window, d.max),
                     context: config.window_context.unwrap_or(d.context).min(100),
                 }
             },
+            rate: windows::Rate::default(),
             threads,
         })
     }
@@ -317,6 +329,7 @@ impl Engine for KokoroEngine {
             sentence_pause: self.sentence_pause,
             clause_pause: self.clause_pause,
             windows: self.windows,
+            rate: &self.rate,
             timing_detail: options.get("timing_detail").and_then(|v| v.as_bool()).unwrap_or(false),
         };
         Ok(job.run(sink)?)

@@ -4,7 +4,7 @@
 
 use crate::derived;
 use crate::error::LoadError;
-use crate::halves::{Feature, Frames, Halves, cut_to};
+use crate::halves::{Feature, Feed, Frames, Halves};
 use crate::weights;
 use chorus_kokoro_graph::{Rewrites, durations::DURATIONS, split::FEATURES};
 use chorus_plugin_api::PluginError;
@@ -13,7 +13,6 @@ use ort::session::{
     builder::{GraphOptimizationLevel, SessionBuilder},
 };
 use ort::value::Tensor;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -380,7 +379,7 @@ impl Model {
         let ids = [0, 16, 0];
         let style = vec![0.0f32; 256];
         let frames = halves.front(&ids, &style, 1.0).map_err(|e| LoadError::Shape(e.message.to_string()))?;
-        halves.decode(&frames, &style, 0..frames.len(), (0, 0)).map_err(|e| LoadError::Shape(e.message.to_string()))?;
+        halves.decode(&frames, &style, &frames.whole()).map_err(|e| LoadError::Shape(e.message.to_string()))?;
         Ok((halves, status))
     }
 
@@ -449,7 +448,7 @@ impl Model {
             Engine::Whole { session, durations } => (session, *durations),
             Engine::Halves(halves) => {
                 let frames = halves.front(ids, style, speed)?;
-                let audio = halves.decode(&frames, style, 0..frames.len(), (0, 0))?;
+                let audio = halves.decode(&frames, style, &frames.whole())?;
                 return Ok(Output { audio, durations: Some(frames.durations) });
             }
         };
@@ -481,27 +480,20 @@ impl Halves for OnnxHalves {
         Frames { durations: d.to_vec(), features }.checked(ids.len(), "kokoro")
     }
 
-    fn decode(
-        &self,
-        frames: &Frames,
-        style: &[f32],
-        range: Range<usize>,
-        context: (usize, usize),
-    ) -> Result<Vec<f32>, PluginError> {
-        let span = frames.span(&range, context);
-        let feed = |i: usize| Tensor::from_array(frames.features[i].window(&span)).map_err(fail);
+    fn decode(&self, frames: &Frames, style: &[f32], feed: &Feed) -> Result<Vec<f32>, PluginError> {
+        let input = |i: usize| Tensor::from_array(frames.features[i].gather(feed)).map_err(fail);
         let mut session = self.decoder.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session
             .run(ort::inputs![
-                FEATURES[0].name => feed(0)?,
-                FEATURES[1].name => feed(1)?,
-                FEATURES[2].name => feed(2)?,
-                FEATURES[3].name => feed(3)?,
+                FEATURES[0].name => input(0)?,
+                FEATURES[1].name => input(1)?,
+                FEATURES[2].name => input(2)?,
+                FEATURES[3].name => input(3)?,
                 "style" => tensor_f32(style).map_err(fail)?
             ])
             .map_err(fail)?;
         let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(fail)?;
-        Ok(cut_to(audio, &span, &range))
+        Ok(feed.cut(audio))
     }
 }
 

@@ -2,10 +2,11 @@
 //! inference, silence trimmed, chunks joined with pauses, word timestamps and progress pushed.
 
 use crate::audio;
-use crate::halves::{Frames, SAMPLES_PER_FRAME as SAMPLES_PER_UNIT};
+use crate::halves::SAMPLES_PER_FRAME as SAMPLES_PER_UNIT;
 use crate::model::{Model, SAMPLE_RATE};
 use crate::prepare::{Prepared, Vocab, WordSpan, prepare};
 use crate::voices::{Blend, VoicePack};
+use crate::windows::{Pieces, Rate, Source, Windows};
 use chorus_kokoro_text::{Boundary, ChunkPolicy, Frontend, Lang};
 use chorus_plugin_api::{PluginError, Progress, Sink, Stopped, Summary, WordTimestamp};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,33 +41,10 @@ pub struct Job<'a> {
     pub sentence_pause: f32,
     pub clause_pause: f32,
     pub windows: Windows,
+    /// The decoder's measured speed, which sizes the first window.
+    pub rate: &'a Rate,
     /// Add each chunk's raw durations and cut points to its progress metrics (for tests and tools).
     pub timing_detail: bool,
-}
-
-/// Decoder windows, in frames of 25 ms (config keys `first_window`, `first_context`, `window`,
-/// `window_context`). The front always sees a whole chunk (a sentence, or clauses within the
-/// token limit), so prosody never depends on them; only the decoder's work is split.
-#[derive(Debug, Clone, Copy)]
-pub struct Windows {
-    /// Frames of audio in the first window of a request, decoded before the rest so audio starts
-    /// early (0: the first chunk is decoded like any other).
-    pub first: usize,
-    /// Frames decoded after the first window and cut off again: the decoder's instance norms take
-    /// their statistics over everything they are given, and a short window alone comes out
-    /// quieter and less clear than the same frames decoded with the sentence.
-    pub first_context: usize,
-    /// Most frames of audio in any later window (0: the rest of a chunk at once). Bounds the
-    /// decoder's memory on long chunks.
-    pub max: usize,
-    /// Frames decoded on each side of a later window and cut off again, so its edges sound as inside.
-    pub context: usize,
-}
-
-impl Default for Windows {
-    fn default() -> Self {
-        Self { first: 0, first_context: 0, max: 0, context: 8 }
-    }
 }
 
 /// Counters of a running request.
@@ -90,22 +68,6 @@ struct Tally {
     last_end: Option<Boundary>,
 }
 
-/// A chunk's model output: whole audio, or frames still to decode.
-enum Source {
-    Whole(Vec<f32>),
-    Frames(Frames),
-}
-
-impl Source {
-    /// Samples of the chunk's whole audio.
-    fn len(&self) -> usize {
-        match self {
-            Source::Whole(raw) => raw.len(),
-            Source::Frames(frames) => frames.len() * SAMPLES_PER_UNIT,
-        }
-    }
-}
-
 /// Where a chunk's audio is cut, in samples of its whole audio.
 struct Cut {
     head: usize,
@@ -114,88 +76,6 @@ struct Cut {
     hold: Option<usize>,
     /// The chunk starts by crossfading over the previous chunk's held end.
     joining: bool,
-}
-
-/// The chunk's audio between the cut points, in pieces as it is made. A whole run is one piece.
-/// A split model decodes the chunk's frames in windows ([`Windows`]): at the start of a request a
-/// short first window, with frames after it decoded only for its norms' statistics; then the rest
-/// in windows of at most `max` frames with `context` frames on each side. Every window but the
-/// last decodes one frame past its end, and the next window's first frame blends over it.
-struct Pieces<'a> {
-    source: &'a Source,
-    head: usize,
-    tail: usize,
-    /// The next frame to push, and the frame after the last.
-    next: usize,
-    last: usize,
-    /// The request's first window, until this chunk has used it.
-    opening: Option<usize>,
-    /// Frames where the chunk's words start: a window ends at one, so no seam falls inside a word.
-    word_starts: Vec<usize>,
-    /// The previous window's decoding of the frame this window starts with.
-    seam: Vec<f32>,
-}
-
-impl<'a> Pieces<'a> {
-    fn new(source: &'a Source, cut: &Cut, opening: Option<usize>, word_starts: Vec<usize>) -> Self {
-        let (next, last) = match source {
-            Source::Whole(_) => (0, 1),
-            Source::Frames(_) => (cut.head / SAMPLES_PER_UNIT, cut.tail.div_ceil(SAMPLES_PER_UNIT)),
-        };
-        Self { source, head: cut.head, tail: cut.tail, next, last, opening, word_starts, seam: Vec::new() }
-    }
-
-    /// The next piece and whether it is the last one.
-    fn next(&mut self, job: &Job, style: &[f32], tally: &mut Tally) -> Option<Result<(Vec<f32>, bool), PluginError>> {
-        if self.next >= self.last {
-            return None;
-        }
-        let frames = match self.source {
-            Source::Whole(raw) => {
-                self.next = self.last;
-                return Some(Ok((raw[self.head..self.tail].to_vec(), true)));
-            }
-            Source::Frames(frames) => frames,
-        };
-        let w = &job.windows;
-        let left = self.last - self.next;
-        // A first window only when enough follows it to be worth a seam.
-        let (end, after) = match self.opening.take().filter(|&n| left > n + 2) {
-            // It ends where a word starts, so its seam never falls inside a word.
-            Some(n) => {
-                let at = self.word_starts.iter().copied().find(|&f| f >= self.next + n && f + 2 < self.last);
-                (at.unwrap_or(self.next + n), w.first_context.max(w.context))
-            }
-            // Windows of even length, so the last is never a sliver.
-            None if w.max > 0 && left > w.max => (self.next + left.div_ceil(left.div_ceil(w.max)), w.context),
-            None => (self.last, w.context),
-        };
-        let past = usize::from(end < self.last);
-        let t = Instant::now();
-        let decoded = match job.model.halves() {
-            Some(halves) => halves.decode(frames, style, self.next..end + past, (w.context, after)),
-            None => Err(PluginError::internal("kokoro: this model runs whole; it has no separate decoder")),
-        };
-        tally.inference += t.elapsed().as_secs_f64();
-        let mut pcm = match decoded {
-            Ok(pcm) => pcm,
-            Err(e) => {
-                self.next = self.last;
-                return Some(Err(e));
-            }
-        };
-        audio::blend(&std::mem::take(&mut self.seam), &mut pcm);
-        if past > 0 {
-            self.seam = pcm.split_off(((end - self.next) * SAMPLES_PER_UNIT).min(pcm.len()));
-        }
-        let at = self.next * SAMPLES_PER_UNIT;
-        let from = self.head.saturating_sub(at).min(pcm.len());
-        let to = self.tail.saturating_sub(at).min(pcm.len()).max(from);
-        pcm.truncate(to);
-        pcm.drain(..from);
-        self.next = end;
-        Some(Ok((pcm, end == self.last)))
-    }
 }
 
 /// Pushes a chunk's pieces: the pause owed before it, a fade-in or the crossfade over a held tail
@@ -355,13 +235,13 @@ impl Job<'_> {
             let starts = edges.as_ref().map_or_else(Vec::new, |e| {
                 p.words.iter().filter(|w| !w.tokens.is_empty()).map(|w| e[w.tokens.start] / SAMPLES_PER_UNIT).collect()
             });
-            let mut pieces = Pieces::new(&source, &cut, tally.opening.take(), starts);
+            let mut pieces = Pieces::new(&source, cut.head, cut.tail, tally.opening.take(), starts);
             let mut words_sent = false;
             // The model folds the utterance's closing pause into the last phoneme's duration: the
             // request's last piece ends at its last sound (plus a margin), and the last words'
             // times, sent with it, end there too.
             let ends_request = p.end == Boundary::End;
-            while let Some(piece) = pieces.next(self, &style, tally) {
+            while let Some(piece) = pieces.next(self.model, &self.windows, self.rate, &style, &mut tally.inference) {
                 let (mut piece, last) = piece?;
                 if last && ends_request {
                     audio::trim_tail(&mut piece);
