@@ -70,7 +70,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         request.voice = voice.as_str().into();
         request.options_json = r#"{"timing_detail": true}"#.into();
         let (collect_tx, collect_rx) = std::sync::mpsc::channel();
-        struct Out(Collect, std::sync::mpsc::Sender<(Vec<f32>, Vec<WordTimestamp>, Option<Instant>, f64)>);
+        /// Audio, words, the first audio's instant and the stall.
+        type Collected = (Vec<f32>, Vec<WordTimestamp>, Option<Instant>, f64);
+        struct Out(Collect, std::sync::mpsc::Sender<Collected>);
         impl Drop for Out {
             fn drop(&mut self) {
                 let c = std::mem::take(&mut self.0);

@@ -42,7 +42,7 @@ impl Default for Windows {
 }
 
 /// A chunk's model output: whole audio, or frames still to decode.
-pub enum Source {
+pub(crate) enum Source {
     Whole(Vec<f32>),
     Frames(Frames),
 }
@@ -93,7 +93,7 @@ impl Rate {
 /// from the chunk's start again so its audio is the whole chunk's exactly (or, with `max`, in
 /// windows of at most `max` frames, each with `context` frames on each side). Every window but
 /// the last decodes one frame past its end, and the next window's first frame blends over it.
-pub struct Pieces<'a> {
+pub(crate) struct Pieces<'a> {
     source: &'a Source,
     head: usize,
     tail: usize,
