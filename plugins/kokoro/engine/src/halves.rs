@@ -82,7 +82,7 @@ impl Frames {
 
 /// Short stretches of a chunk's other frames decoded after a window and cut off again. The
 /// decoder's instance norms and dynamic quantizations take their statistics over everything they
-/// are given: a window alone comes out quieter and less clear than the same frames decoded with
+/// are given: a window alone comes out quieter, and further from the same frames decoded with
 /// the whole chunk, and probes spread over the chunk bring its statistics into the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Probes {

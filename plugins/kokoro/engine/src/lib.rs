@@ -45,7 +45,7 @@
 //!   decoder's instance norms and dynamic quantizations take their statistics over what they are
 //!   given, so a window that sees less than half its chunk is decoded with `probes` (8)
 //!   stretches of `probe_frames` (6) frames spread over the rest of the chunk, cut off again:
-//!   alone, its words are heard less clearly (docs/BENCHMARKS.md). The rest of the chunk is then
+//!   alone it comes out quieter (docs/BENCHMARKS.md). The rest of the chunk is then
 //!   decoded from the chunk's start, so after the first window the audio is the whole
 //!   sentence's exactly. `window` caps later windows (0: no cap), each with `window_context` (8)
 //!   frames decoded on each side.

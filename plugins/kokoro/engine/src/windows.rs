@@ -33,9 +33,10 @@ pub struct Windows {
 }
 
 impl Default for Windows {
-    /// Each chunk decoded whole: a first window starts audio in about 0.6 of the time but is still
-    /// heard slightly less clearly than the whole sentence (docs/BENCHMARKS.md, session 16). The
-    /// probes apply once `first` is set: they halve what a first window costs the judge.
+    /// Each chunk decoded whole: a first window starts audio in about 0.6 of the time, but the
+    /// judge hears its first words less clearly than the whole sentence's (docs/BENCHMARKS.md,
+    /// session 16). The probes apply once `first` is set: they bring the window's level back and
+    /// halve its spectral distance from the whole sentence.
     fn default() -> Self {
         Self { first: 0, first_context: 8, probes: Probes { count: 8, frames: 6 }, max: 0, context: 8 }
     }
