@@ -177,10 +177,12 @@ impl<'a> Pieces<'a> {
             None => Err(PluginError::internal("kokoro: this model runs whole; it has no separate decoder")),
         };
         let spent = t.elapsed();
-        rate.update(spent.as_secs_f64(), feed.frames());
         *inference += spent.as_secs_f64();
         let mut pcm = match decoded {
-            Ok(pcm) => pcm,
+            Ok(pcm) => {
+                rate.update(spent.as_secs_f64(), feed.frames());
+                pcm
+            }
             Err(e) => {
                 self.next = self.last;
                 return Some(Err(e));
