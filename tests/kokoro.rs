@@ -183,10 +183,10 @@ fn the_durations_output_leaves_the_audio_identical() {
     assert!(with.is_split(), "the int8 model is cut into front and decoder");
     // The sessions allocate from one arena registered on the runtime's environment (arena.rs).
     assert!(chorus_kokoro_kernels::arena::shared(), "the shared CPU arena is registered");
-    // Where the fused Snake kernel reproduces the runtime's sine (x86-64 with the shipped
-    // library), the derived decoder holds one fused node per Snake chain, all 48 with the
-    // instance norm's last steps before them (the norms the residual branches shared are copied,
-    // one per branch).
+    // Where chorus's kernels reproduce the runtime's sine, sums and Fourier transform (x86-64
+    // with the shipped library), the derived decoder holds one fused node per Snake chain, all 48
+    // with the instance norm's last steps before them, one `Moments` per instance norm (54), and
+    // chorus's `Stft`.
     let decoder = copies.iter().find(|(n, _)| n.ends_with(".decoder.onnx")).unwrap();
     let decoder = std::fs::read(cache.path().join(&decoder.0)).expect("decoder file");
     let count = |op: &str| {
@@ -196,6 +196,7 @@ fn the_durations_output_leaves_the_audio_identical() {
     if cfg!(target_arch = "x86_64") {
         let snakes = (count("Snake"), count("NormSnake"));
         assert_eq!(snakes, (0, 48), "fused Snake nodes (alone, and with the instance norm before them)");
+        assert_eq!((count("Moments"), count("Stft")), (54, 1), "the norms' statistics and the STFT");
     }
     // Where the convolutions run as integer products (VNNI), each has its own layout and way back;
     // the generator's 51 with a bias are one QConv node each.

@@ -224,18 +224,28 @@ fn front_key() -> &'static str {
     if exact_products_here() { chorus_kokoro_graph::gemm::VERSION } else { "conv" }
 }
 
-/// What the derived decoder made on this machine holds: the convolution rewrite's key and, with
-/// `fuse`, the Snake rewrite's version.
-fn decoder_key(fuse: bool) -> String {
-    if fuse { format!("{}+{}", front_key(), chorus_kokoro_graph::snake::VERSION) } else { front_key().to_string() }
+/// What the derived decoder made on this machine holds: the convolution rewrite's key and the
+/// versions of the decoder's rewrites `fused` says to make.
+fn decoder_key(fused: Rewrites) -> String {
+    let mut key = front_key().to_string();
+    for (on, version) in [
+        (fused.moments, chorus_kokoro_graph::moments::VERSION),
+        (fused.snake, chorus_kokoro_graph::snake::VERSION),
+        (fused.stft, chorus_kokoro_graph::stft::VERSION),
+    ] {
+        if on {
+            key = format!("{key}+{version}");
+        }
+    }
+    key
 }
 
 /// The front and decoder files for `model` in `cache` (written once), or in memory without one.
-fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Source, Source), LoadError> {
+fn split_sources(model: &Path, cache: Option<&Path>, fused: Rewrites) -> Result<(Source, Source), LoadError> {
     let paths = cache.map(|dir| {
         (
             derived::path_for(model, dir, "front", Some(front_key())),
-            derived::path_for(model, dir, "decoder", Some(&decoder_key(fuse))),
+            derived::path_for(model, dir, "decoder", Some(&decoder_key(fused))),
             dir,
         )
     });
@@ -245,7 +255,7 @@ fn split_sources(model: &Path, cache: Option<&Path>, fuse: bool) -> Result<(Sour
         }
     }
     let bytes = std::fs::read(model).map_err(|source| LoadError::Read { path: model.to_path_buf(), source })?;
-    let rewrites = Rewrites { convolutions: exact_products_here(), snake: fuse };
+    let rewrites = Rewrites { convolutions: exact_products_here(), ..fused };
     let chorus_kokoro_graph::Halves { front, decoder } = chorus_kokoro_graph::derive(&bytes, rewrites)?;
     drop(bytes);
     if let Some((Ok(front_path), Ok(decoder_path), dir)) = paths {
@@ -280,7 +290,8 @@ impl Model {
                 .with_optimization_level(level)?
                 .with_intra_threads(threads)?
                 .with_inter_threads(1)?
-                // No busy-waiting: the text thread runs beside inference, and cores are often shared.
+                // No busy-waiting (the decoder's own choice below): the text thread runs beside
+                // inference, and cores are often shared.
                 .with_intra_op_spinning(false)?
                 // Every chunk has other shapes: a memory pattern planned (and kept) per shape only
                 // adds blocks to the arena.
@@ -335,16 +346,16 @@ impl Model {
         cache: Option<&Path>,
         lean: bool,
     ) -> Result<(OnnxHalves, Result<(), String>), LoadError> {
-        // Fusing the Snake chains keeps the audio bit for bit only where the runtime's sine is
-        // the one the kernel reproduces: a small run decides (~8 ms).
-        let fuse = builder(GraphOptimizationLevel::All).is_ok_and(chorus_kokoro_kernels::snake::matches_runtime);
-        let (front, decoder) = split_sources(path, cache, fuse)?;
-        // The decoder's instance norms are computed once per reader (`fusion::unshare_norms`, part
-        // of the Snake rewrite); ONNX Runtime's common-subexpression elimination would merge
-        // them back.
-        let decoder_builder = |level| -> Result<SessionBuilder, LoadError> {
-            Ok(builder(level)?.with_disabled_optimizers("CommonSubexpressionElimination")?)
+        // chorus's kernels keep the audio bit for bit only where the runtime's sine, sums and
+        // Fourier transform are the ones they reproduce: small runs decide (a few ms each).
+        let matches = |check: fn(SessionBuilder) -> bool| builder(GraphOptimizationLevel::All).is_ok_and(check);
+        let fused = Rewrites {
+            snake: matches(chorus_kokoro_kernels::snake::matches_runtime),
+            moments: matches(chorus_kokoro_kernels::moments::matches_runtime),
+            stft: matches(chorus_kokoro_kernels::stft::matches_runtime),
+            ..Rewrites::default()
         };
+        let (front, decoder) = split_sources(path, cache, fused)?;
         let load = |builder: &Builder, source: &Source, kind: &str, store: Store| {
             open(builder, source, path, kind, cache, store).inspect_err(|_| {
                 // A cut file that does not load is useless: remove it, so the next load cuts again.
@@ -357,6 +368,12 @@ impl Model {
         // load side by side.
         let (front_store, decoder_store) =
             if lean { (Store::Mapped, Store::MappedPacked) } else { (Store::Inline, Store::Inline) };
+        // The decoder's ~600 nodes are nearly all split across the threads, one after another:
+        // a worker that sleeps between them is woken ~600 times a sentence (7 % of the CPU time in
+        // the kernel's wake-ups), and the sentence's first audio came 8 % later. It spins a while
+        // before it sleeps; the front's long sequential LSTMs would only spin.
+        let decoder_builder =
+            |level| -> Result<SessionBuilder, LoadError> { Ok(builder(level)?.with_intra_op_spinning(true)?) };
         let (front, decoder) = std::thread::scope(|scope| {
             let front = scope.spawn(|| load(builder, &front, "front-optimized", front_store));
             let decoder = load(&decoder_builder, &decoder, "decoder-optimized", decoder_store);

@@ -1,15 +1,18 @@
 //! Replacing chains of nodes with one of chorus's own (domain [`chorus::DOMAIN`], whose kernels
 //! are in `chorus-kokoro-kernels`) on the protobuf wire: a read-only view of a graph's wiring to
 //! find chains ([`View`]), and [`apply`] to write the graph back with them fused.
-//! [`requantize`], [`unshare_norms`] and [`conv`] are such passes; the Snake pass is in
-//! [`crate::snake`].
+//! [`requantize`] and [`conv`] are such passes; the instance norms' and Snake passes are in
+//! [`crate::moments`] and [`crate::snake`].
 
 use std::collections::{HashMap, HashSet};
 
 use crate::GraphError;
 use crate::schema::chorus::{self, DOMAIN};
 use crate::schema::{elem, graph as graph_field, model as model_field, node as node_field, opset, tensor, value_info};
-use crate::wire::{Field, bytes_field, fields, graph, ints, name_of, node, strings, varint_field, varints, with_graph};
+use crate::wire::{
+    Field, Stored, bytes_field, fields, graph, ints, name_of, node, stored_as, strings, varint_field, varints,
+    with_graph,
+};
 
 /// A node's type and wiring.
 pub struct Node {
@@ -46,15 +49,6 @@ impl Node {
     /// One of chorus's operators, `op`, with one output.
     pub fn is_ours(&self, op: &str) -> bool {
         self.op == op && self.domain == DOMAIN && self.outputs.len() == 1
-    }
-
-    /// This node encoded again with every input and output name passed through `rename`.
-    pub fn renamed(&self, rename: impl Fn(&str) -> String) -> Vec<u8> {
-        let inputs: Vec<String> = self.inputs.iter().map(|i| rename(i)).collect();
-        let outputs: Vec<String> = self.outputs.iter().map(|o| rename(o)).collect();
-        let (inputs, outputs): (Vec<&str>, Vec<&str>) =
-            (inputs.iter().map(String::as_str).collect(), outputs.iter().map(String::as_str).collect());
-        node(&self.op, &inputs, &outputs, &self.attributes, &self.domain)
     }
 
     /// The integers of attribute `name`, if it has it.
@@ -119,27 +113,37 @@ impl<'a> View<'a> {
         self.readers.get(name).map_or(&[], Vec::as_slice)
     }
 
-    /// The nodes reading `name`, each once, in order.
-    pub fn distinct_readers(&self, name: &str) -> Vec<usize> {
-        let mut readers = self.readers(name).to_vec();
-        readers.sort_unstable();
-        readers.dedup();
-        readers
-    }
-
     /// The node writing `name`.
     pub fn producer(&self, name: &str) -> Option<usize> {
         self.producer.get(name).copied()
     }
 
-    /// How many elements the stored tensor (initializer) `name` has.
-    pub fn stored_len(&self, name: &str) -> Option<usize> {
-        let tensor = self
-            .fields
+    /// The stored tensor (initializer) `name`, encoded.
+    pub fn stored(&self, name: &str) -> Option<&'a [u8]> {
+        self.fields
             .iter()
             .filter(|f| f.number == graph_field::INITIALIZER)
             .map(|f| f.payload.unwrap_or_default())
-            .find(|t| name_of(t, tensor::NAME).is_ok_and(|n| n == name))?;
+            .find(|t| name_of(t, tensor::NAME).is_ok_and(|n| n == name))
+    }
+
+    /// The values of the stored int64 tensor `name`, if it is one.
+    pub fn stored_ints(&self, name: &str) -> Option<Vec<i64>> {
+        let Ok(Some((_, Stored::Raw(raw)))) = stored_as(self.stored(name)?, elem::INT64) else { return None };
+        Some(raw.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes"))).collect())
+    }
+
+    /// The values of the stored float tensor `name`, if it is one.
+    pub fn stored_floats(&self, name: &str) -> Option<Vec<f32>> {
+        let Ok(Some((dims, Stored::Raw(raw)))) = stored_as(self.stored(name)?, elem::FLOAT) else { return None };
+        let values: Vec<f32> =
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+        (values.len() as u64 == dims.iter().product::<u64>()).then_some(values)
+    }
+
+    /// How many elements the stored tensor (initializer) `name` has.
+    pub fn stored_len(&self, name: &str) -> Option<usize> {
+        let tensor = self.stored(name)?;
         Some(varints(&fields(tensor).ok()?, tensor::DIMS).ok()?.iter().map(|&d| d as usize).product())
     }
 }
@@ -166,6 +170,31 @@ impl Fused {
 
     pub fn is_empty(&self) -> bool {
         self.replaced.is_empty() && self.after.is_empty()
+    }
+
+    /// Of `candidates`, the nodes nothing reads any more (no graph output, no node that stays, no
+    /// fused node) go too, until none is left to drop.
+    pub fn drop_unread(&mut self, view: &View, candidates: &[usize]) -> Result<(), GraphError> {
+        let mut fused_reads = HashSet::new();
+        for node in self.replaced.values() {
+            fused_reads.extend(strings(node, node_field::INPUT)?.into_iter().map(str::to_string));
+        }
+        loop {
+            let unread = candidates.iter().copied().find(|&c| {
+                !self.gone.contains(&c)
+                    && view.nodes[c].outputs.iter().all(|o| {
+                        !view.outputs.contains(o)
+                            && !fused_reads.contains(o)
+                            && view.readers(o).iter().all(|r| self.gone.contains(r) || self.replaced.contains_key(r))
+                    })
+            });
+            match unread {
+                Some(c) => {
+                    self.gone.insert(c);
+                }
+                None => return Ok(()),
+            }
+        }
     }
 }
 
@@ -262,76 +291,15 @@ pub fn requantize(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     Ok((apply(model, &view, &fused)?, fused.len()))
 }
 
-/// `model` with each instance norm that several nodes read computed once per reader; the number
-/// of copies added. The exported vocoder normalizes each stage's input once for its three residual
-/// branches, so the normalized tensor lives until the last branch has read it; with a norm of its
-/// own, each branch's norm ends inside its `NormSnake` ([`crate::snake`]), and one tensor fewer
-/// is alive at the decoder's peak. The copies compute the same values; ONNX Runtime must not
-/// merge them back (the decoder's sessions run without common-subexpression elimination).
-///
-/// A norm here: `d = x − ReduceMean(x)`, `d / Sqrt(ReduceMean(d · d) + ε)`, each node read only
-/// by the next ones.
-pub fn unshare_norms(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
-    let graph_bytes = graph(model)?;
-    let view = View::new(&graph_bytes)?;
-    let mut fused = Fused::default();
-    let mut copies = 0;
-    for (v, divide) in view.nodes.iter().enumerate() {
-        let Some(chain) = norm_chain(&view, v) else { continue };
-        for (k, &reader) in view.distinct_readers(&divide.outputs[0]).iter().enumerate().skip(1) {
-            let renamed = |name: &str| {
-                if chain.iter().any(|&c| view.nodes[c].outputs[0] == name) {
-                    format!("{name}/unshared{k}")
-                } else {
-                    name.to_string()
-                }
-            };
-            let copy = fused.after.entry(v).or_default();
-            copy.extend(chain.iter().map(|&c| view.nodes[c].renamed(renamed)));
-            fused.replaced.insert(reader, view.nodes[reader].renamed(renamed));
-            copies += 1;
-        }
-    }
-    Ok((apply(model, &view, &fused)?, copies))
-}
-
-/// The instance norm ending in node `divide`, read by more than one node: its nodes in order
-/// (`ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div`), each read only inside the norm.
-fn norm_chain(view: &View, divide: usize) -> Option<Vec<usize>> {
-    let n = &view.nodes;
-    if !n[divide].is("Div") || view.distinct_readers(&n[divide].outputs[0]).len() < 2 {
-        return None;
-    }
-    let [d, divisor] = n[divide].inputs.as_slice() else { return None };
-    let sqrt = view.producer(divisor).filter(|&i| n[i].is("Sqrt"))?;
-    let add = view.producer(n[sqrt].inputs.first()?).filter(|&i| n[i].is("Add"))?;
-    let variance = n[add].inputs.iter().find_map(|i| view.producer(i).filter(|&p| n[p].is("ReduceMean")))?;
-    let square = view.producer(n[variance].inputs.first()?).filter(|&i| n[i].is("Mul"))?;
-    let sub = view.producer(d).filter(|&i| n[i].is("Sub"))?;
-    let [x, m] = n[sub].inputs.as_slice() else { return None };
-    let mean = view.producer(m).filter(|&i| n[i].is("ReduceMean"))?;
-    let only_inside = |i: usize, readers: &[usize]| view.distinct_readers(&n[i].outputs[0]) == readers;
-    let mut d_readers = vec![square, divide];
-    d_readers.sort_unstable();
-    let squared = n[square].inputs == [d.clone(), d.clone()];
-    let ok = squared
-        && n[mean].inputs.first() == Some(x)
-        && only_inside(mean, &[sub])
-        && only_inside(sub, &d_readers)
-        && only_inside(square, &[variance])
-        && only_inside(variance, &[add])
-        && only_inside(add, &[sqrt])
-        && only_inside(sqrt, &[divide]);
-    ok.then(|| vec![mean, sub, square, variance, add, sqrt, divide])
-}
-
 /// The largest weight matrix [`conv`] fuses (elements): the generator's (up to 11 × 256 × 256),
 /// not the decoder's 1024-channel ones, which run on a few steps per frame.
 const MAX_WEIGHTS: usize = 1 << 20;
 
 /// `model` with each convolution's three nodes — [`chorus::IM2COL`], `MatMulInteger`,
 /// [`chorus::REQUANTIZE`] — as one [`chorus::QCONV`] node, whose kernel never
-/// holds the first two's outputs whole; the number replaced. Run after [`requantize`].
+/// holds the first two's outputs whole; with the residual sum after it, if one is (an `Add` that
+/// alone reads the output), as the node's seventh input. The number replaced. Run after
+/// [`requantize`].
 pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     let graph_bytes = graph(model)?;
     let view = View::new(&graph_bytes)?;
@@ -359,11 +327,26 @@ pub fn conv(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
             if product_zero != x_zero || view.stored_len(w)? > MAX_WEIGHTS {
                 return None;
             }
-            let inputs = [x, x_zero, w, w_zero, bias, scale].map(String::as_str);
-            Some(([l, p], node(chorus::QCONV, &inputs, &[&requantize.outputs[0]], &layout.attributes, DOMAIN)))
+            let mut inputs = vec![x, x_zero, w, w_zero, bias, scale];
+            // A residual sum after it (`Add(y, r)`, nothing else reading y) is made in the same pass.
+            let residual = view.only_reader(&requantize.outputs[0], "Add").and_then(|add| {
+                let [a, b] = &view.nodes[add].inputs[..] else { return None };
+                let other = if *a == requantize.outputs[0] { b } else { a };
+                (other != &requantize.outputs[0]).then_some((add, other))
+            });
+            let (last, output) = match residual {
+                Some((add, other)) => {
+                    inputs.push(other);
+                    (add, &view.nodes[add].outputs[0])
+                }
+                None => (r, &requantize.outputs[0]),
+            };
+            let inputs: Vec<&str> = inputs.into_iter().map(String::as_str).collect();
+            let chain: Vec<usize> = [l, p, r].into_iter().filter(|&n| n != last).collect();
+            Some((chain, last, node(chorus::QCONV, &inputs, &[output], &layout.attributes, DOMAIN)))
         })();
-        if let Some((chain, node)) = chain {
-            fused.add(chain, r, node);
+        if let Some((chain, last, node)) = chain {
+            fused.add(chain, last, node);
         }
     }
     Ok((apply(model, &view, &fused)?, fused.len()))
@@ -416,42 +399,6 @@ mod tests {
         assert_eq!(requantize(&out).unwrap().1, 0, "nothing left to fuse");
     }
 
-    /// An instance norm of `{p}x` (`ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div`), read by
-    /// `readers` nodes `{p}r0`, `{p}r1`, …
-    fn norm(g: &mut Vec<u8>, p: &str, readers: usize) {
-        let n = |s: &str| format!("{p}{s}");
-        g.extend(op("ReduceMean", &[&n("x"), "axes"], &n("mean"), &[]));
-        g.extend(op("Sub", &[&n("x"), &n("mean")], &n("d"), &[]));
-        g.extend(op("Mul", &[&n("d"), &n("d")], &n("sq"), &[]));
-        g.extend(op("ReduceMean", &[&n("sq"), "axes"], &n("var"), &[]));
-        g.extend(op("Add", &[&n("var"), "eps"], &n("var_eps"), &[]));
-        g.extend(op("Sqrt", &[&n("var_eps")], &n("divisor"), &[]));
-        g.extend(op("Div", &[&n("d"), &n("divisor")], &n("normed"), &[]));
-        for r in 0..readers {
-            g.extend(op("Mul", &[&format!("{p}gain{r}"), &n("normed")], &format!("{p}r{r}"), &[]));
-        }
-    }
-
-    #[test]
-    fn a_norm_read_by_three_nodes_becomes_three_norms() {
-        let mut g = Vec::new();
-        norm(&mut g, "a", 3); // shared: copied twice
-        norm(&mut g, "b", 1); // one reader: left alone
-        norm(&mut g, "c", 2); // its centered values also read elsewhere: left alone
-        g.extend(op("Identity", &["cd"], "seen", &[]));
-        let (out, copies) = unshare_norms(&build::model(&g)).unwrap();
-        assert_eq!(copies, 2);
-        let nodes = nodes_of(&out);
-        let chain = "ReduceMean Sub Mul ReduceMean Add Sqrt Div";
-        assert!(ops_of(&nodes).starts_with(&format!("{chain} {chain} {chain} Mul Mul Mul {chain} Mul")));
-        let reads = |r: &str| nodes.iter().find(|n| n.outputs == [r]).unwrap().inputs[1].clone();
-        assert_eq!([reads("ar0"), reads("ar1"), reads("ar2")], ["anormed", "anormed/unshared1", "anormed/unshared2"]);
-        let copy = nodes.iter().find(|n| n.outputs == ["ad/unshared2"]).unwrap();
-        assert_eq!(copy.inputs, ["ax", "amean/unshared2"], "each copy reads the input and its own nodes");
-        assert_eq!(reads("cr1"), "cnormed");
-        assert_eq!(unshare_norms(&out).unwrap().1, 0, "nothing left to copy");
-    }
-
     /// Three convolutions as the earlier passes leave them: `a` plain, `b` whose laid-out rows
     /// are also read elsewhere, `c` with a weight matrix too large to pack on every call.
     fn convolutions() -> Vec<u8> {
@@ -471,6 +418,7 @@ mod tests {
             g.extend(bytes_field(graph_field::INITIALIZER, &w));
         }
         g.extend(op("Identity", &["brows"], "seen", &[]));
+        g.extend(op("Add", &["x2", "ay"], "sum", &[]));
         build::model(&g)
     }
 
@@ -481,12 +429,12 @@ mod tests {
         let nodes = nodes_of(&out);
         assert_eq!(
             ops_of(&nodes),
-            "QConv Im2col MatMulInteger Requantize Im2col MatMulInteger Requantize Identity",
-            "only `a` is fused"
+            "Im2col MatMulInteger Requantize Im2col MatMulInteger Requantize Identity QConv",
+            "only `a` is fused, with the sum after it, where the sum was"
         );
-        let fused = &nodes[0];
-        assert_eq!(fused.inputs.join(" "), "x xz aw wz bias scale");
-        assert_eq!((fused.domain.as_str(), fused.outputs.as_slice()), (DOMAIN, &["ay".to_string()][..]));
+        let fused = &nodes[7];
+        assert_eq!(fused.inputs.join(" "), "x xz aw wz bias scale x2");
+        assert_eq!((fused.domain.as_str(), fused.outputs.as_slice()), (DOMAIN, &["sum".to_string()][..]));
         assert_eq!(fused.ints("taps"), Some(vec![3]), "the layout's attributes carry over");
         let g = graph(&out).unwrap();
         assert_eq!(View::new(&g).unwrap().stored_len("aw"), Some(3 * 8 * 8), "its weights stay, now read by QConv");

@@ -33,7 +33,7 @@ use crate::wire::{
 
 /// Names the rewrite and the `requantize` and `conv` fusions made after it (part of the derived files' names, so a
 /// changed rewrite writes new files).
-pub const VERSION: &str = "gemm-5";
+pub const VERSION: &str = "gemm-6";
 
 /// `model` with every convolution the rewrite understands replaced; the number replaced.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {

@@ -19,9 +19,11 @@ mod error;
 pub mod external;
 mod fusion;
 pub mod gemm;
+pub mod moments;
 pub mod schema;
 pub mod snake;
 pub mod split;
+pub mod stft;
 mod wire;
 
 pub use error::GraphError;
@@ -41,8 +43,12 @@ pub struct Halves {
 pub struct Rewrites {
     /// Integer convolutions as products, then `Requantize` and `QConv` fusions.
     pub convolutions: bool,
+    /// The instance norms' statistics as one node each, in the decoder.
+    pub moments: bool,
     /// Snake chains (and the instance norms before them) as one node each, in the decoder.
     pub snake: bool,
+    /// The vocoder's `STFT` as chorus's multi-threaded one.
+    pub stft: bool,
 }
 
 /// `model` rewritten as asked and cut into front and decoder.
@@ -58,6 +64,8 @@ pub fn derive(model: &[u8], rewrites: Rewrites) -> Result<Halves, GraphError> {
     };
     let front = split::front(model)?;
     let decoder = split::decoder(model)?;
+    let decoder = if rewrites.moments { moments::rewrite(&decoder)?.0 } else { decoder };
     let decoder = if rewrites.snake { snake::rewrite(&decoder)?.0 } else { decoder };
+    let decoder = if rewrites.stft { stft::rewrite(&decoder)?.0 } else { decoder };
     Ok(Halves { front, decoder })
 }

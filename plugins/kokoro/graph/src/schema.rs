@@ -82,6 +82,8 @@ pub mod type_proto {
     pub const DIM: u64 = 1;
     /// `TensorShapeProto.Dimension.dim_value`.
     pub const DIM_VALUE: u64 = 1;
+    /// `TensorShapeProto.Dimension.dim_param`.
+    pub const DIM_PARAM: u64 = 2;
 }
 
 /// `OperatorSetIdProto`.
@@ -108,4 +110,6 @@ pub mod chorus {
     pub const IM2COL: &str = "Im2col";
     pub const REQUANTIZE: &str = "Requantize";
     pub const QCONV: &str = "QConv";
+    pub const MOMENTS: &str = "Moments";
+    pub const STFT: &str = "Stft";
 }

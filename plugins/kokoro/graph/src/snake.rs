@@ -28,7 +28,6 @@ pub const VERSION: &str = "snake-3";
 /// by several chains are first copied, one per chain (`unshare_norms`), so each
 /// chain takes in its own.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
-    let model = &crate::fusion::unshare_norms(model)?.0;
     let graph_bytes = graph(model)?;
     let view = View::new(&graph_bytes)?;
     let mut stored = HashMap::new();
@@ -42,6 +41,7 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
         |name: &str| stored.get(name).is_some_and(|(dims, _): &Stored| dims.len() == 3 && dims[0] == 1 && dims[2] == 1);
     let nodes = &view.nodes;
     let mut fused = Fused::default();
+    let mut norms = Vec::new();
     for (s, sin) in nodes.iter().enumerate().filter(|(_, n)| n.is("Sin")) {
         let chain = (|| {
             let scale = view.producer(sin.inputs.first()?)?;
@@ -68,8 +68,8 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
             }
             let output = &nodes[add].outputs[0];
             let chain = [scale, s, pow, times];
-            // The instance norm and style before it, `gain · (d / divisor) + bias`, when only the
-            // chain reads it.
+            // The instance norm and style before it, `gain · ((x − mean) / divisor) + bias`, when
+            // only the chain reads it.
             let norm = (|| {
                 if view.readers(x).iter().any(|r| *r != scale && *r != add) {
                     return None;
@@ -79,23 +79,31 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
                     view.producer(i).is_some_and(|p| nodes[p].is("Mul") && view.only_reader(i, "Add") == Some(shift))
                 })?;
                 let times = view.producer(times)?;
-                let (divided, gain) = other_of(&nodes[times].inputs, |i| {
-                    view.producer(i).is_some_and(|p| nodes[p].is("Div") && view.only_reader(i, "Mul") == Some(times))
-                })?;
+                let (divided, gain) =
+                    other_of(&nodes[times].inputs, |i| view.producer(i).is_some_and(|p| nodes[p].is("Div")))?;
                 let divide = view.producer(divided)?;
                 let [d, divisor] = nodes[divide].inputs.as_slice() else { return None };
-                let node = node(NORM_SNAKE, &[d, divisor, gain, bias, alpha, inverse], &[output], &[], DOMAIN);
-                Some(([shift, times, divide], node))
+                let sub = view.producer(d).filter(|&i| nodes[i].is("Sub"))?;
+                let [x, mean] = nodes[sub].inputs.as_slice() else { return None };
+                let inputs = [x.as_str(), mean, divisor, gain, bias, alpha, inverse];
+                let node = node(NORM_SNAKE, &inputs, &[output], &[], DOMAIN);
+                Some(([shift, times], [divide, sub], node))
             })();
             Some(match norm {
-                Some((more, node)) => (chain.into_iter().chain(more).collect::<Vec<_>>(), add, node),
-                None => (chain.to_vec(), add, node(SNAKE, &[x, alpha, inverse], &[output], &[], DOMAIN)),
+                Some((more, norm, node)) => {
+                    (chain.into_iter().chain(more).collect::<Vec<_>>(), add, node, norm.to_vec())
+                }
+                None => (chain.to_vec(), add, node(SNAKE, &[x, alpha, inverse], &[output], &[], DOMAIN), Vec::new()),
             })
         })();
-        if let Some((chain, last, node)) = chain {
+        if let Some((chain, last, node, norm)) = chain {
             fused.add(chain, last, node);
+            norms.extend(norm);
         }
     }
+    // A norm's divide and subtraction go once every reader is fused: shared by a stage's three
+    // branches, they are computed inside each branch's `NormSnake` instead.
+    fused.drop_unread(&view, &norms)?;
     Ok((apply(model, &view, &fused)?, fused.len()))
 }
 
@@ -110,7 +118,6 @@ fn other_of(inputs: &[String], pick: impl Fn(&str) -> bool) -> Option<(&str, &st
 
 /// A model of one Snake chain as Kokoro's export writes it: `x` of `shape` in, `y` out.
 pub fn chain_model(alpha: &[f32], inverse: &[f32], shape: [i64; 3]) -> Vec<u8> {
-    let floats = |v: &[f32]| v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>();
     let per_channel = [1, shape[1], 1];
     let mut g = Vec::new();
     for (op, inputs, output) in [
@@ -123,26 +130,47 @@ pub fn chain_model(alpha: &[f32], inverse: &[f32], shape: [i64; 3]) -> Vec<u8> {
         let inputs: Vec<&str> = inputs.into_iter().filter(|i| !i.is_empty()).collect();
         g.extend(bytes_field(graph_field::NODE, &node(op, &inputs, &[output], &[], "")));
     }
-    g.extend(bytes_field(graph_field::NAME, b"snake"));
-    let stored = |name: &str, dims: &[i64], values: &[f32]| {
-        bytes_field(graph_field::INITIALIZER, &tensor(name, dims, elem::FLOAT, &floats(values)))
-    };
-    g.extend(stored("alpha", &per_channel, alpha));
-    g.extend(stored("inverse", &per_channel, inverse));
-    g.extend(stored("two", &[], &[2.0]));
-    for (field, name) in [(graph_field::INPUT, "x"), (graph_field::OUTPUT, "y")] {
-        let mut shape_proto = Vec::new();
-        for d in shape {
-            shape_proto.extend(bytes_field(type_proto::DIM, &varint_field(type_proto::DIM_VALUE, d as u64)));
-        }
+    g.extend(stored_floats("alpha", &per_channel, alpha));
+    g.extend(stored_floats("inverse", &per_channel, inverse));
+    g.extend(stored_floats("two", &[], &[2.0]));
+    runnable(g, ("x", &shape), &["y"])
+}
+
+/// A graph's stored float tensor.
+pub(crate) fn stored_floats(name: &str, dims: &[i64], values: &[f32]) -> Vec<u8> {
+    let raw: Vec<u8> = values.iter().flat_map(|f| f.to_le_bytes()).collect();
+    bytes_field(graph_field::INITIALIZER, &tensor(name, dims, elem::FLOAT, &raw))
+}
+
+/// A model ONNX Runtime can run from graph fields `g`: one float input of `shape` (a negative
+/// size for any), float outputs.
+pub(crate) fn runnable(mut g: Vec<u8>, (input, shape): (&str, &[i64]), outputs: &[&str]) -> Vec<u8> {
+    g.extend(bytes_field(graph_field::NAME, b"check"));
+    let info = |name: &str, shape: Option<&[i64]>| {
         let mut tensor_type = varint_field(type_proto::ELEM_TYPE, elem::FLOAT);
-        tensor_type.extend(bytes_field(type_proto::SHAPE, &shape_proto));
+        if let Some(shape) = shape {
+            let mut shape_proto = Vec::new();
+            for &d in shape {
+                // A negative size: any length.
+                let dim = if d < 0 {
+                    bytes_field(type_proto::DIM_PARAM, b"n")
+                } else {
+                    varint_field(type_proto::DIM_VALUE, d as u64)
+                };
+                shape_proto.extend(bytes_field(type_proto::DIM, &dim));
+            }
+            tensor_type.extend(bytes_field(type_proto::SHAPE, &shape_proto));
+        }
         let mut info = bytes_field(value_info::NAME, name.as_bytes());
         info.extend(bytes_field(value_info::TYPE, &bytes_field(type_proto::TENSOR_TYPE, &tensor_type)));
-        g.extend(bytes_field(field, &info));
+        info
+    };
+    g.extend(bytes_field(graph_field::INPUT, &info(input, Some(shape))));
+    for output in outputs {
+        g.extend(bytes_field(graph_field::OUTPUT, &info(output, None)));
     }
     let mut m = varint_field(model_field::IR_VERSION, 8);
-    m.extend(bytes_field(model_field::OPSET_IMPORT, &varint_field(opset::VERSION, 17)));
+    m.extend(bytes_field(model_field::OPSET_IMPORT, &varint_field(opset::VERSION, 18)));
     m.extend(bytes_field(model_field::GRAPH, &g));
     m
 }
@@ -221,29 +249,50 @@ mod tests {
         assert_eq!(opsets, [DOMAIN], "the model declares the domain");
     }
 
-    #[test]
-    fn an_instance_norm_read_only_by_the_chain_joins_it() {
+    /// A norm of `x0` (`d = x0 − mean`, `d / divisor`) whose normalized values `branches` Snake
+    /// chains read, each through its own style (`gain{p}`, `bias{p}`); graph fields.
+    fn norm_and_branches(branches: &[&str]) -> Vec<u8> {
         let mut g = Vec::new();
+        g.extend(op("Sub", &["x0", "mean"], "d"));
         g.extend(op("Div", &["d", "divisor"], "normed"));
-        g.extend(op("Mul", &["gain", "normed"], "scaled_norm"));
-        g.extend(op("Add", &["scaled_norm", "bias"], "x"));
-        g.extend(op("Mul", &["alpha", "x"], "scaled"));
-        g.extend(op("Sin", &["scaled"], "sin"));
-        g.extend(op("Pow", &["sin", "two"], "squared"));
-        g.extend(op("Mul", &["inverse", "squared"], "term"));
-        g.extend(op("Add", &["x", "term"], "sum"));
+        for p in branches {
+            let n = |s: &str| format!("{p}{s}");
+            g.extend(op("Mul", &[&n("gain"), "normed"], &n("scaled_norm")));
+            g.extend(op("Add", &[&n("scaled_norm"), &n("bias")], &n("x")));
+            g.extend(op("Mul", &["alpha", &n("x")], &n("scaled")));
+            g.extend(op("Sin", &[&n("scaled")], &n("sin")));
+            g.extend(op("Pow", &[&n("sin"), "two"], &n("squared")));
+            g.extend(op("Mul", &["inverse", &n("squared")], &n("term")));
+            g.extend(op("Add", &[&n("x"), &n("term")], &n("sum")));
+        }
         g.extend(stored("alpha", &[1, 2, 1], &[2.0, 3.0]));
         g.extend(stored("inverse", &[1, 2, 1], &[0.5, 1.0 / 3.0]));
         g.extend(stored("two", &[], &[2.0]));
+        g
+    }
+
+    #[test]
+    fn an_instance_norm_joins_the_chains_that_read_it() {
+        for branches in [&["a"][..], &["a", "b", "c"]] {
+            let (out, count) = rewrite(&bytes_field(model_field::GRAPH, &norm_and_branches(branches))).unwrap();
+            assert_eq!(count, branches.len());
+            let nodes = nodes_of(&out);
+            assert_eq!(nodes.len(), branches.len(), "one node per branch, the shared subtraction and divide gone");
+            for (node, p) in nodes.iter().zip(branches) {
+                assert_eq!(node.op, NORM_SNAKE);
+                assert_eq!(node.inputs.join(" "), format!("x0 mean divisor {p}gain {p}bias alpha inverse"));
+                assert_eq!(node.outputs, [format!("{p}sum")]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_norm_something_else_reads_stays_beside_the_fused_chain() {
+        let mut g = norm_and_branches(&["a"]);
+        g.extend(op("Relu", &["normed"], "seen"));
         let (out, count) = rewrite(&bytes_field(model_field::GRAPH, &g)).unwrap();
         assert_eq!(count, 1);
-        let nodes = nodes_of(&out);
-        assert_eq!(nodes.len(), 1, "one node left");
-        assert_eq!(
-            (nodes[0].op.as_str(), nodes[0].inputs.join(" ")),
-            (NORM_SNAKE, "d divisor gain bias alpha inverse".into())
-        );
-        assert_eq!(nodes[0].outputs, ["sum"]);
+        assert_eq!(ops_of(&nodes_of(&out)), "Sub Div NormSnake Relu");
     }
 
     #[test]

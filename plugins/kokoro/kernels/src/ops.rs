@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chorus_kokoro_graph::schema::chorus::{IM2COL, REQUANTIZE};
 
+use crate::rescale::Rescale;
+
 /// A kernel for ONNX Runtime, which calls it through C, where a panic would abort the whole
 /// process: a panic in `compute` fails the node (and so the request) with an error instead.
 pub fn kernel<'a>(
@@ -242,10 +244,6 @@ impl Operator for Requantize {
     }
 }
 
-/// Time steps per [`Requantize`] task: a block of the product stays in cache while each
-/// channel's row of the block is written.
-const STEPS: usize = 64;
-
 fn requantize(ctx: &ComputeContext) -> ort::Result<()> {
     let input = |i: usize| ctx.input(i)?.ok_or_else(|| ort::Error::new("Requantize: an input is missing"));
     let (product, bias, scale) = (input(0)?, input(1)?, input(2)?);
@@ -256,7 +254,7 @@ fn requantize(ctx: &ComputeContext) -> ort::Result<()> {
         return Err(ort::Error::new(format!("Requantize: product {shape:?} is not [1, T, O]")));
     };
     let (len, channels) = (len as usize, channels as usize);
-    let rescale = Rescale { bias, scale };
+    let rescale = Rescale { bias, scale, residual: None };
     if rescale.channels() != Some(channels) {
         return Err(ort::Error::new("Requantize: bias and scale need one value per channel"));
     }
@@ -264,50 +262,6 @@ fn requantize(ctx: &ComputeContext) -> ort::Result<()> {
         ctx.output(0, vec![1, channels as i64, len as i64])?.ok_or_else(|| ort::Error::new("Requantize: no output"))?;
     let (_, y) = output.try_extract_tensor_mut::<f32>()?;
     rescale.write(ctx, "Requantize", product, y, 0..len)
-}
-
-/// A product's way back to float: `y[o, t] = float(product[t, o] + bias[o]) · scale[o]`.
-pub struct Rescale<'a> {
-    /// One per output channel.
-    pub bias: &'a [i32],
-    /// One, or one per output channel.
-    pub scale: &'a [f32],
-}
-
-impl Rescale<'_> {
-    /// Output channels, if `scale` fits `bias`.
-    pub fn channels(&self) -> Option<usize> {
-        (self.scale.len() == 1 || self.scale.len() == self.bias.len()).then_some(self.bias.len())
-    }
-
-    /// Columns `steps` of `y` `[O, T]` from `product`, those steps' rows `[steps.len(), O]`; tasks
-    /// of `STEPS` steps on the session's threads.
-    pub fn write(
-        &self,
-        ctx: &ComputeContext,
-        op: &'static str,
-        product: &[i32],
-        y: &mut [f32],
-        steps: std::ops::Range<usize>,
-    ) -> ort::Result<()> {
-        let channels = self.bias.len();
-        let len = y.len() / channels.max(1);
-        let shared = Shared(y.as_mut_ptr());
-        let shared = &shared;
-        par_tasks(ctx, op, steps.len().div_ceil(STEPS), move |b| {
-            let local = b * STEPS..((b + 1) * STEPS).min(steps.len());
-            let block = &product[local.start * channels..local.end * channels];
-            let first = steps.start + local.start;
-            for o in 0..channels {
-                let (bias, scale) = (self.bias[o], self.scale[if self.scale.len() == 1 { 0 } else { o }]);
-                // SAFETY: block `b` is these columns of every row, written by this task alone.
-                let row = unsafe { std::slice::from_raw_parts_mut(shared.0.add(o * len + first), local.len()) };
-                for (y, p) in row.iter_mut().zip(block[o..].iter().step_by(channels)) {
-                    *y = p.wrapping_add(bias) as f32 * scale;
-                }
-            }
-        })
-    }
 }
 
 #[cfg(test)]

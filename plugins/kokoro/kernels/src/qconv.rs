@@ -12,14 +12,15 @@ use ort::value::{TensorElementType, TensorRef, TensorRefMut};
 
 use chorus_kokoro_graph::schema::chorus::QCONV;
 
-use crate::ops::{BLOCK, Layout, LayoutInput, Rescale, api_status, kernel};
+use crate::ops::{BLOCK, Layout, LayoutInput, api_status, kernel};
+use crate::rescale::Rescale;
 
 /// Laid-out bytes per tile of output time steps (at least [`BLOCK`] steps).
-const TILE_BYTES: usize = 2 << 20;
+const TILE_BYTES: usize = 4 << 20;
 
 /// Inputs: `x` `[1, C, T]` and its zero point (uint8), the weights `[taps·C, O]` and their zero
-/// point (int8), `bias` (int32, one per output channel), `scale` (float, one or one per channel);
-/// output `[1, O, T']` float. Attributes as [`Im2col`](crate::ops::Im2col)'s.
+/// point (int8), `bias` (int32, one per output channel), `scale` (float, one or one per channel),
+/// and optionally a residual `[1, O, T']` added to the output; output `[1, O, T']` float. Attributes as [`Im2col`](crate::ops::Im2col)'s.
 pub struct QConv;
 
 impl Operator for QConv {
@@ -37,6 +38,7 @@ impl Operator for QConv {
             OperatorInput::required(TensorElementType::Int8),
             OperatorInput::required(TensorElementType::Int32),
             OperatorInput::required(TensorElementType::Float32),
+            OperatorInput::optional(TensorElementType::Float32),
         ]
     }
 
@@ -66,7 +68,18 @@ fn compute(layout: Layout, product: &MatMulInteger, ctx: &ComputeContext) -> ort
     if w_rows as usize != width {
         return Err(ort::Error::new(format!("QConv: weights {w_shape:?} do not match {width} values per step")));
     }
-    let rescale = Rescale { bias: bias_values, scale: scale_values };
+    let residual = ctx.input(6)?;
+    let residual = match &residual {
+        Some(r) => {
+            let (shape, values) = r.try_extract_tensor::<f32>()?;
+            if shape[..] != [1, outs as i64, rows as i64] {
+                return Err(ort::Error::new(format!("QConv: residual {shape:?} is not [1, {outs}, {rows}]")));
+            }
+            Some(values)
+        }
+        None => None,
+    };
+    let rescale = Rescale { bias: bias_values, scale: scale_values, residual };
     if rescale.channels() != Some(outs) {
         return Err(ort::Error::new("QConv: bias and scale need one value per output channel"));
     }

@@ -5,8 +5,8 @@
 //! `Add(x, ·)`); ONNX Runtime runs `Sin` on one thread and each node is a pass over memory:
 //! together about a quarter of a decode. The graph crate's `snake::rewrite` replaces each chain
 //! with one `chorus.Snake(x, α, 1/α)` node — or `chorus.NormSnake`, with the instance norm's last
-//! three nodes before it (`gain · (d / divisor) + bias`) — and [`Snake`] computes it in one pass,
-//! rows split across the session's threads.
+//! four nodes before it (`gain · ((x − mean) / divisor) + bias`) — and [`Snake`] computes it in
+//! one pass, rows split across the session's threads.
 //!
 //! The arithmetic is the nodes', in their order, and the sine is the one ONNX Runtime's `Sin`
 //! computes (Eigen's vectorized sine, built without fused multiply-add), so the output is the
@@ -27,8 +27,8 @@ use crate::ops::Shared;
 /// Whether [`Snake`] computes what ONNX Runtime computes for the five nodes, bit for bit, with
 /// the library and CPU at hand: a small chain on values like Kokoro's, run both ways. (The sine
 /// matches the runtime's x86-64 build; a runtime built otherwise keeps the five nodes.) The
-/// norm's divide, multiply and add that `NormSnake` adds are single IEEE operations, the same
-/// in any build.
+/// norm's subtraction, divide, multiply and add that `NormSnake` adds are single IEEE
+/// operations, the same in any build.
 pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     const CHANNELS: usize = 4;
     const LEN: usize = 4096;
@@ -54,15 +54,15 @@ pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     let Ok(runtime) = run() else { return false };
     let mut ours = vec![0f32; x.len()];
     for (c, (x, y)) in x.chunks(LEN).zip(ours.chunks_mut(LEN)).enumerate() {
-        snake_row::<false>(x, y, Channel { alpha: alpha[c], inverse: inverse[c], divisor: 1.0, gain: 1.0, bias: 0.0 });
+        snake_row::<false>(x, y, Channel { alpha: alpha[c], inverse: inverse[c], ..Channel::PLAIN });
     }
     runtime.len() == ours.len() && runtime.iter().zip(&ours).all(|(a, b)| a.to_bits() == b.to_bits())
 }
 
 /// The fused operator: `y = x + sin(α·x)² · (1/α)`, α and 1/α one per channel, inputs `x, α,
 /// 1/α` (`Snake`). With `NORM`, the instance norm and style before it come first,
-/// `x = gain · (d / divisor) + bias` (one divisor, gain and bias per channel), inputs
-/// `d, divisor, gain, bias, α, 1/α` (`NormSnake`).
+/// `x' = gain · ((x − mean) / divisor) + bias` (one mean, divisor, gain and bias per channel),
+/// inputs `x, mean, divisor, gain, bias, α, 1/α` (`NormSnake`).
 pub struct Snake<const NORM: bool>;
 
 impl<const NORM: bool> Operator for Snake<NORM> {
@@ -73,7 +73,7 @@ impl<const NORM: bool> Operator for Snake<NORM> {
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
-        (0..if NORM { 6 } else { 3 }).map(|_| OperatorInput::required(TensorElementType::Float32))
+        (0..if NORM { 7 } else { 3 }).map(|_| OperatorInput::required(TensorElementType::Float32))
     }
 
     fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
@@ -90,9 +90,15 @@ impl<const NORM: bool> Operator for Snake<NORM> {
 struct Channel {
     alpha: f32,
     inverse: f32,
+    mean: f32,
     divisor: f32,
     gain: f32,
     bias: f32,
+}
+
+impl Channel {
+    /// No norm before the Snake.
+    const PLAIN: Channel = Channel { alpha: 1.0, inverse: 1.0, mean: 0.0, divisor: 1.0, gain: 1.0, bias: 0.0 };
 }
 
 fn compute<const NORM: bool>(ctx: &ComputeContext) -> ort::Result<()> {
@@ -100,7 +106,7 @@ fn compute<const NORM: bool>(ctx: &ComputeContext) -> ort::Result<()> {
     let x = input(0)?;
     let (shape, x) = x.try_extract_tensor::<f32>()?;
     let channels = shape.get(1).copied().unwrap_or(0) as usize;
-    let params: Vec<_> = (1..if NORM { 6 } else { 3 }).map(input).collect::<ort::Result<_>>()?;
+    let params: Vec<_> = (1..if NORM { 7 } else { 3 }).map(input).collect::<ort::Result<_>>()?;
     let mut per_channel = Vec::with_capacity(params.len());
     for p in &params {
         let (_, v) = p.try_extract_tensor::<f32>()?;
@@ -111,17 +117,16 @@ fn compute<const NORM: bool>(ctx: &ComputeContext) -> ort::Result<()> {
     }
     let at = |v: &[f32], c: usize| v[if v.len() == 1 { 0 } else { c }];
     let channel = |c: usize| match per_channel[..] {
-        [divisor, gain, bias, alpha, inverse] => Channel {
+        [mean, divisor, gain, bias, alpha, inverse] => Channel {
             alpha: at(alpha, c),
             inverse: at(inverse, c),
+            mean: at(mean, c),
             divisor: at(divisor, c),
             gain: at(gain, c),
             bias: at(bias, c),
         },
-        [alpha, inverse, ..] => {
-            Channel { alpha: at(alpha, c), inverse: at(inverse, c), divisor: 1.0, gain: 1.0, bias: 0.0 }
-        }
-        _ => unreachable!("two or five parameters"),
+        [alpha, inverse, ..] => Channel { alpha: at(alpha, c), inverse: at(inverse, c), ..Channel::PLAIN },
+        _ => unreachable!("two or six parameters"),
     };
     let len = x.len() / channels.max(1);
     let mut output = ctx.output(0, shape.to_vec())?.ok_or_else(|| ort::Error::new("Snake: no output"))?;
@@ -166,7 +171,7 @@ fn row_avx2<const NORM: bool>(x: &[f32], y: &mut [f32], channel: Channel) {
 /// The same operations in the same order as the nodes it replaces.
 #[inline(always)]
 fn row<const NORM: bool>(x: &[f32], y: &mut [f32], c: Channel) {
-    let input = |x: f32| if NORM { c.gain * (x / c.divisor) + c.bias } else { x };
+    let input = |x: f32| if NORM { c.gain * ((x - c.mean) / c.divisor) + c.bias } else { x };
     let mut far = false;
     for (y, &x) in y.iter_mut().zip(x) {
         let x = input(x);
@@ -264,7 +269,7 @@ mod tests {
     fn a_row_matches_the_formula_far_out_and_for_non_finite_values() {
         let x = [0.0, 0.5, -3.0, 1e5, f32::INFINITY, f32::NAN];
         let mut y = [0.0; 6];
-        snake_row::<false>(&x, &mut y, Channel { alpha: 2.0, inverse: 0.5, divisor: 1.0, gain: 1.0, bias: 0.0 });
+        snake_row::<false>(&x, &mut y, Channel { alpha: 2.0, inverse: 0.5, ..Channel::PLAIN });
         for (&x, &y) in x.iter().zip(&y) {
             let exact = (x as f64) + ((2.0 * x as f64).sin().powi(2)) * 0.5;
             let close = (y as f64 - exact).abs() <= 1e-6 * exact.abs().max(1.0);
