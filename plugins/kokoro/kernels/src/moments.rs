@@ -137,11 +137,7 @@ fn eigen_sum(x: &[f32], start: usize, f: impl Fn(f32) -> f32) -> f32 {
 /// Kokoro's), each starting at another alignment, with values like Kokoro's, run both ways.
 pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     const EPSILON: f32 = 1e-5;
-    let mut state = 0x9e37_79b9_u32;
-    let mut next = move || {
-        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-    };
+    let mut next = crate::ops::noise(0x9e37_79b9);
     [(3, 1), (5, 3), (6, 7), (4, 35), (7, 1001), (3, 24_007)].into_iter().all(|(channels, len)| {
         let x: Vec<f32> = (0..channels * len).map(|i| next() * (1 << (i % 5)) as f32 + 0.25).collect();
         let model = chain_model([1, channels as i64, len as i64], EPSILON);

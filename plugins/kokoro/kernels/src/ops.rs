@@ -56,6 +56,16 @@ pub unsafe fn api_status(status: ort::sys::OrtStatusPtr) -> Result<(), String> {
     }
 }
 
+/// A fixed sequence of values in [−1, 1) from `seed` (a linear congruential generator), for the
+/// kernels' checks against the runtime: the same values on every run.
+pub fn noise(seed: u32) -> impl FnMut() -> f32 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+    }
+}
+
 /// An output buffer that parallel tasks fill in disjoint parts.
 pub struct Shared<T>(pub *mut T);
 // SAFETY: tasks write disjoint parts, and the buffer outlives `par_tasks`, which joins them all.

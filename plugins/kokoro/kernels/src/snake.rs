@@ -35,15 +35,8 @@ pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     let alpha = [0.3f32, 1.0, 2.7, 9.5];
     let inverse = alpha.map(|a| 1.0 / a);
     // Values over ±64, spread across binades, from a fixed generator.
-    let mut state = 0x2545_f491_u32;
-    let x: Vec<f32> = (0..CHANNELS * LEN)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .enumerate()
-        .map(|(i, v)| v * (1 << (i % 7)) as f32)
-        .collect();
+    let mut next = crate::ops::noise(0x2545_f491);
+    let x: Vec<f32> = (0..CHANNELS * LEN).map(|_| next()).enumerate().map(|(i, v)| v * (1 << (i % 7)) as f32).collect();
     let model = chain_model(&alpha, &inverse, [1, CHANNELS as i64, LEN as i64]);
     let mut run = || -> ort::Result<Vec<f32>> {
         let mut session = builder.commit_from_memory(&model)?;

@@ -265,11 +265,10 @@ pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
         .map(|k| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * k as f64 / LENGTH as f64).cos())
         .map(|w| w as f32)
         .collect();
-    let mut state = 0x2545_f491_u32;
+    let mut next = crate::ops::noise(0x2545_f491);
     let signal: Vec<f32> = (0..4021)
         .map(|i| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            let noise = (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0;
+            let noise = next();
             match i % 97 {
                 0 => 0.0,
                 1 => -0.0,
