@@ -3,9 +3,11 @@
 //! The vocoder applies Snake before each of its ~50 residual convolutions, exported as five
 //! elementwise nodes over `[1, channels, samples]` tensors: `Mul(α, x)`, `Sin`, `Pow(·, 2)`,
 //! `Mul(1/α, ·)`, `Add(x, ·)`. [`rewrite`] replaces each chain with one
-//! `chorus.Snake(x, α, 1/α)` node — or `chorus.NormSnake`, taking in the instance norm's last
-//! three nodes before it (`gain · (d / divisor) + bias`) when only the chain reads them; the
-//! kernels crate computes it in one pass, bit for bit.
+//! `chorus.Snake(x, α, 1/α)` node — or `chorus.NormSnake`, taking in the instance norm's
+//! subtraction, divide and style before it (`gain · ((x − mean) / divisor) + bias`) when only the
+//! chain reads the style's output; the kernels crate computes it in one pass, bit for bit. A norm
+//! that a stage's three branches share is then computed inside each branch's node, and its own
+//! divide and subtraction go once no other node reads them.
 //!
 //! Only the exact chain is touched: α and 1/α stored as `[1, C, 1]` float tensors, the exponent
 //! a stored 2, every intermediate read by the next node alone. Everything else is copied as it
@@ -22,11 +24,9 @@ use crate::schema::{
 use crate::wire::{Stored as Values, bytes_field, graph, name_of, node, stored_as, tensor, varint_field};
 
 /// Names the rewrite (part of the derived files' names, so a changed rewrite writes new files).
-pub const VERSION: &str = "snake-3";
+pub const VERSION: &str = "snake-4";
 
-/// `model` with every Snake chain replaced by one node; the number replaced. Instance norms read
-/// by several chains are first copied, one per chain (`unshare_norms`), so each
-/// chain takes in its own.
+/// `model` with every Snake chain replaced by one node; the number replaced.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, usize), GraphError> {
     let graph_bytes = graph(model)?;
     let view = View::new(&graph_bytes)?;
