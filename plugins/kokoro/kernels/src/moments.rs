@@ -14,7 +14,7 @@ use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, Operat
 use ort::session::builder::SessionBuilder;
 use ort::value::TensorElementType;
 
-use crate::ops::{Shared, kernel, par_tasks};
+use crate::ops::{Shared, kernel, par_tasks, runtime_outputs, same_bits};
 
 /// Inputs `x` `[1, C, T]` and ε (one float); outputs the mean and the divisor, `[1, C, 1]` each.
 pub struct Moments;
@@ -141,21 +141,15 @@ pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     [(3, 1), (5, 3), (6, 7), (4, 35), (7, 1001), (3, 24_007)].into_iter().all(|(channels, len)| {
         let x: Vec<f32> = (0..channels * len).map(|i| next() * (1 << (i % 5)) as f32 + 0.25).collect();
         let model = chain_model([1, channels as i64, len as i64], EPSILON);
-        let runtime = (|| -> ort::Result<(Vec<f32>, Vec<f32>)> {
-            let mut session = builder.commit_from_memory(&model)?;
-            let input = ort::value::TensorRef::from_array_view(([1, channels, len], &x[..]))?;
-            let outputs = session.run(ort::inputs!["x" => input])?;
-            let values = |name: &str| outputs[name].try_extract_tensor::<f32>().map(|(_, v)| v.to_vec());
-            Ok((values("mean")?, values("divisor")?))
-        })();
-        let Ok((means, divisors)) = runtime else { return false };
-        let ours: Vec<(f32, f32)> = (0..channels).map(|c| row(&x[c * len..(c + 1) * len], c * len, EPSILON)).collect();
-        means.len() == channels
-            && divisors.len() == channels
-            && ours
-                .iter()
-                .zip(means.iter().zip(&divisors))
-                .all(|((m, d), (rm, rd))| m.to_bits() == rm.to_bits() && d.to_bits() == rd.to_bits())
+        let input = ("x", &[1, channels, len][..], &x[..]);
+        let Some([means, divisors]) =
+            runtime_outputs(&mut builder, &model, input, &["mean", "divisor"]).and_then(|v| <[_; 2]>::try_from(v).ok())
+        else {
+            return false;
+        };
+        let (ours_means, ours_divisors): (Vec<f32>, Vec<f32>) =
+            (0..channels).map(|c| row(&x[c * len..(c + 1) * len], c * len, EPSILON)).unzip();
+        same_bits(&means, &ours_means) && same_bits(&divisors, &ours_divisors)
     })
 }
 

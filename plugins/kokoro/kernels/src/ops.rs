@@ -2,6 +2,7 @@
 //! ONNX Runtime's C status — and two of the operators: [`Im2col`] and [`Requantize`].
 
 use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, OperatorInput, OperatorOutput};
+use ort::session::builder::SessionBuilder;
 use ort::value::TensorElementType;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -64,6 +65,29 @@ pub fn noise(seed: u32) -> impl FnMut() -> f32 {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
     }
+}
+
+/// `model`'s float outputs `outputs` for its one input `name` (`values` of `shape`), as the
+/// runtime computes them in a session from `builder`: the kernels' checks' other side. `None` if
+/// the runtime cannot run it.
+pub fn runtime_outputs(
+    builder: &mut SessionBuilder,
+    model: &[u8],
+    (name, shape, values): (&str, &[usize], &[f32]),
+    outputs: &[&str],
+) -> Option<Vec<Vec<f32>>> {
+    let mut run = || -> ort::Result<Vec<Vec<f32>>> {
+        let mut session = builder.commit_from_memory(model)?;
+        let input = ort::value::TensorRef::from_array_view((shape.to_vec(), values))?;
+        let out = session.run(ort::inputs![name => input])?;
+        outputs.iter().map(|o| Ok(out[*o].try_extract_tensor::<f32>()?.1.to_vec())).collect()
+    };
+    run().ok()
+}
+
+/// Whether two runs' values are the same to the last bit.
+pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits())
 }
 
 /// An output buffer that parallel tasks fill in disjoint parts.

@@ -22,7 +22,7 @@ use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, Operat
 use ort::session::builder::SessionBuilder;
 use ort::value::TensorElementType;
 
-use crate::ops::Shared;
+use crate::ops::{Shared, runtime_outputs, same_bits};
 
 /// Whether [`Snake`] computes what ONNX Runtime computes for the five nodes, bit for bit, with
 /// the library and CPU at hand: a small chain on values like Kokoro's, run both ways. (The sine
@@ -38,18 +38,16 @@ pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
     let mut next = crate::ops::noise(0x2545_f491);
     let x: Vec<f32> = (0..CHANNELS * LEN).map(|_| next()).enumerate().map(|(i, v)| v * (1 << (i % 7)) as f32).collect();
     let model = chain_model(&alpha, &inverse, [1, CHANNELS as i64, LEN as i64]);
-    let mut run = || -> ort::Result<Vec<f32>> {
-        let mut session = builder.commit_from_memory(&model)?;
-        let input = ort::value::Tensor::from_array(([1, CHANNELS, LEN], x.clone()))?;
-        let outputs = session.run(ort::inputs!["x" => input])?;
-        Ok(outputs["y"].try_extract_tensor::<f32>()?.1.to_vec())
+    let input = ("x", &[1, CHANNELS, LEN][..], &x[..]);
+    let Some([runtime]) = runtime_outputs(&mut builder, &model, input, &["y"]).and_then(|v| <[_; 1]>::try_from(v).ok())
+    else {
+        return false;
     };
-    let Ok(runtime) = run() else { return false };
     let mut ours = vec![0f32; x.len()];
     for (c, (x, y)) in x.chunks(LEN).zip(ours.chunks_mut(LEN)).enumerate() {
         snake_row::<false>(x, y, Channel { alpha: alpha[c], inverse: inverse[c], ..Channel::PLAIN });
     }
-    runtime.len() == ours.len() && runtime.iter().zip(&ours).all(|(a, b)| a.to_bits() == b.to_bits())
+    same_bits(&runtime, &ours)
 }
 
 /// The fused operator: `y = x + sin(α·x)² · (1/α)`, α and 1/α one per channel, inputs `x, α,

@@ -16,7 +16,7 @@ use ort::operator::{BoxedKernel, ComputeContext, KernelContext, Operator, Operat
 use ort::session::builder::SessionBuilder;
 use ort::value::TensorElementType;
 
-use crate::ops::{Shared, kernel, par_tasks};
+use crate::ops::{Shared, kernel, par_tasks, runtime_outputs, same_bits};
 
 /// The FFT's length: the power of two the runtime picks for frames of 17 to 31 samples.
 const M: usize = 64;
@@ -278,17 +278,16 @@ pub fn matches_runtime(mut builder: SessionBuilder) -> bool {
         })
         .collect();
     let model = chain_model(&window, 5, LENGTH);
-    let runtime = (|| -> ort::Result<Vec<f32>> {
-        let mut session = builder.commit_from_memory(&model)?;
-        let input = ort::value::TensorRef::from_array_view(([1, signal.len()], &signal[..]))?;
-        let outputs = session.run(ort::inputs!["signal" => input])?;
-        Ok(outputs["spectrum"].try_extract_tensor::<f32>()?.1.to_vec())
-    })();
-    let Ok(runtime) = runtime else { return false };
+    let input = ("signal", &[1, signal.len()][..], &signal[..]);
+    let Some([runtime]) =
+        runtime_outputs(&mut builder, &model, input, &["spectrum"]).and_then(|v| <[_; 1]>::try_from(v).ok())
+    else {
+        return false;
+    };
     let frames = (signal.len() - LENGTH) / 5 + 1;
     let mut ours = vec![0f32; frames * (LENGTH / 2 + 1) * 2];
     Tables::new(&window).frames(&signal, 5, 0..frames, &mut ours);
-    runtime.len() == ours.len() && runtime.iter().zip(&ours).all(|(a, b)| a.to_bits() == b.to_bits())
+    same_bits(&runtime, &ours)
 }
 
 #[cfg(test)]
