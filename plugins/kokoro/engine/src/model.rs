@@ -290,9 +290,15 @@ impl Model {
                 .with_optimization_level(level)?
                 .with_intra_threads(threads)?
                 .with_inter_threads(1)?
-                // No busy-waiting (the decoder's own choice below): the text thread runs beside
-                // inference, and cores are often shared.
-                .with_intra_op_spinning(false)?
+                // Workers spin between a run's nodes, never after it. The decoder's ~600 nodes are
+                // nearly all split across the threads: a worker that slept between them was woken
+                // ~600 times a sentence (7 % of the CPU time in the kernel's wake-ups, first audio
+                // 8 % later); the front's LSTMs hand every step to the workers (66 ms a sentence
+                // woken from sleep, 42 spinning). A worker still spinning after its run (the
+                // runtime's default) takes the CPU from the other half's run (10 % later), from the
+                // text thread beside inference, and from whatever else shares the cores.
+                .with_intra_op_spinning(true)?
+                .with_config_entry("session.force_spinning_stop", "1")?
                 // Every chunk has other shapes: a memory pattern planned (and kept) per shape only
                 // adds blocks to the arena.
                 .with_memory_pattern(false)?
@@ -368,15 +374,9 @@ impl Model {
         // load side by side.
         let (front_store, decoder_store) =
             if lean { (Store::Mapped, Store::MappedPacked) } else { (Store::Inline, Store::Inline) };
-        // The decoder's ~600 nodes are nearly all split across the threads, one after another:
-        // a worker that sleeps between them is woken ~600 times a sentence (7 % of the CPU time in
-        // the kernel's wake-ups), and the sentence's first audio came 8 % later. It spins a while
-        // before it sleeps; the front's long sequential LSTMs would only spin.
-        let decoder_builder =
-            |level| -> Result<SessionBuilder, LoadError> { Ok(builder(level)?.with_intra_op_spinning(true)?) };
         let (front, decoder) = std::thread::scope(|scope| {
             let front = scope.spawn(|| load(builder, &front, "front-optimized", front_store));
-            let decoder = load(&decoder_builder, &decoder, "decoder-optimized", decoder_store);
+            let decoder = load(builder, &decoder, "decoder-optimized", decoder_store);
             let front =
                 front.join().unwrap_or_else(|_| Err(LoadError::Shape("loading the front panicked".to_string())));
             (front, decoder)
