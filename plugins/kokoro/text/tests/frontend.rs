@@ -159,7 +159,7 @@ fn dev_set_everyday_lines() {
         (8, "no.", "number"),
         (8, "4521", "four thousand five hundred twenty-one"),
         (9, "10K", "ten K"),
-        (9, "52:18", "fifty-two minutes and eighteen seconds"),
+        (9, "52:18", "fifty-two eighteen"),
         (10, "2/3", "two thirds"),
         (10, "1/2", "and a half"),
         (10, "tsp.", "teaspoons"),

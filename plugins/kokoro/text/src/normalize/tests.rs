@@ -159,12 +159,12 @@ fn run_distances() {
 
 #[test]
 fn elapsed_times() {
-    assert_eq!(
-        say("Her 10K time was 52:18, a new best"),
-        "Her ten K time was fifty-two minutes and eighteen seconds a new best"
-    );
+    assert_eq!(say("Her 10K time was 52:18, a new best"), "Her ten K time was fifty-two eighteen a new best");
     assert_eq!(say("finished in 1:02:45"), "finished in one hour two minutes and forty-five seconds");
-    assert_eq!(say("ran 3:45 today"), "ran three minutes and forty-five seconds today");
+    assert_eq!(say("ran 3:45 today"), "ran three forty-five today");
+    assert_eq!(say("the mile in 4:05"), "the mile in four oh five");
+    assert_eq!(say("lasted 52:00"), "lasted fifty-two minutes");
+    assert_eq!(say("took 0:45"), "took forty-five seconds");
     assert_eq!(say("a 1:00:05 film"), "a one hour and five seconds film");
     assert_eq!(say("a 60:40 split"), "a sixty to forty split");
     assert_eq!(say("at 9:05"), "at nine oh five");
