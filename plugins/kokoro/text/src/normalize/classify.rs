@@ -34,6 +34,9 @@ re!(RATIO, r"^(\d+):(\d+)$");
 
 re!(DESIGNATOR, r"^[A-Z]?\d+[A-Z]?$|^[A-Z]$");
 
+/// A height in feet and inches, `6'2"` (the closing `"` is lexed as a quote) or `5′11″`.
+re!(FEET_INCHES, r"^(\d)['′](\d{1,2})″?$");
+
 pub fn classify_all(text: &str, base: usize, items: &[Lex], lang: Lang) -> Vec<NormToken> {
     let cx = Cx { text, base, items, lang };
     let mut out: Vec<NormToken> = Vec::with_capacity(items.len());
@@ -109,6 +112,12 @@ fn classify(cx: &Cx, i: usize, t: &str) -> Out {
     }
     if let Some(s) = elapsed(cx, i, t) {
         return Out::Word(s);
+    }
+    if let Some(c) = FEET_INCHES.captures(t).filter(|c| int_value(&c[2]).is_some_and(|n| n < 12)) {
+        // "six foot two", as a height is said; "6'0"" is "six foot".
+        let (feet, inches) = (int_value(&c[1]).unwrap_or(0), int_value(&c[2]).unwrap_or(0));
+        let feet = format!("{} foot", numbers::cardinal(feet, lang));
+        return Out::Word(if inches == 0 { feet } else { format!("{feet} {}", numbers::cardinal(inches, lang)) });
     }
     if is_time(t) {
         return Out::Word(time(cx, i, t));

@@ -173,6 +173,13 @@ fn elapsed_times() {
 }
 
 #[test]
+fn heights_in_feet_and_inches() {
+    assert_eq!(say("He is 6'2\" tall"), "He is six foot two tall");
+    assert_eq!(say("she is 5′11″"), "she is five foot eleven");
+    assert_eq!(say("a 6'0\" door"), "a six foot door");
+}
+
+#[test]
 fn mixed_numbers_and_slash_dates() {
     assert_eq!(say("add 1 1/2 tsp. of cinnamon"), "add one and a half teaspoons of cinnamon");
     assert_eq!(say("2 3/4 cups"), "two and three quarters cups");
